@@ -1,0 +1,1 @@
+"""The ``mlcycle`` command line: one Typer root, one sub-app per noun."""

@@ -1,0 +1,56 @@
+"""The ``mlcycle`` root command.
+
+Sub-apps import only Typer at module level; every heavy import happens inside a
+command, so ``mlcycle --help`` stays fast. ``run()`` turns mlcycle's own errors into
+one sentence on stderr and the mapped exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mlcycle import __version__
+from mlcycle.cli import data, demo, models, serve, train
+from mlcycle.core.errors import MlcycleError
+
+app = typer.Typer(
+    name="mlcycle",
+    help="Take a model from a data file to a monitored production service and back.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
+app.command("train")(train.train)
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlcycle {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """mlcycle: train, track, register, serve and monitor models."""
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app(standalone_mode=True)
+    except MlcycleError as exc:
+        typer.secho(f"Error: {exc.message}", err=True, fg=typer.colors.RED)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.secho("Interrupted.", err=True)
+        sys.exit(130)

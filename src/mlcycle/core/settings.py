@@ -1,0 +1,126 @@
+"""Settings: defaults, then the project file ``mlcycle.yaml``, then ``MLCYCLE_*`` variables.
+
+Nothing here touches the disk or MLflow at import; ``get_settings()`` reads once and
+caches. ``MLFLOW_TRACKING_URI``, when set, wins over the embedded SQLite store.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from mlcycle.core.errors import InvalidInput
+
+PROJECT_FILE_ENV = "MLCYCLE_PROJECT"
+DEFAULT_PROJECT_FILE = "mlcycle.yaml"
+
+# The seed project's MLproject defaults for the fastText classifier.
+DEFAULT_TRAIN_PARAMS: dict[str, Any] = {
+    "dim": 150,
+    "lr": 0.2,
+    "epoch": 25,
+    "wordNgrams": 3,
+    "minn": 3,
+    "maxn": 4,
+    "minCount": 3,
+    "bucket": 100_000,
+    "thread": 0,  # 0 means one per core
+    "loss": "ova",
+}
+
+
+class TrainSettings(BaseModel):
+    params: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_TRAIN_PARAMS))
+    test_size: float = Field(0.2, gt=0.0, lt=1.0)
+    seed: int = 42
+    text_col: str = "text"
+    label_col: str = "nace"
+
+
+class ServeSettings(BaseModel):
+    model: str = "nace@production"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    max_batch: int = Field(1000, ge=1)
+    max_text_chars: int = Field(2000, ge=1)
+    max_k: int = Field(20, ge=1)
+
+
+class Settings(BaseSettings):
+    """Every knob mlcycle reads, with the defaults of the embedded mode."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MLCYCLE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    home: Path = Path(".mlcycle")
+    model_name: str = "nace"
+    experiment: str = "nace"
+    tracking_uri: str | None = None
+    train: TrainSettings = Field(default_factory=TrainSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+
+    @field_validator("model_name", "experiment")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        project = YamlConfigSettingsSource(settings_cls, yaml_file=project_file())
+        return (init_settings, env_settings, project)
+
+    def resolved_tracking_uri(self) -> str:
+        """The tracking store: ``MLFLOW_TRACKING_URI``, else settings, else SQLite in home."""
+        env = os.environ.get("MLFLOW_TRACKING_URI")
+        if env:
+            return env
+        if self.tracking_uri:
+            return self.tracking_uri
+        return f"sqlite:///{self.home.resolve() / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.home.resolve() / "artifacts"
+
+
+def project_file() -> Path:
+    return Path(os.environ.get(PROJECT_FILE_ENV, DEFAULT_PROJECT_FILE))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the settings once; a bad project file or variable is one clear error."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise InvalidInput(
+            f"Setting '{where}' is invalid ({first['msg']}); fix it in {project_file()} "
+            "or the MLCYCLE_ environment variables."
+        ) from None
+    except Exception as exc:  # a YAML syntax error surfaces as a parser exception
+        raise InvalidInput(
+            f"The project file {project_file()} could not be read ({exc}); fix its YAML."
+        ) from None

@@ -1,0 +1,43 @@
+"""Point MLflow at the right store: the embedded SQLite one or a team server.
+
+Called by commands, never at import. The embedded store keeps its database and its
+artifacts under the project home, so a project folder is self-contained.
+"""
+
+from __future__ import annotations
+
+from mlcycle.core.settings import Settings, get_settings
+
+
+def use_tracking(settings: Settings | None = None) -> str:
+    """Set MLflow's tracking and registry URIs; return the tracking URI in use."""
+    import mlflow
+
+    settings = settings or get_settings()
+    uri = settings.resolved_tracking_uri()
+    if uri.startswith("sqlite:///") and uri.endswith(str(settings.home.resolve() / "mlflow.db")):
+        settings.home.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def ensure_experiment(name: str, settings: Settings | None = None) -> str:
+    """Create the experiment if needed (artifacts under home when embedded); return its id."""
+    import mlflow
+
+    settings = settings or get_settings()
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None
+    if settings.resolved_tracking_uri().startswith("sqlite:"):
+        location = settings.artifact_root.as_uri()
+    try:
+        return mlflow.create_experiment(name, artifact_location=location)
+    except Exception:
+        # Another process created it between our look-up and our create.
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id

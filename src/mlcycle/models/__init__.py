@@ -1,0 +1,1 @@
+"""The model protocol, the fastText-style engine and the MLflow pyfunc wrapper."""

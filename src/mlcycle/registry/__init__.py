@@ -1,0 +1,1 @@
+"""MLflow registry operations: register, aliases, promotion."""

@@ -1,0 +1,1 @@
+"""The prediction API: app factory, routes, model holder."""

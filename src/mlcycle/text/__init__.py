@@ -1,0 +1,1 @@
+"""French activity-label normalisation and NACE (NAF rev.2) code helpers."""

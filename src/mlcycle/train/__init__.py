@@ -1,0 +1,1 @@
+"""Training pipeline: split, fit, evaluate, log, register."""
