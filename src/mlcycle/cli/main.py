@@ -7,6 +7,7 @@ one sentence on stderr and the mapped exit code, never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -44,8 +45,17 @@ def main(
     """mlcycle: train, track, register, serve and monitor models."""
 
 
+def _quiet_libraries() -> None:
+    """MLflow logs every database migration and registration at INFO; users need none."""
+    import logging
+
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is imported
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def run() -> None:
     """Console-script entry point."""
+    _quiet_libraries()
     try:
         app(standalone_mode=True)
     except MlcycleError as exc:
@@ -54,3 +64,13 @@ def run() -> None:
     except KeyboardInterrupt:
         typer.secho("Interrupted.", err=True)
         sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("MLCYCLE_DEBUG"):
+            raise
+        typer.secho(
+            f"Unexpected error ({type(exc).__name__}: {exc}); rerun with MLCYCLE_DEBUG=1 "
+            "for the traceback and report it.",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        sys.exit(1)

@@ -1,0 +1,33 @@
+"""The model protocol every model family implements.
+
+Training, evaluation, the pyfunc wrapper and the server only speak this protocol, so an
+engine can be swapped without touching them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple, Protocol, Self
+
+import numpy as np
+
+
+class Prediction(NamedTuple):
+    """Top-k answers for n texts, best first."""
+
+    codes: np.ndarray  # (n, k) of str
+    probs: np.ndarray  # (n, k) float32
+
+
+class TextClassifier(Protocol):
+    labels: list[str]
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self: ...
+
+    def predict(self, texts: Sequence[str], k: int = 1) -> Prediction: ...
+
+    def save(self, path: Path) -> None: ...
+
+    @classmethod
+    def load(cls, path: Path) -> Self: ...

@@ -1,0 +1,175 @@
+"""The training pipeline: data -> split -> fit -> evaluate -> log to MLflow -> register.
+
+``train_model`` is what ``mlcycle train`` and ``mlflow run .`` call; tests call it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import mlcycle
+from mlcycle.core.gitinfo import git_state
+from mlcycle.core.settings import Settings, get_settings
+from mlcycle.core.tracking import ensure_experiment, use_tracking
+from mlcycle.data.readers import read_labelled
+from mlcycle.models.fasttext import FastTextClassifier, FastTextParams
+from mlcycle.train.evaluate import Evaluation, evaluate
+from mlcycle.train.split import stratified_split
+
+SYNTHETIC = "synthetic"
+SYNTHETIC_ROWS = 30_000
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_id: str
+    model_uri: str
+    name: str
+    version: str | None
+    metrics: dict[str, float]
+    params: dict[str, Any]
+
+
+@dataclass
+class Reporter:
+    """Receives progress: a step name, then fractions of the fit in 0..1."""
+
+    step: Callable[[str], None] = lambda message: None
+    fit_progress: Callable[[float], None] = lambda fraction: None
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    frame: pd.DataFrame  # columns text, label
+    source: str
+    name: str
+    digest: str = field(default="")
+
+
+def load_training_data(data: str | None, settings: Settings) -> TrainingData:
+    """A file path, or ``synthetic`` (default): the embedded generator's seeded set."""
+    if data in (None, "", SYNTHETIC):
+        data = str(synthetic_file(settings))
+    path = Path(data)
+    frame = read_labelled(path, settings.train.text_col, settings.train.label_col)
+    hashed = pd.util.hash_pandas_object(frame[["text", "label"]], index=False).to_numpy()
+    digest = hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
+    return TrainingData(frame[["text", "label"]], str(path.resolve()), path.stem, digest)
+
+
+def synthetic_file(settings: Settings, rows: int = SYNTHETIC_ROWS) -> Path:
+    """The embedded synthetic set, written once under the project home and reused."""
+    from mlcycle.data.generator import generate, write_dataset
+
+    path = settings.home / "data" / f"synthetic-{rows}-seed{settings.train.seed}.csv"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_dataset(generate(rows, settings.train.seed), path)
+    return path
+
+
+def train_model(
+    data: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    register: bool = True,
+    settings: Settings | None = None,
+    reporter: Reporter | None = None,
+) -> TrainResult:
+    """Train, evaluate, log and (by default) register a new version of the model."""
+    import mlflow
+
+    settings = settings or get_settings()
+    reporter = reporter or Reporter()
+    params = FastTextParams.from_mapping({**settings.train.params, **(overrides or {})})
+    reporter.step("Reading data")
+    dataset = load_training_data(data, settings)
+    use_tracking(settings)
+    labels = dataset.frame["label"].to_numpy()
+    train_idx, test_idx = stratified_split(labels, settings.train.test_size, settings.train.seed)
+    run_args = {} if os.environ.get("MLFLOW_RUN_ID") else {
+        "experiment_id": ensure_experiment(settings.experiment, settings)
+    }
+    with mlflow.start_run(**run_args) as run:
+        _log_inputs(dataset, params, len(train_idx), len(test_idx))
+        reporter.step(f"Training on {len(train_idx):,} rows")
+        texts = dataset.frame["text"].to_numpy()
+        model = FastTextClassifier(**params.as_dict()).fit(
+            texts[train_idx].tolist(), labels[train_idx].tolist(), reporter.fit_progress
+        )
+        reporter.step(f"Evaluating on {len(test_idx):,} rows")
+        result = evaluate(labels[test_idx], model.predict(texts[test_idx].tolist(), k=5).codes)
+        mlflow.log_metrics(result.metrics)
+        reporter.step("Logging the model")
+        version, uri = _log_model(model, result, texts[test_idx][:3].tolist(), settings, register)
+    return TrainResult(run.info.run_id, uri, settings.model_name, version, result.metrics,
+                       params.as_dict())
+
+
+def _log_inputs(dataset: TrainingData, params: FastTextParams, n_train: int, n_test: int) -> None:
+    import mlflow
+
+    mlflow.log_params({**params.as_dict(), "thread_used": params.threads()})
+    mlflow.log_params({"train_rows": n_train, "eval_rows": n_test})
+    git = git_state()
+    mlflow.set_tags(
+        {
+            "mlcycle.version": mlcycle.__version__,
+            "mlcycle.git_commit": git["commit"],
+            "mlcycle.git_dirty": git["dirty"],
+            "mlcycle.dataset_name": dataset.name,
+            "mlcycle.dataset_digest": dataset.digest,
+            "mlcycle.dataset_source": dataset.source,
+        }
+    )
+    with warnings.catch_warnings():
+        # A local path matches two of MLflow's source types; either is right for us.
+        warnings.filterwarnings("ignore", message=".*multiple ways.*", category=UserWarning)
+        frame = mlflow.data.from_pandas(
+            dataset.frame, source=dataset.source, name=dataset.name, targets="label",
+            digest=dataset.digest,
+        )
+    mlflow.log_input(frame, context="training")
+
+
+def _log_model(
+    model: FastTextClassifier, result: Evaluation, example: list[str], settings: Settings,
+    register: bool,
+) -> tuple[str | None, str]:
+    import mlflow
+
+    from mlcycle.models import pyfunc
+    from mlcycle.registry.ops import register as register_version
+    from mlcycle.train.plots import confusion_png
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        result.report.to_csv(work / "classification_report.csv", float_format="%.4f")
+        (work / "metrics.json").write_text(json.dumps(result.metrics, indent=2))
+        confusion_png(result.confusion, work / "confusion.png")
+        for name in ("classification_report.csv", "metrics.json", "confusion.png"):
+            mlflow.log_artifact(str(work / name), artifact_path="evaluation")
+        model.save(work / "fasttext")
+        info = pyfunc.log_model(work / "fasttext", "model", example, work)
+    if not register:
+        return None, info.model_uri
+    version = register_version(info.model_uri, settings.model_name, tags=_version_tags())
+    return version.version, info.model_uri
+
+
+def _version_tags() -> dict[str, str]:
+    """The run's lineage tags, copied onto the model version so the registry shows them."""
+    import mlflow
+
+    tags = mlflow.get_run(mlflow.active_run().info.run_id).data.tags
+    return {k: v for k, v in tags.items() if k.startswith("mlcycle.")}
