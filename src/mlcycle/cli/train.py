@@ -35,7 +35,7 @@ def train(
     _print_result(console, result)
 
 
-def _progress(console):  # noqa: ANN001, ANN202 - rich types stay inside the command
+def _progress(console):
     from contextlib import contextmanager
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -57,7 +57,7 @@ def _progress(console):  # noqa: ANN001, ANN202 - rich types stay inside the com
     return live()
 
 
-def _print_result(console, result) -> None:  # noqa: ANN001
+def _print_result(console, result) -> None:
     from rich.table import Table
 
     table = Table(title="Evaluation", show_header=True)

@@ -7,10 +7,10 @@ one sentence saying what is wrong and, where it helps, what to do.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     INVALID_INPUT = "invalid_input"
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"

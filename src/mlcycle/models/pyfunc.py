@@ -2,8 +2,8 @@
 
 A registered model must load with plain ``mlflow.pyfunc.load_model`` where mlcycle is
 not installed, so the wrapper ships the few modules prediction needs as MLflow
-``code_paths`` and records only their third-party requirements. Training-only code
-(numba kernels, settings, the CLI) is left out.
+``code_paths`` and records only their third-party requirements. Settings, training and the CLI are
+left out.
 """
 
 from __future__ import annotations
@@ -31,11 +31,12 @@ RUNTIME_MODULES = (
     "models/fasttext/__init__.py",
     "models/fasttext/classifier.py",
     "models/fasttext/forward.py",
+    "models/fasttext/kernels.py",
     "models/fasttext/params.py",
     "models/fasttext/tree.py",
     "models/fasttext/vocab.py",
 )
-RUNTIME_REQUIREMENTS = ("mlflow", "numpy", "pandas", "snowballstemmer")
+RUNTIME_REQUIREMENTS = ("mlflow", "numpy", "pandas", "numba", "snowballstemmer")
 
 
 class TextClassifierModel(mlflow.pyfunc.PythonModel):
@@ -50,7 +51,7 @@ class TextClassifierModel(mlflow.pyfunc.PythonModel):
         self.model = FastTextClassifier.load(Path(context.artifacts[ARTIFACT_KEY]))
 
     # No type hints here: MLflow would turn them into a second, stricter input schema.
-    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
+    def predict(self, context, model_input, params=None):
         k = int((params or {}).get("k", 1))
         pred = self.model.predict(texts_of(model_input), k)
         return [

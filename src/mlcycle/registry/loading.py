@@ -32,5 +32,7 @@ def load_served_model(ref: str) -> ServedModel:
         pyfunc = mlflow.pyfunc.load_model(uri)
         classifier = pyfunc.unwrap_python_model().model
     except Exception as exc:  # any failure to load is the model's fault, said once
-        raise ModelError(f"Model {version.name} version {version.version} failed to load: {exc}") from None
+        raise ModelError(
+            f"Model {version.name} version {version.version} failed to load: {exc}"
+        ) from None
     return ServedModel(version.name, version.version, classifier, uri)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,10 +70,8 @@ def resolve(ref: str | ModelRef) -> VersionInfo:
 def set_alias(name: str, alias: str, version: str) -> str | None:
     """Point ``name@alias`` at ``version``; return the version that held it before."""
     previous = None
-    try:
+    with contextlib.suppress(NotFound):
         previous = resolve(ModelRef(name, alias=alias)).version
-    except NotFound:
-        pass
     resolve(ModelRef(name, version=str(version)))  # clear error if it does not exist
     _client().set_registered_model_alias(name, alias, str(version))
     return previous
@@ -92,7 +91,13 @@ def list_versions(name: str) -> list[VersionInfo]:
         aliases.setdefault(str(version), []).append(alias)
     versions = client.search_model_versions(f"name = '{name}'")
     out = [
-        VersionInfo(v.name, str(v.version), v.run_id, v.source, tuple(sorted(aliases.get(str(v.version), []))))
+        VersionInfo(
+            v.name,
+            str(v.version),
+            v.run_id,
+            v.source,
+            tuple(sorted(aliases.get(str(v.version), []))),
+        )
         for v in versions
     ]
     return sorted(out, key=lambda v: int(v.version), reverse=True)

@@ -24,12 +24,31 @@ _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß"
 _CACHE_LIMIT = 500_000
 
 
+def _ascii_folding_table() -> dict[int, str]:
+    """Latin letters with diacritics (U+00C0..U+024F) mapped to plain ASCII, ligatures expanded."""
+    table: dict[int, str] = {}
+    for code in range(0xC0, 0x250):
+        char = chr(code).translate(_LIGATURES)
+        bare = "".join(
+            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+        )
+        if bare != chr(code) and bare.isascii() and bare.isalpha():
+            table[code] = bare
+    return table
+
+
+_FOLD = _ascii_folding_table()
+
+
 def strip_accents(text: str) -> str:
-    """Remove diacritics (é -> e, ç -> c) and expand ligatures (œ -> oe)."""
+    """Remove diacritics (é -> e, ç -> c) and expand ligatures (œ -> oe).
+
+    One ``str.translate`` pass over a precomputed table: far faster than decomposing
+    every text, and it covers every Latin letter French registry text uses.
+    """
     if text.isascii():
         return text
-    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return text.translate(_FOLD)
 
 
 def _fold(word: str) -> str:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 import mlcycle
@@ -97,9 +96,11 @@ def train_model(
     use_tracking(settings)
     labels = dataset.frame["label"].to_numpy()
     train_idx, test_idx = stratified_split(labels, settings.train.test_size, settings.train.seed)
-    run_args = {} if os.environ.get("MLFLOW_RUN_ID") else {
-        "experiment_id": ensure_experiment(settings.experiment, settings)
-    }
+    run_args = (
+        {}
+        if os.environ.get("MLFLOW_RUN_ID")
+        else {"experiment_id": ensure_experiment(settings.experiment, settings)}
+    )
     with mlflow.start_run(**run_args) as run:
         _log_inputs(dataset, params, len(train_idx), len(test_idx))
         reporter.step(f"Training on {len(train_idx):,} rows")
@@ -112,8 +113,9 @@ def train_model(
         mlflow.log_metrics(result.metrics)
         reporter.step("Logging the model")
         version, uri = _log_model(model, result, texts[test_idx][:3].tolist(), settings, register)
-    return TrainResult(run.info.run_id, uri, settings.model_name, version, result.metrics,
-                       params.as_dict())
+    return TrainResult(
+        run.info.run_id, uri, settings.model_name, version, result.metrics, params.as_dict()
+    )
 
 
 def _log_inputs(dataset: TrainingData, params: FastTextParams, n_train: int, n_test: int) -> None:
@@ -136,14 +138,20 @@ def _log_inputs(dataset: TrainingData, params: FastTextParams, n_train: int, n_t
         # A local path matches two of MLflow's source types; either is right for us.
         warnings.filterwarnings("ignore", message=".*multiple ways.*", category=UserWarning)
         frame = mlflow.data.from_pandas(
-            dataset.frame, source=dataset.source, name=dataset.name, targets="label",
+            dataset.frame,
+            source=dataset.source,
+            name=dataset.name,
+            targets="label",
             digest=dataset.digest,
         )
     mlflow.log_input(frame, context="training")
 
 
 def _log_model(
-    model: FastTextClassifier, result: Evaluation, example: list[str], settings: Settings,
+    model: FastTextClassifier,
+    result: Evaluation,
+    example: list[str],
+    settings: Settings,
     register: bool,
 ) -> tuple[str | None, str]:
     import mlflow

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def stratified_split(labels: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, test_size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the training and evaluation rows.
 
     Each label keeps its share in both parts; a label seen once stays in training, so

@@ -1,4 +1,4 @@
-"""fastText's supervised classifier, our own engine: numpy to predict, numba to train."""
+"""fastText's supervised classifier, our own engine on numpy and numba."""
 
 from mlcycle.models.fasttext.classifier import FastTextClassifier
 from mlcycle.models.fasttext.params import FastTextParams

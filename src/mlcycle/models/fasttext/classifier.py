@@ -78,6 +78,7 @@ class FastTextClassifier:
         assert self.vocab is not None
         self._inp, self._out = inp, out
         self._encoder = Encoder(self.vocab, inp, self.params.wordNgrams)
+        self._label_array = np.asarray(self.labels)
         if self.params.loss == "hs":
             paths, codes, offsets = huffman_paths(self.label_counts)
             self._right, self._left = path_matrices(paths, codes, offsets, len(out))
@@ -104,19 +105,21 @@ class FastTextClassifier:
         else:
             top = np.argsort(-scores, axis=1, kind="stable")
         probs = self._probabilities(scores, top)
-        return Prediction(np.asarray(self.labels)[top], probs.astype(np.float32))
+        return Prediction(self._label_array[top], probs.astype(np.float32, copy=False))
 
     def _scores(self, hidden: np.ndarray) -> np.ndarray:
         """Ranking scores: logits for ova and softmax, log-probabilities for hs."""
         logits = hidden.astype(np.float32) @ self._out.T
         if self.params.loss != "hs":
             return logits
-        return -np.logaddexp(0.0, -logits) @ self._right.T - np.logaddexp(0.0, logits) @ self._left.T
+        return (
+            -np.logaddexp(0.0, -logits) @ self._right.T - np.logaddexp(0.0, logits) @ self._left.T
+        )
 
     def _probabilities(self, scores: np.ndarray, top: np.ndarray) -> np.ndarray:
         picked = np.take_along_axis(scores, top, axis=1)
         if self.params.loss == "ova":
-            return 1.0 / (1.0 + np.exp(-picked))
+            return np.float32(1.0) / (np.float32(1.0) + np.exp(-picked))
         if self.params.loss == "hs":
             return np.exp(picked)
         peak = scores.max(axis=1, keepdims=True)
@@ -184,11 +187,25 @@ def _run_training(inp, out, encoded, y, params, label_counts, rng, progress) -> 
     shards = np.array_split(rng.permutation(len(y)).astype(np.int64), params.threads())
     done = np.zeros(len(shards), dtype=np.int64)
     args = (
-        encoded.type_ids, encoded.text_offsets, encoded.type_hashes, encoded.type_rows,
-        encoded.type_row_offsets, y,
+        encoded.type_ids,
+        encoded.text_offsets,
+        encoded.type_hashes,
+        encoded.type_rows,
+        encoded.type_row_offsets,
+        y,
     )
-    tail = (params.lr, loss, params.wordNgrams, np.int64(len(inp) - params.bucket - 1),
-            np.uint64(params.bucket), paths, codes, offsets, buf_size, done)
+    tail = (
+        params.lr,
+        loss,
+        params.wordNgrams,
+        np.int64(len(inp) - params.bucket - 1),
+        np.uint64(params.bucket),
+        paths,
+        codes,
+        offsets,
+        buf_size,
+        done,
+    )
 
     def work(slot: int, order: np.ndarray, epochs: int) -> None:
         train_shard(inp, out, *args, order, epochs, *tail, slot)

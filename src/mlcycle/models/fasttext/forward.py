@@ -1,9 +1,9 @@
-"""Prediction: from cleaned tokens to ranked labels, in numpy only.
+"""Prediction features: from cleaned tokens to averaged hidden vectors.
 
 Per vocabulary word the sum of its own row and its character n-gram rows is computed
 once, so a text costs one row per token plus one per word n-gram instead of a dozen
-per token. Unknown tokens get the same treatment on first sight and are cached. The
-whole batch is then a few gathers, segment sums and one matrix product.
+per token. Unknown tokens get the same treatment on first sight and are cached. A numba
+kernel then sums each text's units and hashed word n-gram rows in one pass.
 """
 
 from __future__ import annotations
@@ -14,23 +14,9 @@ from itertools import chain
 
 import numpy as np
 
-from mlcycle.models.fasttext.vocab import EOS, NGRAM_MULTIPLIER, Vocabulary, token_hash
+from mlcycle.models.fasttext.vocab import EOS, Vocabulary, token_hash
 
 _OOV_CAPACITY = 20_000  # cached unknown tokens before the cache starts afresh
-
-
-def segment_sums(matrix: np.ndarray, rows: np.ndarray, segments: np.ndarray, n: int):
-    """Sum ``matrix[rows]`` by segment id (``segments`` sorted); empty segments give 0.
-
-    ``matrix``'s last row must be zeros: it pads the gather so a trailing empty
-    segment never indexes past the end.
-    """
-    starts = np.searchsorted(segments, np.arange(n))
-    picked = matrix[np.append(rows, matrix.shape[0] - 1)]
-    sums = np.add.reduceat(picked, starts, axis=0)
-    ends = np.append(starts[1:], len(rows))
-    sums[starts == ends] = 0.0
-    return sums
 
 
 class Encoder:
@@ -71,33 +57,39 @@ class Encoder:
             self.unit_of[token] = unit
             return unit
 
+    def unit_ids(self, token_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Unit id of every token, EOS closing each text, and the texts' offsets."""
+        get = self.unit_of.get
+        ids: list[int | None] = []
+        offsets = [0]
+        eos = self.unit_of[EOS]
+        for tokens in token_lists:
+            ids.extend(map(get, tokens))
+            ids.append(eos)
+            offsets.append(len(ids))
+        if None in ids:
+            flat = [tok for tokens in token_lists for tok in (*tokens, EOS)]
+            ids = [
+                self._add_unknown(tok) if u is None else u
+                for u, tok in zip(ids, flat, strict=False)
+            ]
+        return np.array(ids, dtype=np.int64), np.array(offsets, dtype=np.int64)
+
     def hidden(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """The averaged feature vector of each text (EOS appended, as in training)."""
-        n = len(token_lists)
-        lengths = np.fromiter((len(t) + 1 for t in token_lists), dtype=np.int64, count=n)
-        unit_of = self.unit_of
-        get = unit_of.get
-        flat = chain.from_iterable(chain(t, (EOS,)) for t in token_lists)
-        units = np.fromiter(
-            (u if (u := get(tok)) is not None else self._add_unknown(tok) for tok in flat),
-            dtype=np.int64,
-            count=int(lengths.sum()),
+        from mlcycle.models.fasttext.kernels import hidden_batch
+
+        ids, offsets = self.unit_ids(token_lists)
+        out = np.empty((len(token_lists), self.units.shape[1]), dtype=np.float32)
+        hidden_batch(
+            ids,
+            offsets,
+            self.units,
+            self.unit_rows,
+            self.unit_hash,
+            self.buckets,
+            self.word_ngrams,
+            np.uint64(len(self.buckets) - 1),
+            out,
         )
-        text_of = np.repeat(np.arange(n), lengths)
-        starts = np.zeros(n, dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        sums = np.add.reduceat(self.units[units], starts, axis=0)
-        counts = np.add.reduceat(self.unit_rows[units], starts)
-        ends = starts + lengths
-        hashes = self.unit_hash[units]
-        for order in range(2, self.word_ngrams + 1):
-            span = order - 1
-            if len(hashes) <= span:
-                break
-            hashes = hashes[:-1] * NGRAM_MULTIPLIER + self.unit_hash[units[span:]]
-            valid = np.arange(len(hashes)) + span < ends[text_of[: len(hashes)]]
-            rows = (hashes[valid] % np.uint64(len(self.buckets) - 1)).astype(np.int64)
-            segments = text_of[: len(hashes)][valid]
-            sums += segment_sums(self.buckets, rows, segments, n)
-            counts += np.bincount(segments, minlength=n)
-        return sums / np.maximum(counts, 1.0)[:, None]
+        return out

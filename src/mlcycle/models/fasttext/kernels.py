@@ -1,9 +1,9 @@
-"""Numba training kernels: Hogwild SGD over the averaged bag of features.
+"""Numba kernels: Hogwild SGD training and the batched feature averaging of prediction.
 
 Each thread runs ``train_shard`` on its own slice of the examples with the GIL
 released, updating the shared matrices without locks, as fastText does: collisions
 are rare and harmless for sparse updates. The learning rate decays linearly to zero
-over the thread's share of the work. Only training needs numba; prediction is numpy.
+over the thread's share of the work.
 """
 
 from __future__ import annotations
@@ -25,8 +25,18 @@ def _sigmoid(x: float) -> float:
 
 
 @njit(nogil=True, cache=True)
-def _gather_rows(t, type_ids, text_offsets, type_hashes, type_rows, type_row_offsets,
-                 word_ngrams, nwords, bucket, buf):
+def _gather_rows(
+    t,
+    type_ids,
+    text_offsets,
+    type_hashes,
+    type_rows,
+    type_row_offsets,
+    word_ngrams,
+    nwords,
+    bucket,
+    buf,
+):
     start, end = text_offsets[t], text_offsets[t + 1]
     n = 0
     for p in range(start, end):
@@ -77,9 +87,29 @@ def _softmax_update(out, hidden, grad, label, lr, scores):
 
 
 @njit(nogil=True, cache=True)
-def train_shard(inp, out, type_ids, text_offsets, type_hashes, type_rows, type_row_offsets,
-                labels, order, epochs, lr0, loss, word_ngrams, nwords, bucket,
-                paths, codes, path_offsets, buf_size, progress, slot):
+def train_shard(
+    inp,
+    out,
+    type_ids,
+    text_offsets,
+    type_hashes,
+    type_rows,
+    type_row_offsets,
+    labels,
+    order,
+    epochs,
+    lr0,
+    loss,
+    word_ngrams,
+    nwords,
+    bucket,
+    paths,
+    codes,
+    path_offsets,
+    buf_size,
+    progress,
+    slot,
+):
     """Train on ``order`` (example indices) for ``epochs`` passes; report in progress[slot]."""
     dim = inp.shape[1]
     hidden = np.zeros(dim, dtype=np.float32)
@@ -95,8 +125,18 @@ def train_shard(inp, out, type_ids, text_offsets, type_hashes, type_rows, type_r
             step += 1
             if step % 1024 == 0:
                 progress[slot] = step
-            n = _gather_rows(t, type_ids, text_offsets, type_hashes, type_rows,
-                             type_row_offsets, word_ngrams, nwords, bucket, buf)
+            n = _gather_rows(
+                t,
+                type_ids,
+                text_offsets,
+                type_hashes,
+                type_rows,
+                type_row_offsets,
+                word_ngrams,
+                nwords,
+                bucket,
+                buf,
+            )
             hidden[:] = 0.0
             for j in range(n):
                 hidden += inp[buf[j]]
@@ -115,3 +155,31 @@ def train_shard(inp, out, type_ids, text_offsets, type_hashes, type_rows, type_r
             for j in range(n):
                 inp[buf[j]] += grad
     progress[slot] = step
+
+
+@njit(nogil=True, cache=True)
+def hidden_batch(
+    unit_ids, text_offsets, units, unit_rows, unit_hash, buckets, word_ngrams, bucket, out
+):
+    """Averaged features per text: token units plus hashed word n-gram rows, into ``out``."""
+    dim = out.shape[1]
+    for t in range(text_offsets.shape[0] - 1):
+        start, end = text_offsets[t], text_offsets[t + 1]
+        acc = out[t]
+        acc[:] = 0.0
+        count = 0.0
+        for p in range(start, end):
+            u = unit_ids[p]
+            for d in range(dim):
+                acc[d] += units[u, d]
+            count += unit_rows[u]
+            h = unit_hash[u]
+            for p2 in range(p + 1, min(end, p + word_ngrams)):
+                h = h * _MULT + unit_hash[unit_ids[p2]]
+                r = np.int64(h % bucket)
+                for d in range(dim):
+                    acc[d] += buckets[r, d]
+                count += 1.0
+        if count > 0.0:
+            for d in range(dim):
+                acc[d] /= count

@@ -18,10 +18,10 @@ class FastTextParams:
     dim: int = 150
     lr: float = 0.2
     epoch: int = 25
-    wordNgrams: int = 3  # noqa: N815 - fastText's own spelling, kept for MLproject parity
+    wordNgrams: int = 3
     minn: int = 3
     maxn: int = 4
-    minCount: int = 3  # noqa: N815
+    minCount: int = 3
     bucket: int = 100_000
     thread: int = 0  # 0: one per available core
     loss: str = "ova"

@@ -72,7 +72,9 @@ class Vocabulary:
     def token_rows(self, token: str, word_id: int) -> list[int]:
         """Input-matrix rows one occurrence of ``token`` activates."""
         offset = self.size
-        subwords = [offset + b for b in char_ngram_buckets(token, self.minn, self.maxn, self.bucket)]
+        subwords = [
+            offset + b for b in char_ngram_buckets(token, self.minn, self.maxn, self.bucket)
+        ]
         return [word_id, *subwords] if word_id >= 0 else subwords
 
 
@@ -108,6 +110,8 @@ def encode(token_lists: Sequence[Sequence[str]], vocab: Vocabulary) -> EncodedTe
         type_ids=np.asarray(flat, dtype=np.int32),
         text_offsets=np.asarray(offsets, dtype=np.int64),
         type_hashes=np.asarray([token_hash(t) for t in types], dtype=np.uint64),
-        type_rows=np.fromiter((r for rs in rows for r in rs), dtype=np.int32, count=int(row_offsets[-1])),
+        type_rows=np.fromiter(
+            (r for rs in rows for r in rs), dtype=np.int32, count=int(row_offsets[-1])
+        ),
         type_row_offsets=row_offsets,
     )
