@@ -6,13 +6,13 @@ not installed, so the wrapper ships the few modules prediction needs as MLflow
 left out.
 """
 
-from __future__ import annotations
 
 import shutil
 from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
+import pandas as pd
 
 import mlcycle
 
@@ -50,8 +50,9 @@ class TextClassifierModel(mlflow.pyfunc.PythonModel):
 
         self.model = FastTextClassifier.load(Path(context.artifacts[ARTIFACT_KEY]))
 
-    # No type hints here: MLflow would turn them into a second, stricter input schema.
-    def predict(self, context, model_input, params=None):
+    # After schema enforcement MLflow hands over a DataFrame; hinting it so also stops
+    # MLflow inferring a second schema from hints (the signature is explicit).
+    def predict(self, context, model_input: pd.DataFrame, params=None):  # noqa: ANN001, ANN201
         k = int((params or {}).get("k", 1))
         pred = self.model.predict(texts_of(model_input), k)
         return [
@@ -124,20 +125,15 @@ def log_model(model_dir: Path, name: str, input_example: list[str], workdir: Pat
     The model is logged from code (a three-line entry file), not pickled, so loading it
     runs no deserialised code and survives Python upgrades.
     """
-    import warnings
-
     code = stage_runtime_code(workdir)
     entry = workdir / "mlcycle_model.py"
     entry.write_text(_ENTRY)
-    with warnings.catch_warnings():
-        # MLflow suggests type hints; ours would add a second, stricter input schema.
-        warnings.filterwarnings("ignore", message=".*type hints.*", category=UserWarning)
-        return mlflow.pyfunc.log_model(
-            name=name,
-            python_model=str(entry),
-            artifacts={ARTIFACT_KEY: str(model_dir)},
-            code_paths=[str(code)],
-            signature=signature(),
-            input_example=list(input_example),
-            pip_requirements=pinned_requirements(),
-        )
+    return mlflow.pyfunc.log_model(
+        name=name,
+        python_model=str(entry),
+        artifacts={ARTIFACT_KEY: str(model_dir)},
+        code_paths=[str(code)],
+        signature=signature(),
+        input_example=list(input_example),
+        pip_requirements=pinned_requirements(),
+    )

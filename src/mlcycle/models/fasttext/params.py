@@ -55,9 +55,8 @@ class FastTextParams:
             )
         converted = {}
         for name, raw in values.items():
-            caster = {"int": int, "float": float, "str": str}[str(known[name])]
             try:
-                converted[name] = caster(raw)
+                converted[name] = _cast(raw, str(known[name]))
             except (TypeError, ValueError):
                 raise InvalidInput(
                     f"fastText parameter {name}={raw!r} is not a valid {known[name]}."
@@ -65,6 +64,7 @@ class FastTextParams:
         return cls(**converted)
 
     def threads(self) -> int:
+        """Threads to train with: ``thread``, or the cores this process may use."""
         if self.thread:
             return self.thread
         try:
@@ -74,3 +74,13 @@ class FastTextParams:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _cast(raw: Any, kind: str) -> Any:
+    """Cast a CLI or MLproject value; ``"25.0"`` is a fine int (MLproject has no int type)."""
+    if kind == "int":
+        number = float(raw)
+        if not number.is_integer():
+            raise ValueError(raw)
+        return int(number)
+    return float(raw) if kind == "float" else str(raw)

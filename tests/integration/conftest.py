@@ -1,0 +1,23 @@
+"""A small model trained once into a real MLflow store, registered and promoted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlcycle.data.generator import generate, write_dataset
+from mlcycle.registry.ops import set_alias
+from mlcycle.train.pipeline import TrainResult, train_model
+
+SMALL = {"dim": 48, "epoch": 15, "bucket": 50_000}
+
+
+@pytest.fixture(scope="session")
+def registered(session_home: Path) -> TrainResult:
+    """Version 1 of ``nace``, trained on 6,000 generated rows and promoted to production."""
+    data = session_home.parent / "train.csv"
+    write_dataset(generate(6000, seed=11), data)
+    result = train_model(str(data), SMALL)
+    set_alias(result.name, "production", result.version)
+    return result
