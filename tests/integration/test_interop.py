@@ -1,0 +1,100 @@
+"""A registered version works with plain MLflow: a fresh venv without mlcycle, and
+``mlflow models serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import mlflow
+import pytest
+
+from mlcycle.core.settings import get_settings
+from mlcycle.train.pipeline import TrainResult
+
+pytestmark = pytest.mark.slow
+
+_PROBE = """
+import importlib.util, json, sys
+assert importlib.util.find_spec("mlcycle") is None, "mlcycle must not be installed here"
+import mlflow
+model = mlflow.pyfunc.load_model("models:/nace@production")
+out = model.predict(["COIFFEUR", "vendeur d'huitres"], params={"k": 3})
+import mlcycle
+print(json.dumps({"out": out, "mlcycle": mlcycle.__file__}))
+"""
+
+
+def _tracking_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLCYCLE_", "VIRTUAL_ENV"))}
+    env["MLFLOW_TRACKING_URI"] = get_settings().resolved_tracking_uri()
+    # mlflow models serve starts `uvicorn` from PATH: use this interpreter's.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def test_loads_in_fresh_venv_with_only_recorded_requirements(registered: TrainResult, tmp_path):
+    model_dir = Path(mlflow.artifacts.download_artifacts("models:/nace@production"))
+    requirements = (model_dir / "requirements.txt").read_text().split()
+    assert not any(r.startswith("mlcycle") for r in requirements)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--only-binary=:all:", "--disable-pip-version-check",
+         "-r", str(model_dir / "requirements.txt")],
+        check=True, timeout=900,
+    )
+    probe = subprocess.run(
+        [python, "-c", _PROBE], capture_output=True, text=True, env=_tracking_env(), timeout=300,
+        cwd=tmp_path,
+    )
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    result = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert "/code/mlcycle/" in result["mlcycle"]  # the copy shipped with the model
+    here = mlflow.pyfunc.load_model("models:/nace@production").predict(
+        ["COIFFEUR", "vendeur d'huitres"], params={"k": 3}
+    )
+    assert [[e["code"] for e in row] for row in result["out"]] == [
+        [e["code"] for e in row] for row in here
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serves_with_mlflow_models_serve(registered: TrainResult, tmp_path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/nace@production",
+         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
+        env=_tracking_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            try:
+                if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        body = {"inputs": ["COIFFEUR", "boulanger"], "params": {"k": 5}}
+        answer = httpx.post(f"{url}/invocations", json=body, timeout=30)
+        assert answer.status_code == 200, answer.text
+        predictions = answer.json()["predictions"]
+        assert len(predictions) == 2 and all(len(row) == 5 for row in predictions)
+        assert {"code", "probability"} == set(predictions[0][0])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
