@@ -1,0 +1,282 @@
+"""The embedded synthetic NACE generator, its vocabulary, writer and CLI command."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlcycle.core.errors import InvalidInput
+from mlcycle.data import nace_vocabulary as vocab
+from mlcycle.data.generator import class_weights, generate, known_codes, write_dataset
+from mlcycle.text import nace
+from mlcycle.text.normalize import strip_accents
+
+ROWS = 20_000
+CLI = Path(sys.executable).with_name("mlcycle")
+# New-economy words the drift mode brings in (accent-free, lower case).
+TREND_WORDS = ("trottinette", "vtc", "dark kitchen", "cbd", "e-commerce", "vente en ligne")
+
+
+@pytest.fixture(scope="module")
+def normal() -> pd.DataFrame:
+    return generate(ROWS, seed=7)
+
+
+@pytest.fixture(scope="module")
+def drifted() -> pd.DataFrame:
+    return generate(ROWS, seed=7, drift=True)
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, to look for words whatever the noise did."""
+    return strip_accents(text).lower()
+
+
+def _folded(texts: pd.Series) -> pd.Series:
+    return texts.map(_fold)
+
+
+def _js_distance(p: np.ndarray, q: np.ndarray) -> float:
+    m = (p + q) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl_p = np.nansum(np.where(p > 0, p * np.log2(p / m), 0.0))
+        kl_q = np.nansum(np.where(q > 0, q * np.log2(q / m), 0.0))
+    return float(np.sqrt((kl_p + kl_q) / 2))
+
+
+# --- the vocabulary ---------------------------------------------------------------
+
+
+def test_vocabulary_covers_enough_confusable_subclasses() -> None:
+    codes = [s.code for s in vocab.SUBCLASSES]
+    assert len(codes) == len(set(codes)) >= 45
+    assert len({nace.section_of(c) for c in codes}) >= 12
+    required = re.findall(
+        r"\w+",
+        "4711A 4711B 4711C 4711D 4711F 5610A 5610B 5610C 1071C 1071D 4724Z 9602A 9602B 4723Z"
+        " 6201Z 6202A 6202B 4120A 4120B 4321A 4322A 4322B 6820A 6820B 8621Z 8622C 4941A"
+        " 4941B 0111Z 0121Z 5510Z 5520Z 7022Z 6910Z 4520A 8559A",
+    )
+    assert set(required) <= set(codes)
+
+
+def test_vocabulary_labels_are_the_official_ones_and_slots_are_filled() -> None:
+    for subclass in vocab.SUBCLASSES:
+        assert nace.SUBCLASS_PATTERN.match(subclass.code)
+        assert nace.label(subclass.code) is not None
+        assert subclass.label == nace.label(subclass.code)
+        assert subclass.family in vocab.FAMILIES
+        for slot in vocab.SLOTS:
+            assert getattr(subclass.words, slot), (subclass.code, slot)
+
+
+def test_oyster_seller_is_a_fish_retailer() -> None:
+    owner = [s.code for s in vocab.SUBCLASSES if "vendeur d'huîtres" in s.words.heads]
+    assert owner == ["4723Z"]
+
+
+def test_trend_words_never_belong_to_the_normal_vocabulary() -> None:
+    pools = [s.words for s in vocab.SUBCLASSES] + list(vocab.FAMILIES.values())
+    normal_text = " ".join(
+        _fold(word) for pool in pools for slot in vocab.SLOTS for word in getattr(pool, slot)
+    )
+    for word in TREND_WORDS:
+        assert word not in normal_text
+
+
+# --- generate() ----------------------------------------------------------------------
+
+
+def test_same_arguments_give_the_same_frame_and_seeds_differ() -> None:
+    pd.testing.assert_frame_equal(generate(3000, seed=5), generate(3000, seed=5))
+    assert not generate(3000, seed=5).equals(generate(3000, seed=6))
+    assert not generate(3000, seed=5).equals(generate(3000, seed=5, drift=True))
+
+
+def test_columns_dtypes_and_values(normal: pd.DataFrame) -> None:
+    assert list(normal.columns) == ["text", "nace"]
+    assert len(normal) == ROWS
+    for column in normal.columns:
+        assert pd.api.types.is_string_dtype(normal[column])
+        assert normal[column].notna().all()
+    assert (normal["text"].str.strip().str.len() > 0).all()
+    assert normal["nace"].map(lambda c: bool(nace.SUBCLASS_PATTERN.match(c))).all()
+    assert set(normal["nace"]) <= set(known_codes())
+
+
+def test_classes_sections_and_zipf_imbalance(normal: pd.DataFrame) -> None:
+    counts = normal["nace"].value_counts()
+    assert len(counts) >= 40
+    assert len({nace.section_of(c) for c in counts.index}) >= 10
+    assert 10 <= counts.iloc[0] / counts.iloc[-1] <= 500
+    weights = class_weights()
+    assert weights.sum() == pytest.approx(1.0)
+    assert 20 <= weights.max() / weights.min() <= 200
+
+
+def test_registry_style_noise_is_present(normal: pd.DataFrame) -> None:
+    texts = normal["text"]
+    letters = texts.str.replace(r"[^A-Za-zÀ-ÿ]", "", regex=True)
+    upper_share = ((letters.str.len() > 0) & (letters == letters.str.upper())).mean()
+    assert 0.15 < upper_share < 0.5
+    assert texts.str.contains(r"\d").mean() > 0.02
+    assert texts.str.contains(r"[&*]").mean() > 0.01
+    assert texts.str.contains("S Y RATTACHANT").any()
+    assert texts.str.contains("L ACQUISITION PAR VOIE D ACHAT").any()
+    folded = _folded(texts)
+    assert folded.str.contains(r"\b(?:ets|cial|sce|sces|distrib)\b|\bfab\.").any()
+    assert folded.str.contains("a titre accessoire").any()
+    assert (texts.str.split().str.len() == 1).mean() > 0.02
+    assert (texts == "COIFFEUR").any()
+
+
+def test_accents_are_sometimes_dropped(normal: pd.DataFrame) -> None:
+    coiffure = normal.loc[normal["nace"] == "9602A", "text"].str.lower()
+    assert coiffure.str.contains("à domicile").any()
+    assert coiffure.str.contains("a domicile").any()
+
+
+def test_oyster_sellers_are_mostly_labelled_fish_retail() -> None:
+    # Fish retail is a rare class: a larger sample keeps the share stable. The rest are
+    # oyster farmers who also sell, and the label noise.
+    frame = generate(100_000, seed=2)
+    sellers = frame.loc[_folded(frame["text"]).str.contains("vendeu(?:r|se) d.huitres"), "nace"]
+    assert len(sellers) >= 20
+    assert (sellers == "4723Z").mean() > 0.65
+
+
+def test_drift_shifts_the_class_mix_over_the_same_codes(
+    normal: pd.DataFrame, drifted: pd.DataFrame
+) -> None:
+    codes = list(known_codes())
+    p = normal["nace"].value_counts(normalize=True).reindex(codes, fill_value=0).to_numpy()
+    q = drifted["nace"].value_counts(normalize=True).reindex(codes, fill_value=0).to_numpy()
+    assert _js_distance(p, q) > 0.3
+    assert set(drifted["nace"]) <= set(codes)
+
+
+def test_drift_brings_words_never_seen_in_normal_mode(
+    normal: pd.DataFrame, drifted: pd.DataFrame
+) -> None:
+    normal_text, drift_text = _folded(normal["text"]), _folded(drifted["text"])
+    for word in TREND_WORDS:
+        assert drift_text.str.contains(word, regex=False).any(), word
+        assert not normal_text.str.contains(word, regex=False).any(), word
+
+    def tokens(texts: pd.Series) -> Counter[str]:
+        return Counter(t for text in texts for t in re.findall(r"[a-z]{3,}", text))
+
+    seen = tokens(normal_text)
+    new = [t for t, n in tokens(drift_text).items() if n >= 30 and t not in seen]
+    assert len(new) >= 20
+
+
+@pytest.mark.parametrize("rows", [0, -1, 2.5, True])
+def test_generate_rejects_bad_row_counts(rows: object) -> None:
+    with pytest.raises(InvalidInput):
+        generate(rows, seed=1)  # type: ignore[arg-type]
+
+
+# --- write_dataset() -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_write_dataset_round_trips(tmp_path: Path, suffix: str) -> None:
+    frame = generate(2000, seed=3)
+    path = tmp_path / "nested" / f"nace{suffix}"
+    write_dataset(frame, path)
+    write_dataset(frame, path)  # overwriting goes through the same atomic rename
+    if suffix == ".csv":
+        assert path.read_text(encoding="utf-8").startswith("text,nace\n")
+        back = pd.read_csv(path, dtype=str, keep_default_na=False)
+    else:
+        back = pd.read_parquet(path)
+    assert back["text"].tolist() == frame["text"].tolist()
+    assert back["nace"].tolist() == frame["nace"].tolist()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_write_dataset_rejects_unknown_suffix_and_unwritable_folder(tmp_path: Path) -> None:
+    frame = generate(10, seed=3)
+    with pytest.raises(InvalidInput, match=r"\.csv or \.parquet"):
+        write_dataset(frame, tmp_path / "nace.xlsx")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(InvalidInput, match="Cannot write"):
+        write_dataset(frame, blocker / "nace.csv")
+    assert not list(tmp_path.glob("**/*.tmp"))
+
+
+# --- the CLI, end to end -------------------------------------------------------------
+
+
+def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CLI), "data", "generate", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_generate_writes_the_same_file_in_every_process(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    done = _cli("--rows", "1500", "--seed", "9", "-o", first)
+    assert done.returncode == 0, done.stderr
+    assert "1500 rows" in done.stdout and str(first) in done.stdout
+    assert len(done.stdout.strip().splitlines()) == 1
+    assert _cli("--rows", "1500", "--seed", "9", "--output", second).returncode == 0
+    assert first.read_bytes() == second.read_bytes()
+    in_process = tmp_path / "c.csv"
+    write_dataset(generate(1500, seed=9), in_process)
+    assert in_process.read_bytes() == first.read_bytes()
+
+
+def test_cli_generate_parquet_with_drift(tmp_path: Path) -> None:
+    out = tmp_path / "drift.parquet"
+    done = _cli("--rows", "800", "--drift", "--json", "-o", out)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "rows": 800,
+        "classes": pd.read_parquet(out)["nace"].nunique(),
+        "drift": True,
+        "path": str(out),
+    }
+    assert pd.read_parquet(out).equals(generate(800, seed=42, drift=True))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--rows", "0", "-o", "x.csv"), "--rows"),
+        (("--rows", "-5", "-o", "x.csv"), "--rows"),
+        (("--rows", "10", "-o", "x.xlsx"), ".csv or .parquet"),
+        (("--rows", "10", "-o", "blocker/x.csv"), "Cannot write"),
+    ],
+)
+def test_cli_generate_bad_input_is_one_clear_line(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    done = subprocess.run(
+        [str(CLI), "data", "generate", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    assert not (tmp_path / "x.csv").exists()
