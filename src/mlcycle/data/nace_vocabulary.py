@@ -75,7 +75,7 @@ FAMILIES: dict[str, Pool] = {
         "du bassin d'Arcachon; de Marennes-Oléron; de Bretagne; en direct du producteur",
     ),
     "boulangerie": _pool(
-        "boulangerie-pâtisserie; boulanger; pâtissier",
+        "boulangerie-pâtisserie; pâtissier",
         "fabrication de; fabrication et vente de; vente de",
         "pain; viennoiseries; pâtisseries; gâteaux; croissants; baguettes",
         "artisanal; traditionnel; fait maison",
@@ -293,7 +293,8 @@ _PRODUCTION: tuple[Subclass, ...] = (
     _sub(
         "1071C",
         "boulangerie",
-        "boulangerie; boulangerie-pâtisserie; boulanger-pâtissier; artisan boulanger; fournil",
+        "boulanger; boulangerie; boulangerie-pâtisserie; boulanger-pâtissier; artisan boulanger;"
+        " fournil",
         "fabrication artisanale de; fabrication et vente au détail de; cuisson de",
         "pain; pain au levain; baguettes de tradition; viennoiseries; pains spéciaux;"
         " sandwiches; croissants",

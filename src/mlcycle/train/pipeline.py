@@ -71,7 +71,9 @@ def synthetic_file(settings: Settings, rows: int = SYNTHETIC_ROWS) -> Path:
     """The embedded synthetic set, written once under the project home and reused."""
     from mlcycle.data.generator import generate, write_dataset
 
-    path = settings.home / "data" / f"synthetic-{rows}-seed{settings.train.seed}.csv"
+    # The version is in the name: a newer generator must not reuse an older set.
+    name = f"synthetic-{mlcycle.__version__}-{rows}-seed{settings.train.seed}.csv"
+    path = settings.home / "data" / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         write_dataset(generate(rows, settings.train.seed), path)
