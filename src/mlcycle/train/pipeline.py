@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import mlcycle
@@ -80,6 +81,57 @@ def synthetic_file(settings: Settings, rows: int = SYNTHETIC_ROWS) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Split:
+    """Texts and labels of one data set, with the rows of each part."""
+
+    texts: np.ndarray
+    labels: np.ndarray
+    train: np.ndarray  # row indices
+    test: np.ndarray
+
+
+@dataclass(frozen=True)
+class Fitted:
+    model: FastTextClassifier
+    evaluation: Evaluation
+
+
+def split_data(dataset: TrainingData, settings: Settings) -> Split:
+    """The seeded stratified split of a data set (reproducible from data and seed)."""
+    texts = dataset.frame["text"].to_numpy()
+    labels = dataset.frame["label"].to_numpy()
+    train, test = stratified_split(labels, settings.train.test_size, settings.train.seed)
+    return Split(texts, labels, train, test)
+
+
+def fit_and_evaluate(
+    params: FastTextParams, split: Split, reporter: Reporter | None = None
+) -> Fitted:
+    """Fit on the training rows, score the evaluation rows (no MLflow involved)."""
+    reporter = reporter or Reporter()
+    reporter.step(f"Training on {len(split.train):,} rows")
+    model = FastTextClassifier(**params.as_dict()).fit(
+        split.texts[split.train].tolist(),
+        split.labels[split.train].tolist(),
+        reporter.fit_progress,
+    )
+    reporter.step(f"Evaluating on {len(split.test):,} rows")
+    top = model.predict(split.texts[split.test].tolist(), k=5).codes
+    return Fitted(model, evaluate(split.labels[split.test], top))
+
+
+def start_run(settings: Settings, **kwargs: Any) -> Any:
+    """An MLflow run in the project's experiment, or the one ``mlflow run`` opened."""
+    import mlflow
+
+    if os.environ.get("MLFLOW_RUN_ID"):
+        return mlflow.start_run(**kwargs)
+    return mlflow.start_run(
+        experiment_id=ensure_experiment(settings.experiment, settings), **kwargs
+    )
+
+
 def train_model(
     data: str | None = None,
     overrides: dict[str, Any] | None = None,
@@ -96,27 +148,21 @@ def train_model(
     reporter.step("Reading data")
     dataset = load_training_data(data, settings)
     use_tracking(settings)
-    labels = dataset.frame["label"].to_numpy()
-    train_idx, test_idx = stratified_split(labels, settings.train.test_size, settings.train.seed)
-    run_args = (
-        {}
-        if os.environ.get("MLFLOW_RUN_ID")
-        else {"experiment_id": ensure_experiment(settings.experiment, settings)}
-    )
-    with mlflow.start_run(**run_args) as run:
-        _log_inputs(dataset, params, len(train_idx), len(test_idx))
-        reporter.step(f"Training on {len(train_idx):,} rows")
-        texts = dataset.frame["text"].to_numpy()
-        model = FastTextClassifier(**params.as_dict()).fit(
-            texts[train_idx].tolist(), labels[train_idx].tolist(), reporter.fit_progress
-        )
-        reporter.step(f"Evaluating on {len(test_idx):,} rows")
-        result = evaluate(labels[test_idx], model.predict(texts[test_idx].tolist(), k=5).codes)
-        mlflow.log_metrics(result.metrics)
+    split = split_data(dataset, settings)
+    with start_run(settings) as run:
+        _log_inputs(dataset, params, len(split.train), len(split.test))
+        fitted = fit_and_evaluate(params, split, reporter)
+        mlflow.log_metrics(fitted.evaluation.metrics)
         reporter.step("Logging the model")
-        version, uri = _log_model(model, result, texts[test_idx][:3].tolist(), settings, register)
+        example = split.texts[split.test][:3].tolist()
+        version, uri = _log_model(fitted.model, fitted.evaluation, example, settings, register)
     return TrainResult(
-        run.info.run_id, uri, settings.model_name, version, result.metrics, params.as_dict()
+        run.info.run_id,
+        uri,
+        settings.model_name,
+        version,
+        fitted.evaluation.metrics,
+        params.as_dict(),
     )
 
 
