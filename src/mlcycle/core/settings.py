@@ -57,6 +57,18 @@ class ServeSettings(BaseModel):
     max_k: int = Field(20, ge=1)
 
 
+class DataSettings(BaseModel):
+    """Dataset validation and storage (the datasets issue fills this in)."""
+
+
+class RegistrySettings(BaseModel):
+    """Environments and promotion gates (the registry governance issue fills this in)."""
+
+
+class TuneSettings(BaseModel):
+    """Hyperparameter search (the tuning issue fills this in)."""
+
+
 class Settings(BaseSettings):
     """Every knob mlcycle reads, with the defaults of the embedded mode."""
 
@@ -70,6 +82,9 @@ class Settings(BaseSettings):
     tracking_uri: str | None = None
     train: TrainSettings = Field(default_factory=TrainSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    tune: TuneSettings = Field(default_factory=TuneSettings)
 
     @field_validator("model_name", "experiment")
     @classmethod
