@@ -59,7 +59,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve_and_query(home: Path, ref: str, console) -> dict:  # noqa: ANN001
+def _serve_and_query(home: Path, ref: str, console) -> dict:
     """Start ``mlcycle serve`` in the background, query it, stop it with SIGTERM."""
     import httpx
 
@@ -102,7 +102,7 @@ def _wait_ready(url: str, server: subprocess.Popen, timeout: float = 90.0) -> bo
     return False
 
 
-def _print_answers(console, answers: dict) -> None:  # noqa: ANN001
+def _print_answers(console, answers: dict) -> None:
     from rich.table import Table
 
     model = answers["model"]
@@ -119,7 +119,7 @@ def _print_answers(console, answers: dict) -> None:  # noqa: ANN001
     console.print(table)
 
 
-def _print_ui_hint(console, tracking_uri: str) -> None:  # noqa: ANN001
+def _print_ui_hint(console, tracking_uri: str) -> None:
     console.print("Open the MLflow UI on everything tracked (runs, metrics, artifacts, registry):")
     console.print(f"  .venv/bin/mlflow ui --backend-store-uri {tracking_uri} --port 5000")
     console.print("  then browse http://127.0.0.1:5000")

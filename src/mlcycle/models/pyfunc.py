@@ -52,7 +52,7 @@ class TextClassifierModel(mlflow.pyfunc.PythonModel):
 
     # After schema enforcement MLflow hands over a DataFrame; hinting it so also stops
     # MLflow inferring a second schema from hints (the signature is explicit).
-    def predict(self, context, model_input: pd.DataFrame, params=None):  # noqa: ANN001, ANN201
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         k = int((params or {}).get("k", 1))
         pred = self.model.predict(texts_of(model_input), k)
         return [

@@ -1,0 +1,76 @@
+"""Run the prediction API under uvicorn, with one model per worker process.
+
+Workers are separate processes started from an import string, so each builds its own
+app through ``app_factory`` and loads the model itself; the model reference reaches
+them through the ``MLCYCLE_SERVE__MODEL`` setting. uvicorn stops gracefully on SIGTERM
+or SIGINT: it stops accepting, lets requests in flight finish, then exits 0.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+from types import FrameType
+from typing import Any
+
+from fastapi import FastAPI
+
+from mlcycle.core.settings import get_settings
+from mlcycle.serve.app import create_app
+
+MODEL_ENV = "MLCYCLE_SERVE__MODEL"
+FACTORY = "mlcycle.serve.runner:app_factory"
+# Seconds given to requests in flight after SIGTERM before connections are closed.
+GRACEFUL_SECONDS = 20
+
+
+def app_factory() -> FastAPI:
+    """The app of one worker, serving the model named by the settings."""
+    return create_app()
+
+
+def run_server(ref: str, host: str, port: int, workers: int = 1) -> None:
+    """Serve model ``ref`` on ``host:port`` with ``workers`` processes until stopped.
+
+    SIGTERM stops it gracefully and the process then exits with status 0.
+    """
+    os.environ[MODEL_ENV] = ref
+    get_settings.cache_clear()  # this process too reads the settings again, with ``ref``
+    # uvicorn re-raises SIGTERM once it has shut down gracefully; end with status 0 then.
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        _run_uvicorn(host, port, workers)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _run_uvicorn(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        log_config=_log_config(),
+    )
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with mlcycle's own messages (model loaded, errors) shown too."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["mlcycle"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config

@@ -1,0 +1,175 @@
+"""``mlcycle serve`` as a real process: a registered model, uvicorn, HTTP, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from mlcycle.core.settings import Settings
+from mlcycle.core.tracking import use_tracking
+from mlcycle.registry.ops import set_alias
+from mlcycle.train.pipeline import train_model
+
+MLCYCLE = str(Path(sys.executable).with_name("mlcycle"))
+VOCABULARY = {
+    "5610A": ["restaurant", "cuisine", "traditionnelle", "brasserie", "plats", "menu"],
+    "4711D": ["supermarché", "alimentation", "épicerie", "rayons", "caisse", "produits"],
+    "6201Z": ["logiciel", "développement", "programmation", "applications", "code", "web"],
+    "9602A": ["coiffure", "salon", "coupe", "coloration", "mèches", "barbier"],
+}
+SMALL_MODEL = {"dim": 16, "epoch": 10, "minCount": 1, "bucket": 5000, "wordNgrams": 1}
+STARTUP_LIMIT_S = 120  # a guard against hanging, not a speed requirement
+
+
+@dataclass(frozen=True)
+class Server:
+    process: subprocess.Popen[str]
+    url: str
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project home whose registry holds ``nace@production``, trained on a small set."""
+    home = tmp_path_factory.mktemp("home")
+    rng = random.Random(0)
+    codes = [rng.choice(sorted(VOCABULARY)) for _ in range(400)]
+    texts = [" ".join(rng.sample(VOCABULARY[code], 3)) for code in codes]
+    data = home / "train.csv"
+    pd.DataFrame({"text": texts, "nace": codes}).to_csv(data, index=False)
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        settings = Settings(home=home)
+        result = train_model(str(data), SMALL_MODEL, settings=settings)
+        use_tracking(settings)
+        set_alias(result.name, "production", result.version)
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    return home
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLCYCLE_", "MLFLOW_"))}
+    return {**env, "MLCYCLE_HOME": str(home)}
+
+
+def _start(home: Path, *args: str) -> Server:
+    port = _free_port()
+    command = [MLCYCLE, "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    process = subprocess.Popen(
+        command, env=_env(home), cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    server = Server(process, f"http://127.0.0.1:{port}")
+    _wait_ready(server)
+    return server
+
+
+def _wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_LIMIT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            _, err = server.process.communicate()
+            raise AssertionError(f"the server exited early:\n{err}")
+        try:
+            if httpx.get(f"{server.url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    server.process.kill()
+    raise AssertionError("the server did not become ready")
+
+
+def _stop(server: Server) -> tuple[int, str]:
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        _, err = server.process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        raise
+    return server.process.returncode, err
+
+
+@pytest.fixture(scope="module")
+def server(home: Path) -> Iterator[Server]:
+    server = _start(home, "--model", "nace@production")
+    yield server
+    if server.process.poll() is None:
+        _stop(server)
+
+
+def test_predicts_over_http(server: Server) -> None:
+    body = {"texts": ["Brasserie, cuisine traditionnelle", "salon de coiffure"], "k": 2}
+    response = httpx.post(f"{server.url}/predict", json=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["model"] == {"name": "nace", "version": "1"}
+    assert [ranked[0]["code"] for ranked in answer["predictions"]] == ["5610A", "9602A"]
+    assert all(len(ranked) == 2 for ranked in answer["predictions"])
+    info = httpx.get(f"{server.url}/").json()
+    assert info == {"name": "nace", "version": "1", "labels": 4, "model_uri": "models:/nace/1"}
+
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content", "headers", "status"),
+    [
+        ("POST", "/predict", b"{oops", JSON, 422),
+        ("POST", "/predict", b'{"texts": []}', JSON, 422),
+        ("POST", "/predict", b'{"texts": ["a"]}', {"content-type": "text/plain"}, 415),
+        ("POST", "/predict", b'{"texts": ["a"], "k": 0}', JSON, 422),
+        ("POST", "/predict", b"x" * 13_000_000, JSON, 413),
+        ("GET", "/predict", b"", {}, 405),
+        ("GET", "/missing", b"", {}, 404),
+    ],
+)
+def test_bad_requests_get_4xx_and_the_server_stays_up(
+    server: Server, method: str, path: str, content: bytes, headers: dict[str, str], status: int
+) -> None:
+    response = httpx.request(method, f"{server.url}{path}", content=content, headers=headers)
+    assert response.status_code == status
+    assert set(response.json()) == {"error", "detail"}
+    assert httpx.get(f"{server.url}/health").json() == {"status": "alive"}
+    again = httpx.post(f"{server.url}/predict", json={"texts": ["menu brasserie"]})
+    assert again.status_code == 200
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_stops_the_server_cleanly(home: Path, workers: str) -> None:
+    server = _start(home, "--model", "models:/nace@production", "--workers", workers)
+    assert httpx.post(f"{server.url}/predict", json={"texts": ["code web"]}).status_code == 200
+    code, err = _stop(server)
+    assert code == 0, err
+    assert "Traceback" not in err
+
+
+def test_a_missing_alias_is_one_sentence_and_a_non_zero_exit(home: Path) -> None:
+    result = subprocess.run(
+        [MLCYCLE, "serve", "--model", "nace@nowhere", "--port", str(_free_port())],
+        env=_env(home), cwd=home, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "nowhere" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
