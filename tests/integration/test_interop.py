@@ -98,3 +98,20 @@ def test_serves_with_mlflow_models_serve(registered: TrainResult, tmp_path) -> N
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_mlflow_run_trains_and_registers(tmp_path: Path) -> None:
+    """`mlflow run . -P dim=25 --env-manager local` from the repository root."""
+    root = Path(__file__).resolve().parents[2]
+    env = _tracking_env()
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env["MLCYCLE_HOME"] = str(tmp_path / "home")
+    run = subprocess.run(
+        [sys.executable, "-m", "mlflow", "run", str(root), "-P", "dim=25", "-P", "epoch=2",
+         "-P", "bucket=20000", "--env-manager", "local"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    client = mlflow.MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    version = client.get_model_version_by_alias("nace", "challenger")
+    assert client.get_run(version.run_id).data.params["dim"] == "25"

@@ -1,0 +1,29 @@
+"""`mlcycle --help` stays fast: the CLI imports nothing heavy until a command runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("mlflow", "pandas", "numpy", "numba", "fastapi", "sklearn", "matplotlib")
+
+
+def test_help_imports_no_heavy_library() -> None:
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from mlcycle.cli.main import app\n"
+        "result = CliRunner().invoke(app, ['--help'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_command_has_help() -> None:
+    for command in (["train"], ["serve"], ["demo"], ["data", "generate"], ["models", "promote"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "mlcycle", *command, "--help"], capture_output=True, text=True
+        )
+        assert result.returncode == 0 and "Usage" in result.stdout, (command, result.stderr)
