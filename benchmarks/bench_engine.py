@@ -37,24 +37,16 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+\nfrom mlcycle.core.settings import DEFAULT_TRAIN_PARAMS
 
 HERE = Path(__file__).resolve().parent
 VENV_PYTHON = HERE / ".work" / "venv-fasttext" / "bin" / "python"
 REFERENCE = HERE / "fasttext_reference.py"
 SETUP = HERE / "setup_fasttext.sh"
 
-# The hyperparameters; ``thread`` is set to the core count at run time.
-SEED_PARAMS: dict[str, Any] = {
-    "dim": 150,
-    "lr": 0.2,
-    "epoch": 25,
-    "wordNgrams": 3,
-    "minn": 3,
-    "maxn": 4,
-    "minCount": 3,
-    "bucket": 100000,
-    "loss": "ova",
-}
+# The hyperparameters (mlcycle's defaults); ``thread`` is set to the core count
+# at run time.
+SEED_PARAMS: dict[str, Any] = {k: v for k, v in DEFAULT_TRAIN_PARAMS.items() if k != "thread"}
 MB = 1_000_000  # model sizes are in decimal megabytes
 BARS = {
     "top1_gap_points": 1.0,
