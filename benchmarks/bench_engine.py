@@ -37,7 +37,8 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-\nfrom mlcycle.core.settings import DEFAULT_TRAIN_PARAMS
+
+from mlcycle.core.settings import DEFAULT_TRAIN_PARAMS
 
 HERE = Path(__file__).resolve().parent
 VENV_PYTHON = HERE / ".work" / "venv-fasttext" / "bin" / "python"
