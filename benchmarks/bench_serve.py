@@ -1,39 +1,42 @@
 """Side-by-side HTTP benchmark: ``mlcycle serve`` against ``mlflow models serve``.
 
-Both servers serve the SAME registered model version with the same worker count, on
-loopback, measured by ``wrk`` (``apt-get install -y wrk``) at the same load:
+Both servers serve the SAME registered model version, on loopback, measured by ``wrk``
+(``apt-get install -y wrk``, one wrk thread) at the same load:
 
 * single: one text per request, 16 connections, ``--duration`` seconds; mlflow gets
   ``{"inputs": ["text"], "params": {"k": 5}}`` at ``/invocations``, mlcycle
   ``{"texts": ["text"], "k": 5}`` at ``/predict``. Requests rotate through 300 distinct
   generated texts.
-* batch: 1,000 texts per request, 1 connection (``--batch-connections``), 4 distinct
-  batches in rotation.
+* batch: 1,000 texts per request, one connection per worker, 4 distinct batches.
 
-Each round runs every scenario on both servers, the order of the servers alternating
-from round to round; the table gives the median of the rounds. Servers are warmed
-before the first round.
+mlcycle runs in production mode (unless ``--plain``): API keys required (wrk sends
+``Authorization: Bearer``), every answered text written to the Parquet prediction
+log, Prometheus metrics on, the alias followed. Three servers are measured in one run:
+mlflow and mlcycle with ``--workers`` each (the comparison), and mlcycle with
+``--scale-workers`` (the multi-worker scaling; wrk competes for the same cores).
 
-The model: without ``--home``, a temporary project home is made and the default model
-trained and promoted there, exactly as a user would::
+Each round runs every scenario on every server, the order alternating from round to
+round; the tables give the median of the rounds. Servers are warmed before the first
+round. After the rounds, mlcycle's /metrics give the log rows written and dropped.
 
-    export MLCYCLE_HOME=$(mktemp -d)
-    mlcycle train --json                     # synthetic data, default parameters
-    mlcycle models promote nace --version 1 --to production
+Without ``--home`` a temporary project home is made and the default model trained and
+promoted there, as a user would (``mlcycle train``; ``mlcycle models promote``).
 
 Usage::
 
     .venv/bin/python benchmarks/bench_serve.py [--home DIR] [--model nace@production]
-        [--workers 1] [--duration 10] [--rounds 3] [--json OUT]
-        [--markdown benchmarks/SERVE_RESULTS.md]
+        [--workers 1] [--scale-workers 2] [--duration 10] [--rounds 3] [--plain]
+        [--json OUT] [--markdown benchmarks/SERVE_RESULTS.md]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -51,13 +54,20 @@ import httpx
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 LOGS = HERE / ".work" / "serve-logs"  # git-ignored; kept for a look after a failed start
-SERVERS = ("mlflow", "mlcycle")
-BARS = {"throughput_ratio": 5.0, "p99_ratio": 0.25, "batch_texts_per_s_per_worker": 80_000}
+BARS = {
+    "throughput_ratio": 5.0,
+    "p99_ratio": 0.25,
+    "batch_texts_per_s_per_worker": 80_000,
+    "scaling": 1.6,
+}
+SECTION = "## Production mode"
 LUA = r"""
 local queue, n = {}, 0
 function init(args)
+  local headers = {["Content-Type"] = "application/json"}
+  if args[2] then headers["Authorization"] = "Bearer " .. args[2] end
   for line in io.lines(args[1]) do
-    queue[#queue + 1] = wrk.format("POST", nil, {["Content-Type"] = "application/json"}, line)
+    queue[#queue + 1] = wrk.format("POST", nil, headers, line)
   end
   n = math.random(#queue)
 end
@@ -97,6 +107,20 @@ def prepare_home(home: Path | None, model: str, env: dict[str, str]) -> Path:
     return home
 
 
+def production_settings(work: Path, key: str, plain: bool) -> Path:
+    """The project file mlcycle serves with: keys, log and metrics on (off with plain)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    on = "false" if plain else "true"
+    path = work / "mlcycle.yaml"
+    path.write_text(
+        "serve:\n"
+        f"  metrics: {on}\n"
+        f"  auth: {{enabled: {on}, keys: {{bench: {digest}}}}}\n"
+        f"  prediction_log: {{enabled: {on}, dir: {work / 'predictions'}}}\n"
+    )
+    return path
+
+
 def sample_texts(count: int, seed: int = 7) -> list[str]:
     from mlcycle.data.generator import generate
 
@@ -104,7 +128,7 @@ def sample_texts(count: int, seed: int = 7) -> list[str]:
 
 
 def write_bodies(folder: Path, texts: list[str]) -> dict[tuple[str, str], Path]:
-    """One JSON body per line, per server and scenario."""
+    """One JSON body per line, per API and scenario."""
     import orjson
 
     def ours(batch: list[str]) -> bytes:
@@ -116,11 +140,11 @@ def write_bodies(folder: Path, texts: list[str]) -> dict[tuple[str, str], Path]:
     singles = [[t] for t in texts[:300]]
     batches = [texts[i * 1000 : (i + 1) * 1000] for i in range(4)]
     files = {}
-    for server, encode in (("mlflow", theirs), ("mlcycle", ours)):
+    for api, encode in (("mlflow", theirs), ("mlcycle", ours)):
         for scenario, items in (("single", singles), ("batch", batches)):
-            path = folder / f"{server}-{scenario}.jsonl"
+            path = folder / f"{api}-{scenario}.jsonl"
             path.write_bytes(b"\n".join(encode(b) for b in items) + b"\n")
-            files[server, scenario] = path
+            files[api, scenario] = path
     return files
 
 
@@ -130,10 +154,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(server: str, model: str, workers: int, env: dict[str, str]) -> dict[str, Any]:
+def start(api: str, label: str, model: str, workers: int, env: dict[str, str]) -> dict[str, Any]:
     """Start one server in its own session; return its process and URLs once ready."""
     port = _free_port()
-    if server == "mlflow":
+    if api == "mlflow":
         uri = model if model.startswith("models:/") else f"models:/{model}"
         command = [str(BIN / "mlflow"), "models", "serve", "-m", uri, "--env-manager", "local"]
         ready, path = "/ping", "/invocations"
@@ -142,19 +166,21 @@ def start(server: str, model: str, workers: int, env: dict[str, str]) -> dict[st
         ready, path = "/ready", "/predict"
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{server}.log", "w")  # noqa: SIM115 - closed by stop()
+    log = open(LOGS / f"{label}.log", "w")  # noqa: SIM115 - closed by stop()
     process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    handle = {"process": process, "url": base + path, "base": base, "log": log, "api": api}
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(base + ready, timeout=2).status_code == 200:
-                return {"process": process, "url": base + path, "log": log}
+                time.sleep(2 * workers)  # /ready reached one worker; let the others load
+                return handle
         except httpx.TransportError:
             pass
         time.sleep(0.5)
-    stop({"process": process, "log": log})
-    sys.exit(f"{server} did not start; see {log.name}")
+    stop(handle)
+    sys.exit(f"{label} did not start; see {log.name}")
 
 
 def stop(handle: dict[str, Any]) -> None:
@@ -163,23 +189,22 @@ def stop(handle: dict[str, Any]) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     handle["log"].close()
 
 
-def wrk(url: str, script: Path, bodies: Path, connections: int, seconds: float) -> dict:
+def wrk(url: str, script: Path, bodies: Path, connections: int, seconds: float, key: str) -> dict:
     """Run wrk once; return req/s and latency percentiles in milliseconds."""
-    # One wrk thread: it drives >50k req/s, and leaves the second core to the server.
+    # One wrk thread: it drives >50k req/s, and leaves the rest of the cores to servers.
     command = f"wrk -t1 -c{connections} -d{seconds:g}s --timeout 10s -s {script}".split()
-    command += [url, "--", str(bodies)]
+    command += [url, "--", str(bodies)] + ([key] if key else [])
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"wrk failed: {done.stderr or done.stdout}")
-    out = done.stdout
-    line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
+    line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
     raw = json.loads(line.removeprefix("WRK_JSON "))
     seconds_measured = raw["duration_us"] / 1e6
     return {
@@ -190,102 +215,152 @@ def wrk(url: str, script: Path, bodies: Path, connections: int, seconds: float) 
     }
 
 
+def log_counts(handle: dict[str, Any]) -> dict[str, float]:
+    """Prediction-log rows written and dropped, from the server's own metrics."""
+    response = httpx.get(handle["base"] + "/metrics", timeout=10)
+    counts = {"written": 0.0, "dropped": 0.0}
+    if response.status_code != 200:
+        return counts
+    for line in response.text.splitlines():
+        for outcome in counts:
+            if line.startswith(f'mlcycle_prediction_log_records_total{{outcome="{outcome}"}}'):
+                counts[outcome] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
 def measure(args: argparse.Namespace, env: dict[str, str], work: Path) -> dict[str, Any]:
     """All rounds; returns per server and scenario the list of runs."""
     script = work / "post.lua"
     script.write_text(LUA)
     files = write_bodies(work, sample_texts(4000))
-    scenarios = {"single": (args.connections, 1), "batch": (args.batch_connections, 1000)}
-    handles = {s: start(s, args.model, args.workers, env) for s in SERVERS}
-    runs: dict[str, dict[str, list[dict]]] = {s: {c: [] for c in scenarios} for s in SERVERS}
+    key = secrets.token_urlsafe(24)
+    ours_env = {**env, "MLCYCLE_PROJECT": str(production_settings(work, key, args.plain))}
+    servers = {
+        "mlflow": ("mlflow", args.workers, env),
+        "mlcycle": ("mlcycle", args.workers, ours_env),
+        f"mlcycle-{args.scale_workers}w": ("mlcycle", args.scale_workers, ours_env),
+    }
+    handles = {label: start(api, label, args.model, w, e) for label, (api, w, e) in servers.items()}
+    plan = {  # label -> scenario -> connections
+        label: {"single": args.connections, "batch": args.batch_connections * w}
+        for label, (_, w, _) in servers.items()
+    }
+    runs: dict[str, dict[str, list[dict]]] = {s: {c: [] for c in plan[s]} for s in servers}
+
+    def one(label: str, scenario: str, seconds: float) -> dict:
+        api = servers[label][0]
+        auth = key if api == "mlcycle" and not args.plain else ""
+        return wrk(handles[label]["url"], script, files[api, scenario], plan[label][scenario],
+                   seconds, auth)  # fmt: skip
+
     try:
-        for server in SERVERS:  # warm-up: JIT caches, first-request paths, allocators
-            for scenario, (conns, _) in scenarios.items():
-                wrk(handles[server]["url"], script, files[server, scenario], conns, 3)
+        for label in servers:  # warm-up: first-request paths, allocators
+            for scenario in plan[label]:
+                one(label, scenario, 3)
         for round_ in range(args.rounds):
-            order = SERVERS if round_ % 2 == 0 else SERVERS[::-1]
-            for server in order:
-                for scenario, (conns, size) in scenarios.items():
-                    result = wrk(handles[server]["url"], script, files[server, scenario],
-                                 conns, args.duration)  # fmt: skip
-                    result["texts_per_s"] = result["req_per_s"] * size
-                    runs[server][scenario].append(result)
-                    print(f"round {round_ + 1} {server:8} {scenario:6} {_fmt(result)}", flush=True)
+            order = list(servers) if round_ % 2 == 0 else list(servers)[::-1]
+            for label in order:
+                for scenario in plan[label]:
+                    result = one(label, scenario, args.duration)
+                    result["texts_per_s"] = result["req_per_s"] * (
+                        1000 if scenario == "batch" else 1
+                    )
+                    result["load_average"] = os.getloadavg()[0]
+                    runs[label][scenario].append(result)
+                    print(f"round {round_ + 1} {label:11} {scenario:6} {_fmt(result)}", flush=True)
+        logs = {label: log_counts(h) for label, h in handles.items() if h["api"] == "mlcycle"}
     finally:
         for handle in handles.values():
             stop(handle)
-    return runs
+    return {"runs": runs, "logs": logs, "workers": {k: v[1] for k, v in servers.items()}}
 
 
 def _fmt(r: dict) -> str:
     return (
         f"{r['req_per_s']:>9.0f} req/s {r['texts_per_s']:>10.0f} texts/s "
-        f"p50 {r['p50_ms']:6.2f} ms p99 {r['p99_ms']:7.2f} ms failures {r['failures']}"
+        f"p50 {r['p50_ms']:6.2f} ms p99 {r['p99_ms']:7.2f} ms failures {r['failures']} "
+        f"load {r['load_average']:.2f}"
     )
 
 
-def summarise(runs: dict, workers: int) -> dict[str, Any]:
+def summarise(measured: dict, args: argparse.Namespace) -> dict[str, Any]:
     """Medians per server and scenario, and the ratios the bars are set on."""
+    runs = measured["runs"]
     med = {s: {c: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
                for c, rs in by.items()} for s, by in runs.items()}  # fmt: skip
     ours, theirs = med["mlcycle"], med["mlflow"]
+    scaled = med[f"mlcycle-{args.scale_workers}w"]
     checks = {
         "throughput_ratio": ours["single"]["req_per_s"] / theirs["single"]["req_per_s"],
         "p99_ratio": ours["single"]["p99_ms"] / theirs["single"]["p99_ms"],
-        "batch_texts_per_s_per_worker": ours["batch"]["texts_per_s"] / workers,
+        "batch_texts_per_s_per_worker": ours["batch"]["texts_per_s"] / args.workers,
+        "scaling": scaled["single"]["req_per_s"] / ours["single"]["req_per_s"],
     }
     passed = {
-        "throughput_ratio": checks["throughput_ratio"] >= BARS["throughput_ratio"],
-        "p99_ratio": checks["p99_ratio"] <= BARS["p99_ratio"],
-        "batch_texts_per_s_per_worker": checks["batch_texts_per_s_per_worker"]
-        >= BARS["batch_texts_per_s_per_worker"],
+        name: (value <= BARS[name]) if name == "p99_ratio" else (value >= BARS[name])
+        for name, value in checks.items()
     }
     return {"medians": med, "checks": checks, "bars": BARS, "passed": passed}
 
 
-def environment(workers: int) -> dict[str, str]:
+def environment() -> dict[str, str]:
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((x.split(":", 1)[1].strip() for x in cpuinfo if x.startswith("model name")), "?")
     wrk_words = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()
-    packages = ("mlcycle", "mlflow", "fastapi", "starlette", "uvicorn", "orjson")
+    packages = ("mlcycle", "mlflow", "fastapi", "starlette", "uvicorn", "orjson",
+                "prometheus-client", "pyarrow")  # fmt: skip
     versions = [f"{p} {version(p)}" for p in packages]
     versions.append(f"wrk {wrk_words[1] if len(wrk_words) > 1 else '?'}")
     return {
         "machine": f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "versions": ", ".join(versions),
-        "workers": str(workers),
     }
 
 
-def markdown(summary: dict, env_info: dict, args: argparse.Namespace, model_info: dict) -> str:
-    """The results section for docs/benchmarks.md."""
+def markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Namespace,
+             model_info: dict) -> str:  # fmt: skip
+    """The production-mode section for SERVE_RESULTS.md and docs/benchmarks.md."""
     med, checks, passed = summary["medians"], summary["checks"], summary["passed"]
+    mode = ("logging, metrics and API keys OFF (--plain)" if args.plain else
+            "prediction log (Parquet), Prometheus metrics and API keys all ON")  # fmt: skip
+    loads = [
+        r["load_average"] for by in measured["runs"].values() for rs in by.values() for r in rs
+    ]
     lines = [
-        "## Serving: `mlcycle serve` vs `mlflow models serve`",
+        f"{SECTION}: `mlcycle serve` vs `mlflow models serve`",
         "",
-        f"Command: `python benchmarks/bench_serve.py --workers {args.workers} "
-        f"--duration {args.duration:g} --rounds {args.rounds}`",
+        f"Command: `python benchmarks/bench_serve.py --workers {args.workers} --scale-workers "
+        f"{args.scale_workers} --duration {args.duration:g} --rounds {args.rounds}"
+        f"{' --plain' if args.plain else ''}`",
         "",
-        f"- Machine: {env_info['machine']}; wrk on the same machine, loopback.",
+        f"- mlcycle: {mode}; wrk sends `Authorization: Bearer` to mlcycle.",
+        f"- Machine: {env_info['machine']}; wrk (1 thread) on the same machine, loopback. "
+        f"The machine was shared: 1-minute load average {min(loads):.2f} to {max(loads):.2f} "
+        "during the runs (wrk and the servers themselves included).",
         f"- Python {env_info['python']}; {env_info['versions']}.",
         f"- Model: {model_info['name']} version {model_info['version']} "
         f"({model_info['labels']} codes), {model_info['origin']}; the same registered "
-        f"version for both servers, {args.workers} worker(s) each.",
+        "version for every server.",
         f"- Single: 1 text per request, {args.connections} connections, {args.duration:g} s; "
-        f"batch: 1,000 texts per request, {args.batch_connections} connection(s); k=5. "
+        "batch: 1,000 texts per request, one connection per worker; k=5. "
         f"Median of {args.rounds} rounds, servers alternating in order.",
         "",
-        "| scenario | server | req/s | texts/s | p50 ms | p99 ms | failed requests |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| scenario | server | workers | req/s | texts/s | p50 ms | p99 ms | failed requests |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for scenario in ("single", "batch"):
-        for server in SERVERS:
-            r = med[server][scenario]
+        for label, by in med.items():
+            r, w = by[scenario], measured["workers"][label]
             lines.append(
-                f"| {scenario} | {server} | {r['req_per_s']:,.0f} | {r['texts_per_s']:,.0f} | "
-                f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['failures']:.0f} |"
+                f"| {scenario} | {label} | {w} | {r['req_per_s']:,.0f} | {r['texts_per_s']:,.0f} "
+                f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['failures']:.0f} |"
             )
+    logs = ", ".join(
+        f"{label}: {c['written']:,.0f} rows written, {c['dropped']:,.0f} dropped"
+        for label, c in measured["logs"].items()
+    )
+    lines += ["", f"Prediction log at the end of the run ({logs})."]
     bars = [
         ("single-text throughput, mlcycle / mlflow", f">= {BARS['throughput_ratio']:g}x",
          f"{checks['throughput_ratio']:.1f}x", passed["throughput_ratio"]),
@@ -294,17 +369,31 @@ def markdown(summary: dict, env_info: dict, args: argparse.Namespace, model_info
         ("1,000-text batches, texts/s per worker",
          f">= {BARS['batch_texts_per_s_per_worker']:,}",
          f"{checks['batch_texts_per_s_per_worker']:,.0f}", passed["batch_texts_per_s_per_worker"]),
+        (f"single-text req/s, {args.scale_workers} workers / {args.workers}",
+         f">= {BARS['scaling']:g}x", f"{checks['scaling']:.2f}x", passed["scaling"]),
     ]  # fmt: skip
     lines += ["", "| bar | target | measured | holds |", "| --- | --- | ---: | --- |"]
     lines += [f"| {b} | {t} | {m} | {'yes' if ok else 'NO'} |" for b, t, m, ok in bars]
     return "\n".join(lines) + "\n"
 
 
+def write_section(path: Path, section: str) -> None:
+    """Replace the production-mode section of ``path`` (or append it), keep the rest."""
+    text = path.read_text() if path.exists() else ""
+    start = text.find(SECTION)
+    if start < 0:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + section
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+    path.write_text(text)
+
+
 def model_details(env: dict[str, str], model: str) -> dict[str, Any]:
-    """Name, version and number of codes of the model, from a short-lived server."""
-    handle = start("mlcycle", model, 1, env)
+    """Name, version and number of codes of the model, from a short-lived plain server."""
+    handle = start("mlcycle", "mlcycle-info", model, 1, env)
     try:
-        return httpx.get(handle["url"].removesuffix("/predict") + "/").json()
+        return httpx.get(handle["base"] + "/").json()
     finally:
         stop(handle)
 
@@ -314,10 +403,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--home", type=Path, help="Project home holding the model.")
     parser.add_argument("--model", default="nace@production", help="NAME@ALIAS to serve.")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--scale-workers", type=int, default=2)
     parser.add_argument("--duration", type=float, default=10.0, help="Seconds per wrk run.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--batch-connections", type=int, default=1)
+    parser.add_argument("--batch-connections", type=int, default=1, help="Per worker.")
+    parser.add_argument("--plain", action="store_true", help="mlcycle without log/metrics/keys.")
     parser.add_argument("--json", type=Path, help="Write raw runs and medians here.")
     parser.add_argument("--markdown", type=Path, default=HERE / "SERVE_RESULTS.md")
     args = parser.parse_args(argv)
@@ -334,17 +425,17 @@ def main(argv: list[str] | None = None) -> None:
             else "trained by `mlcycle train` (synthetic data, default parameters)"
         )
         with tempfile.TemporaryDirectory() as work:
-            runs = measure(args, env, Path(work))
+            measured = measure(args, env, Path(work))
     finally:
         if args.home is None:  # the temporary home made for this run
             shutil.rmtree(home, ignore_errors=True)
-    summary = summarise(runs, args.workers)
-    env_info = environment(args.workers)
-    report = markdown(summary, env_info, args, info)
+    summary = summarise(measured, args)
+    env_info = environment()
+    report = markdown(summary, measured, env_info, args, info)
     print(report)
-    args.markdown.write_text(report)
+    write_section(args.markdown, report)
     if args.json:
-        payload = {"runs": runs, **summary, "environment": env_info, "model": info}
+        payload = {**measured, **summary, "environment": env_info, "model": info}
         args.json.write_text(json.dumps(payload, indent=2))
 
 

@@ -23,7 +23,13 @@ VOCABULARY = {
     "4120A": ["construction", "maisons", "individuelles", "gros", "oeuvre", "chantier"],
     "9602A": ["coiffure", "salon", "coupe", "coloration", "mèches", "barbier"],
 }
-SETTINGS = Settings(serve=ServeSettings(max_batch=50, max_text_chars=200, max_k=4))
+LIMITS = {"max_batch": 50, "max_text_chars": 200, "max_k": 4}
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Small limits; the prediction log goes to a temporary home."""
+    return Settings(home=tmp_path_factory.mktemp("home"), serve=ServeSettings(**LIMITS))
 
 
 def _rows(count: int, seed: int) -> tuple[list[str], list[str]]:
@@ -48,9 +54,11 @@ def served() -> ServedModel:
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["fast-path", "fastapi-route"])
-def client(request: pytest.FixtureRequest, served: ServedModel) -> Iterator[TestClient]:
+def client(
+    request: pytest.FixtureRequest, served: ServedModel, settings: Settings
+) -> Iterator[TestClient]:
     """The same checks run with and without the ASGI fast path for ``/predict``."""
-    app = create_app(served, SETTINGS, fast_path=request.param)
+    app = create_app(served, settings, fast_path=request.param)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -96,8 +104,8 @@ def test_k_defaults_to_one(client: TestClient) -> None:
     assert [c["code"] for c in ranked] == ["9602A"]
 
 
-def test_k_is_capped_at_the_number_of_codes(served: ServedModel) -> None:
-    settings = Settings(serve=ServeSettings(max_k=20))
+def test_k_is_capped_at_the_number_of_codes(served: ServedModel, tmp_path) -> None:
+    settings = Settings(home=tmp_path, serve=ServeSettings(max_k=20))
     with TestClient(create_app(served, settings)) as client:
         response = client.post("/predict", json={"texts": ["chantier"], "k": 20})
     assert response.status_code == 200
@@ -205,8 +213,10 @@ def test_the_server_keeps_answering_after_bad_requests(client: TestClient) -> No
     assert response.status_code == 200
 
 
-def test_an_unexpected_error_is_a_500_without_traceback(served: ServedModel) -> None:
-    app = create_app(served, SETTINGS)
+def test_an_unexpected_error_is_a_500_without_traceback(
+    served: ServedModel, settings: Settings
+) -> None:
+    app = create_app(served, settings)
 
     @app.get("/explode")
     async def explode() -> None:

@@ -1,4 +1,4 @@
-"""``mlcycle data``: generate (and later add, list, show, diff) datasets."""
+"""``mlcycle data``: add, list, show and diff dataset versions; generate the synthetic set."""
 
 from __future__ import annotations
 
@@ -6,7 +6,100 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Datasets: generate the synthetic NACE set.", no_args_is_help=True)
+app = typer.Typer(
+    help="Datasets: add your own file as a validated, versioned dataset; generate the "
+    "synthetic NACE set.",
+    no_args_is_help=True,
+)
+
+
+@app.command("add")
+def add(
+    location: str = typer.Argument(
+        ..., help="CSV or Parquet file: a path, an http(s):// URL or any fsspec URL."
+    ),
+    name: str = typer.Option(..., "--name", help="Dataset name; versions are NAME@1, NAME@2..."),
+    text_col: str | None = typer.Option(
+        None, "--text-col", help="Column holding the text (default: train.text_col, 'text')."
+    ),
+    label_col: str | None = typer.Option(
+        None, "--label-col", help="Column holding the code (default: train.label_col, 'nace')."
+    ),
+    on_bad_rows: str | None = typer.Option(
+        None,
+        "--on-bad-rows",
+        help="reject (default: refuse the file), drop (leave bad rows out) or quarantine "
+        "(leave them out and store them beside the version for review).",
+        show_default=False,
+    ),
+    delimiter: str | None = typer.Option(
+        None, "--delimiter", help="CSV delimiter, when detection guesses wrong (',', ';', tab)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Validate a data file and store it as the next immutable version of a dataset."""
+    from mlcycle.cli.data_views import print_add, print_invalid_rows
+    from mlcycle.data.ingest import add_dataset
+    from mlcycle.data.validate import InvalidRows
+
+    try:
+        result = add_dataset(
+            location,
+            name,
+            text_col=text_col,
+            label_col=label_col,
+            on_bad_rows=on_bad_rows,
+            delimiter=delimiter,
+        )
+    except InvalidRows as exc:
+        print_invalid_rows(exc, as_json)
+        raise typer.Exit(exc.exit_code) from None
+    print_add(result, as_json)
+
+
+@app.command("list")
+def list_datasets(
+    name: str | None = typer.Argument(None, help="Only this dataset's versions."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """List the stored dataset versions."""
+    from mlcycle.cli.data_views import print_list
+    from mlcycle.data.store import check_name, list_versions
+
+    print_list(list_versions(check_name(name) if name else None), as_json)
+
+
+@app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="Dataset version: NAME@V, NAME@latest or NAME."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Show a version: metadata, validation report, profile and the models trained on it."""
+    from mlcycle.cli.data_views import print_show
+    from mlcycle.data.store import read_metadata, read_profile, resolve
+    from mlcycle.registry.lineage import models_trained_on
+
+    version = resolve(ref)
+    print_show(
+        version,
+        read_metadata(version),
+        read_profile(version),
+        models_trained_on(version.ref),
+        as_json,
+    )
+
+
+@app.command("diff")
+def diff(
+    a: str = typer.Argument(..., help="Older version, e.g. nace@1."),
+    b: str = typer.Argument(..., help="Newer version, e.g. nace@2 or nace@latest."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Rows added and removed, relabelled texts, and label distribution change from A to B."""
+    from mlcycle.cli.data_views import print_diff
+    from mlcycle.data.diff import diff_versions
+
+    print_diff(diff_versions(a, b), as_json)
 
 
 @app.command("generate")

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from mlcycle import __version__
-from mlcycle.cli import data, demo, models, serve, train
+from mlcycle.cli import data, demo, loadtest, models, serve, train, tune
 from mlcycle.core.errors import MlcycleError
 
 app = typer.Typer(
@@ -26,7 +26,9 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
 app.command("train")(train.train)
-app.command("serve")(serve.serve)
+app.command("tune")(tune.tune)
+app.add_typer(serve.app, name="serve")
+app.command("loadtest")(loadtest.loadtest)
 app.command("demo")(demo.demo)
 
 

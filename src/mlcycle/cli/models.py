@@ -1,61 +1,330 @@
-"""``mlcycle models``: registered models, aliases and promotion."""
+"""``mlcycle models``: versions, environments, gated promotion, rollback, history, cards.
+
+Each command is a thin wrapper over :mod:`mlcycle.registry`; heavy imports stay inside
+the commands so ``mlcycle --help`` stays fast.
+"""
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 
 import typer
 
 from mlcycle.cli.output import print_json
 
-app = typer.Typer(help="Registered models: list versions, promote.", no_args_is_help=True)
+app = typer.Typer(
+    help="Registered models: list, show, promote through gates, roll back, audit, cards.",
+    no_args_is_help=True,
+)
 
-_ALIAS = re.compile(r"^[A-Za-z][\w-]*$")
+_JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+def _connect() -> None:
+    """Point MLflow at the project's store, without download progress bars on stderr."""
+    import os
+
+    from mlcycle.core.tracking import use_tracking
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    use_tracking()
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]):
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*[str(cell) for cell in row])
+    return table
+
+
+@app.command("list")
+def list_models(
+    name: str = typer.Argument("nace", help="Registered model name."),
+    as_json: bool = _JSON,
+) -> None:
+    """List the versions of a registered model with their aliases and environments."""
+    from mlcycle.registry.details import environment_holders, versions_table
+
+    _connect()
+    rows = versions_table(name)
+    holders = environment_holders(name)
+    if as_json:
+        print_json({"name": name, "environments": holders, "versions": rows})
+        return
+    console = _console()
+    envs = ", ".join(f"{env}: {v or '-'}" for env, v in holders.items())
+    console.print(f"Environments of {name}: {envs}")
+    console.print(
+        _table(
+            f"Registered model {name}",
+            ["version", "aliases", "created (UTC)", "run", "dataset"],
+            [
+                [
+                    r["version"],
+                    ", ".join(r["aliases"]),
+                    r["created"],
+                    r["run_id"] or "",
+                    f"{r['dataset']} {r['dataset_digest']}".strip(),
+                ]
+                for r in rows
+            ],
+        )
+    )
+
+
+@app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. nace@production."),
+    as_json: bool = _JSON,
+) -> None:
+    """Show one version: run, dataset, metrics, gates passed, who promoted it and when."""
+    from mlcycle.registry.details import describe
+
+    _connect()
+    d = describe(ref)
+    if as_json:
+        print_json(d.to_dict())
+        return
+    console = _console()
+    console.print(f"[bold]{d.name} version {d.version}[/] (aliases: {', '.join(d.aliases) or '-'})")
+    console.print(f"created {d.created}, run {d.run_id or '-'}")
+    for title, values in (("Dataset", d.dataset), ("Holdout", d.holdout)):
+        if values:
+            console.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+    console.print(
+        _table(
+            "Metrics", ["metric", "value"], [[k, f"{v:.4f}"] for k, v in sorted(d.metrics.items())]
+        )
+    )
+    rows = [
+        [a, p["promoted_at"], p["promoted_by"], p["action"], p["gates"], p["reason"]]
+        for a, p in d.promotions.items()
+    ]
+    if rows:
+        console.print(
+            _table("Promotions", ["alias", "when (UTC)", "by", "action", "gates", "reason"], rows)
+        )
 
 
 @app.command("promote")
 def promote(
     name: str = typer.Argument(..., help="Registered model name, e.g. nace."),
     version: int = typer.Option(..., "--version", min=1, help="Version to promote."),
-    to: str = typer.Option("production", "--to", help="Alias to point at the version."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    to: str = typer.Option("production", "--to", help="Environment (alias) to promote to."),
+    reason: str = typer.Option("", "--reason", help="Why; recorded in the audit trail."),
+    force: bool = typer.Option(False, "--force", help="Move even if gates fail (needs --reason)."),
+    as_json: bool = _JSON,
 ) -> None:
-    """Point NAME@TO at a version (promotion gates come with registry governance)."""
-    from mlcycle.core.errors import InvalidInput
-    from mlcycle.core.tracking import use_tracking
-    from mlcycle.registry.ops import set_alias
+    """Run the promotion gates and point NAME@TO at the version only if all pass."""
+    from mlcycle.core.errors import Conflict
+    from mlcycle.registry.promotion import promote as run_promotion
 
-    if not _ALIAS.match(to) or to.lower() == "latest":
-        raise InvalidInput(f"{to!r} is not a usable alias; use letters, digits, - or _.")
-    use_tracking()
-    previous = set_alias(name, to, str(version))
+    _connect()
+    result = run_promotion(name, str(version), to, reason, force)
     if as_json:
-        print_json({"name": name, "alias": to, "version": str(version), "previous": previous})
-        return
-    was = f" (was version {previous})" if previous else ""
-    typer.echo(f"{name}@{to} -> version {version}{was}")
+        print_json(result.to_dict())
+    else:
+        _print_move(result)
+    if result.action == "refused":
+        raise Conflict(
+            f"Promotion of {name} version {version} to {to} refused: failed gate(s) "
+            f"{', '.join(result.failed_gates)}; improve the model, or --force --reason TEXT."
+        )
 
 
-@app.command("list")
-def list_models(
-    name: str = typer.Argument("nace", help="Registered model name."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+def _print_move(result) -> None:
+    console = _console()
+    if result.gates:
+        console.print(
+            _table(
+                f"Gates for {result.name} version {result.version} -> {result.alias}",
+                ["gate", "result", "figure", "threshold", "detail"],
+                [
+                    [
+                        g.name,
+                        "[green]PASS[/]" if g.passed else "[red]FAIL[/]",
+                        g.figure,
+                        g.threshold,
+                        g.detail,
+                    ]
+                    for g in result.gates
+                ],
+            )
+        )
+    was = f" (was version {result.previous})" if result.previous else ""
+    if result.action == "none":
+        console.print(f"{result.name}@{result.alias} already is version {result.version}.")
+    elif result.moved:
+        forced = " [yellow]FORCED past failing gates[/]" if result.action == "force" else ""
+        console.print(f"{result.name}@{result.alias} -> version {result.version}{was}{forced}")
+
+
+@app.command("rollback")
+def rollback(
+    name: str = typer.Argument(..., help="Registered model name, e.g. nace."),
+    alias: str = typer.Option("production", "--alias", help="Environment to roll back."),
+    reason: str = typer.Option("", "--reason", help="Why; recorded in the audit trail."),
+    as_json: bool = _JSON,
 ) -> None:
-    """List the versions of a registered model with their aliases."""
-    from rich.console import Console
-    from rich.table import Table
+    """Return NAME@ALIAS to the version that held it before."""
+    from mlcycle.registry.promotion import rollback as run_rollback
 
-    from mlcycle.core.tracking import use_tracking
+    _connect()
+    result = run_rollback(name, alias, reason)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    _print_move(result)
+
+
+@app.command("history")
+def history(
+    name: str = typer.Argument("nace", help="Registered model name."),
+    alias: str = typer.Option(None, "--alias", help="Only this environment."),
+    at: str = typer.Option(
+        None, "--at", help="Which version served then: YYYY-MM-DD (whole day) or a time (UTC)."
+    ),
+    as_json: bool = _JSON,
+) -> None:
+    """The audit trail: every promotion, refusal, force and rollback, oldest first."""
+    from mlcycle.core.settings import get_settings
+    from mlcycle.registry.audit import read_events
+    from mlcycle.registry.environments import environment_names
+    from mlcycle.registry.history import parse_moment, served_during
     from mlcycle.registry.ops import list_versions
 
-    use_tracking()
-    versions = list_versions(name)
-    if as_json:
-        print_json([v.__dict__ for v in versions])
+    _connect()
+    list_versions(name)  # one clear error for an unknown model
+    events = read_events(name, get_settings(), alias)
+    if at is not None:
+        start, end = parse_moment(at)
+        aliases = [alias] if alias else environment_names(get_settings().registry)
+        served = {a: served_during(events, a, start, end) for a in aliases}
+        _print_served(name, at, served, as_json)
         return
-    table = Table(title=f"Registered model {name}")
-    for column in ("version", "aliases", "run"):
-        table.add_column(column)
-    for v in versions:
-        table.add_row(v.version, ", ".join(v.aliases), v.run_id or "")
-    Console().print(table)
+    if as_json:
+        print_json([e.__dict__ for e in events])
+        return
+    rows = [
+        [
+            e.time,
+            e.alias,
+            e.action,
+            e.from_version or "-",
+            e.to_version,
+            e.user,
+            _gate_summary(e.gates),
+            e.reason,
+        ]
+        for e in events
+    ]
+    _console().print(
+        _table(
+            f"History of {name}",
+            ["time (UTC)", "alias", "action", "from", "to", "by", "gates", "reason"],
+            rows,
+        )
+    )
+
+
+def _gate_summary(gates: list[dict]) -> str:
+    if not gates:
+        return "-"
+    failed = [g["name"] for g in gates if not g["passed"]]
+    return f"failed: {', '.join(failed)}" if failed else "all passed"
+
+
+def _print_served(name: str, at: str, served: dict, as_json: bool) -> None:
+    rows = [
+        {
+            "alias": alias,
+            "version": t.version,
+            "from": t.start.isoformat() if t.start else None,
+            "until": t.end.isoformat() if t.end else None,
+        }
+        for alias, spans in served.items()
+        for t in spans
+    ]
+    if as_json:
+        print_json({"name": name, "at": at, "served": rows})
+        return
+    if not rows:
+        typer.echo(f"No recorded version of {name} held {', '.join(served)} at {at}.")
+    for row in rows:
+        since = row["from"] or "before the audit trail began"
+        typer.echo(
+            f"{name}@{row['alias']} at {at}: version {row['version']} "
+            f"(from {since} until {row['until'] or 'now'})"
+        )
+
+
+@app.command("card")
+def card(
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. nace@production."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write to card.md or card.html."),
+) -> None:
+    """The model card: intended use, lineage, params, metrics, weak spots, gates, history."""
+    from mlcycle.registry.card import build_card, render, write_card
+
+    _connect()
+    built = build_card(ref)
+    if output is None:
+        typer.echo(render(built, "md"))
+        return
+    typer.echo(f"Model card written to {write_card(built, output)}")
+
+
+@app.command("copy")
+def copy(
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. nace@staging."),
+    to_tracking_uri: str = typer.Option(..., "--to-tracking-uri", help="Target registry URI."),
+    as_json: bool = _JSON,
+) -> None:
+    """Copy a version, with its lineage, into another registry (dev to prod)."""
+    from mlcycle.registry.copy import copy_version
+
+    _connect()
+    result = copy_version(ref, to_tracking_uri)
+    if as_json:
+        print_json(result.__dict__)
+        return
+    held = ", holdout copied" if result.holdout_copied else ""
+    typer.echo(
+        f"Copied {result.source} to {result.target_uri} as {result.name} version "
+        f"{result.version} (alias challenger{held})."
+    )
+
+
+@app.command("lineage")
+def lineage(
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. nace@production."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Show what a model version was made from: dataset version, git commit, run."""
+    from mlcycle.registry.lineage import model_lineage
+
+    _connect()
+    found = model_lineage(ref)
+    if as_json:
+        print_json(found.to_dict())
+        return
+    dirty = " (uncommitted changes)" if found.git_dirty == "true" else ""
+    data = found.dataset or f"{found.dataset_name} (a file, not a stored dataset version)"
+    typer.echo(
+        f"{found.model} version {found.version}"
+        + (f" ({', '.join(found.aliases)})" if found.aliases else "")
+    )
+    typer.echo(f"  dataset  {data}, digest {found.dataset_digest}")
+    typer.echo(f"  source   {found.dataset_source}")
+    typer.echo(f"  commit   {found.git_commit}{dirty}")
+    typer.echo(f"  run      {found.run_id}")

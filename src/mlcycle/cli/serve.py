@@ -1,11 +1,20 @@
-"""``mlcycle serve``: the prediction API."""
+"""``mlcycle serve``: the prediction API; ``mlcycle serve hash-key`` for its API keys."""
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
+app = typer.Typer(
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
 
+
+@app.callback()
 def serve(
+    ctx: typer.Context,
     model: str | None = typer.Option(
         None,
         "--model",
@@ -25,9 +34,13 @@ def serve(
 ) -> None:
     """Serve a registered model over HTTP (POST /predict, docs at /docs).
 
-    The model is looked up before any worker starts, and every worker
-    serves that same version. SIGTERM stops the server gracefully.
+    The model is looked up before any worker starts. When it is an alias, every
+    worker follows it: a new version is loaded, checked and swapped in without
+    downtime. SIGTERM stops the server gracefully and writes the prediction log.
+    `mlcycle serve hash-key` makes the digest of an API key for the settings.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from mlcycle.core.settings import get_settings
     from mlcycle.core.tracking import use_tracking
     from mlcycle.registry.ops import resolve
@@ -40,9 +53,40 @@ def serve(
     host = host or settings.serve.host
     port = settings.serve.port if port is None else port
     workers = workers or settings.serve.workers
+    auth = "API keys required" if settings.serve.auth.enabled else "no API keys"
     typer.echo(
         f"Serving {version.name} version {version.version} ({ref}) on http://{host}:{port} "
-        f"with {workers} worker{'s' if workers > 1 else ''}; docs at /docs.",
+        f"with {workers} worker{'s' if workers > 1 else ''}, {auth}; docs at /docs.",
         err=True,
     )
-    run_server(f"{version.name}/{version.version}", host, port, workers)
+    run_server(ref, host, port, workers)
+
+
+@app.command("hash-key")
+def hash_key(
+    generate: bool = typer.Option(
+        False, "--generate", help="Make a new random key and print it with its digest."
+    ),
+    name: str = typer.Option("client", "--name", help="The key's name in the settings."),
+) -> None:
+    """Print the serve.auth.keys entry for an API key read from standard input.
+
+    The key itself never goes into settings or logs: only its SHA-256 digest.
+    Example: `mlcycle serve hash-key --generate --name batch-client`.
+    """
+    from mlcycle.core.errors import InvalidInput
+    from mlcycle.serve.auth import MIN_KEY_CHARS, generate_api_key, hash_api_key
+
+    if generate:
+        key = generate_api_key()
+        typer.echo(f"key (give it to the client, it is shown once): {key}", err=True)
+    else:
+        prompt = sys.stdin.isatty()
+        key = typer.prompt("API key", hide_input=True) if prompt else sys.stdin.readline()
+        key = key.strip()
+        if len(key) < MIN_KEY_CHARS:
+            raise InvalidInput(
+                f"The key has {len(key)} characters; use at least {MIN_KEY_CHARS} random "
+                "ones, or let `mlcycle serve hash-key --generate` make one."
+            )
+    typer.echo(f"serve:\n  auth:\n    keys:\n      {name}: {hash_api_key(key)}")

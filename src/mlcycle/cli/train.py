@@ -11,11 +11,13 @@ def train(
     param: list[str] = typer.Option(
         [], "-P", "--param", help="fastText parameter NAME=VALUE, repeatable: -P dim=25."
     ),
-    data: str = typer.Option(
-        "synthetic",
+    data: str | None = typer.Option(
+        None,
         "--data",
-        help="CSV or Parquet file with text and nace columns; 'synthetic' (default) "
-        "uses the embedded generated set.",
+        help="Dataset version NAME@V (see mlcycle data list), a CSV or Parquet file with "
+        "text and nace columns, or 'synthetic' for the embedded generated set. Default: "
+        "the latest version of the dataset named like the model, else 'synthetic'.",
+        show_default=False,
     ),
     register: bool = typer.Option(True, "--register/--no-register", help="Register a version."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -20,6 +20,9 @@ from pydantic_settings import (
 )
 
 from mlcycle.core.errors import InvalidInput
+from mlcycle.core.registry_settings import RegistrySettings
+from mlcycle.core.serve_settings import AuthSettings, PredictionLogSettings
+from mlcycle.core.tune_settings import TuneSettings
 
 PROJECT_FILE_ENV = "MLCYCLE_PROJECT"
 DEFAULT_PROJECT_FILE = "mlcycle.yaml"
@@ -55,18 +58,29 @@ class ServeSettings(BaseModel):
     max_batch: int = Field(1000, ge=1)
     max_text_chars: int = Field(2000, ge=1)
     max_k: int = Field(20, ge=1)
+    # Seconds between checks that the served alias still points at the loaded version
+    # (0: never; POST /admin/reload still checks at once).
+    reload_seconds: float = Field(30.0, ge=0.0)
+    metrics: bool = True
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)
 
 
 class DataSettings(BaseModel):
-    """Dataset validation and storage (the datasets issue fills this in)."""
+    """Dataset validation and storage (``mlcycle data add``)."""
 
-
-class RegistrySettings(BaseModel):
-    """Environments and promotion gates (the registry governance issue fills this in)."""
-
-
-class TuneSettings(BaseModel):
-    """Hyperparameter search (the tuning issue fills this in)."""
+    # Labels must match this after normalisation; None accepts any non-empty label.
+    code_pattern: str | None = r"^\d{4}[A-Z]$"
+    # Upper-case labels and drop dots/spaces inside them ("56.10a" -> "5610A").
+    normalise_codes: bool = True
+    max_text_chars: int = Field(10_000, ge=1)
+    on_bad_rows: Literal["reject", "drop", "quarantine"] = "reject"
+    # Past this share of bad rows even drop/quarantine refuse: likely the wrong file/column.
+    max_bad_share: float = Field(0.25, ge=0.0, le=1.0)
+    # The MLflow experiment whose runs hold the dataset versions.
+    experiment: str = "mlcycle-datasets"
+    # Dataset that ``train`` uses by default (its latest version); None: the model name.
+    default_dataset: str | None = None
 
 
 class Settings(BaseSettings):

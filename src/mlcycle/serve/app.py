@@ -1,30 +1,37 @@
-"""The prediction API: ``create_app`` builds one FastAPI app around one model.
+"""The prediction API: ``create_app`` builds one FastAPI app around one model holder.
 
-Routes: ``POST /predict`` (ranked codes), ``GET /health`` (the process is alive),
-``GET /ready`` (the model is loaded), ``GET /`` (which model), ``/docs`` (OpenAPI).
-Every error is JSON ``{"error": code, "detail": sentence}``; a client's mistake is a
-4xx and a server fault a 500 without a traceback in the body.
+Routes: ``POST /predict`` (ranked codes), ``POST /feedback`` (true codes of past
+answers), ``POST /admin/reload`` (check the alias now), ``GET /metrics`` (Prometheus),
+``GET /health`` (alive), ``GET /ready`` (model loaded), ``GET /`` (which model),
+``/docs`` (OpenAPI). Every error is JSON ``{"error": code, "detail": sentence}``; a
+client's mistake is a 4xx and a server fault a 500 without a traceback in the body.
+Routes live in ``mlcycle.serve.routes``; the request path in ``mlcycle.serve.gateway``.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
-from starlette.exceptions import HTTPException
+from fastapi import FastAPI
 
 from mlcycle import __version__
-from mlcycle.core.errors import MlcycleError
 from mlcycle.core.settings import Settings, get_settings
-from mlcycle.serve.holder import ModelHolder
-from mlcycle.serve.predict import INTERNAL_ERROR, PREDICT_PATH, PredictFastPath, PredictService
-from mlcycle.serve.schemas import ErrorBody, ModelInfo, PredictRequest, PredictResponse, Status
+from mlcycle.data.predlog import log_roots
+from mlcycle.serve.auth import Authenticator
+from mlcycle.serve.feedback import FeedbackService
+from mlcycle.serve.follow import AliasFollower, ReloadResult
+from mlcycle.serve.gateway import Gateway
+from mlcycle.serve.holder import ModelHolder, Predictor
+from mlcycle.serve.metrics import Metrics
+from mlcycle.serve.predict import PredictService
+from mlcycle.serve.recorder import Recorder
+from mlcycle.serve.routes import Services, add_error_handlers, add_routes, document_security
 from mlcycle.serve.validation import Limits
 
 if TYPE_CHECKING:
@@ -32,15 +39,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in {
-        413: "Too many texts, or a body over the byte limit.",
-        415: "The body is not sent as application/json.",
-        422: "The body is not a valid request; the detail names the fault.",
-        503: "The model is not loaded yet.",
-    }.items()
-}
+RUN_DIR_ENV = "MLCYCLE_SERVE_RUN_DIR"
+# FastAPI 0.13x+ asks OpenTelemetry for its providers on every request (~4 us, more than
+# the log and the metrics together); the API has its own Prometheus metrics.
+_NO_NATIVE_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI).parameters
+    else {}
+)
 
 
 def create_app(
@@ -52,38 +58,127 @@ def create_app(
     """Build the API.
 
     Args:
-        model: The model to serve. When None, ``settings.serve.model`` is loaded from
-            the registry at startup, in the background: ``/health`` answers at once,
-            ``/ready`` and ``/predict`` answer 503 until the model is in.
-        settings: Limits and the model reference; ``get_settings()`` when None.
+        model: The model to serve, fixed. When None, ``settings.serve.model`` is loaded
+            from the registry at startup, in the background (``/health`` answers at once,
+            ``/ready`` and ``/predict`` answer 503 until the model is in), and when it is
+            an alias the server follows it (``serve.reload_seconds``).
+        settings: Limits, keys, log and model reference; ``get_settings()`` when None.
         fast_path: Answer ``POST /predict`` ahead of FastAPI's routing (the same code
             either way, several times the throughput with it).
     """
     settings = settings or get_settings()
-    holder = ModelHolder(settings.serve.model, model)
-    service = PredictService(holder, Limits.from_settings(settings.serve))
+    serve = settings.serve
+    metrics = Metrics() if serve.metrics else None
+    recorder = _recorder(settings, metrics)
+    holder = ModelHolder(serve.model, model, on_swap=_on_swap(metrics))
+    follower = None if model is not None else _follower(holder, settings, metrics)
+    limits = Limits.from_settings(serve)
+    services = Services(
+        holder=holder,
+        predict=PredictService(holder, limits, recorder),
+        feedback=FeedbackService(recorder, serve.max_batch),
+        recorder=recorder,
+        metrics=metrics,
+        follower=follower,
+        limits=limits,
+    )
     app = FastAPI(
         title="mlcycle prediction API",
         version=__version__,
         description="Ranked activity codes with probabilities for free-text descriptions.",
-        lifespan=_lifespan(holder, settings),
+        lifespan=_lifespan(services, settings),
+        **_NO_NATIVE_TELEMETRY,
     )
     app.state.holder = holder
-    _add_error_handlers(app)
-    _add_routes(app, holder, service)
-    if fast_path:
-        app.add_middleware(PredictFastPath, service=service)
+    app.state.recorder = recorder
+    app.state.follower = follower
+    add_error_handlers(app)
+    add_routes(app, services)
+    auth = Authenticator(serve.auth)
+    document_security(app, auth)
+    app.add_middleware(
+        Gateway, service=services.predict, auth=auth, recorder=recorder, fast_path=fast_path
+    )
     return app
 
 
+def _recorder(settings: Settings, metrics: Metrics | None) -> Recorder:
+    config = settings.serve.prediction_log
+    return Recorder(
+        metrics,
+        log_roots(settings) if config.enabled else None,
+        salt=None if config.log_text else config.salt.encode(),
+        flush_seconds=config.flush_seconds,
+        max_queue=config.max_queue,
+    )
+
+
+def _on_swap(metrics: Metrics | None) -> Callable[[Predictor, Predictor | None], None]:
+    def changed(new: Predictor, old: Predictor | None) -> None:
+        if metrics is not None:
+            served = new.served
+            metrics.model_changed(served.name, served.version, old.version if old else None)
+
+    return changed
+
+
+def _follower(holder: ModelHolder, settings: Settings, metrics: Metrics | None) -> AliasFollower:
+    def resolve() -> str:
+        from mlcycle.core.tracking import use_tracking
+        from mlcycle.registry.ops import resolve
+
+        use_tracking(settings)
+        return resolve(holder.ref).version
+
+    def load(version: str) -> ServedModel:
+        from mlcycle.registry.loading import load_served_model
+        from mlcycle.registry.refs import ModelRef
+
+        return load_served_model(f"{ModelRef.parse(holder.ref).name}/{version}")
+
+    def reloaded(result: ReloadResult) -> None:
+        if metrics is not None:
+            metrics.reloads.labels("swapped" if result.swapped else "failed").inc()
+
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    follows = _is_alias(holder.ref)
+    return AliasFollower(
+        holder, resolve, load,
+        interval=settings.serve.reload_seconds if follows else 0.0,
+        trigger=Path(run_dir) / "reload" if run_dir else None,
+        on_reload=reloaded,
+    )  # fmt: skip
+
+
+def _is_alias(ref: str) -> bool:
+    from mlcycle.registry.refs import ModelRef
+
+    try:
+        return ModelRef.parse(ref).alias is not None
+    except Exception:  # a bad reference fails at load, with its own message
+        return False
+
+
 def _lifespan(
-    holder: ModelHolder, settings: Settings
+    services: Services, settings: Settings
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        holder, follower = services.holder, services.follower
         if holder.predictor is None:
             holder.load_in_background(lambda: _load_registered(holder.ref, settings))
-        yield
+        if follower is not None:
+            follower.start()
+        services.recorder.start()
+        try:
+            yield
+        finally:
+            # uvicorn runs this once requests in flight have finished: nothing is lost.
+            if follower is not None:
+                follower.stop()
+            services.recorder.stop()
+            if services.metrics is not None:
+                services.metrics.close()
 
     return lifespan
 
@@ -94,83 +189,3 @@ def _load_registered(ref: str, settings: Settings) -> ServedModel:
 
     use_tracking(settings)
     return load_served_model(ref)
-
-
-def _add_routes(app: FastAPI, holder: ModelHolder, service: PredictService) -> None:
-    @app.post(
-        PREDICT_PATH,
-        summary="Ranked codes for a batch of texts",
-        response_model=None,
-        responses={200: {"model": PredictResponse}, **_ERRORS},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
-            }
-        },
-    )
-    async def predict(request: Request) -> Response:
-        status, body = await service.respond(
-            request.headers.get("content-type"),
-            request.headers.get("content-length"),
-            request.stream(),
-        )
-        return Response(body, status_code=status, media_type="application/json")
-
-    @app.get("/health", summary="The process is alive", response_model=Status)
-    async def health() -> dict[str, str]:
-        return {"status": "alive"}
-
-    @app.get(
-        "/ready",
-        summary="The model is loaded",
-        response_model=Status,
-        responses={503: _ERRORS[503]},
-    )
-    async def ready() -> dict[str, str]:
-        holder.require()
-        return {"status": "ready"}
-
-    @app.get(
-        "/", summary="The model served", response_model=ModelInfo, responses={503: _ERRORS[503]}
-    )
-    async def info() -> dict[str, Any]:
-        return holder.require().info()
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(MlcycleError)
-    async def mlcycle_error(request: Request, exc: MlcycleError) -> Response:
-        return _json(exc.http_status, exc.to_dict())
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        return _json(exc.status_code, _http_error_body(request, exc), exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "request"
-        return _json(422, {"error": "invalid_input", "detail": f"{where}: {first['msg']}."})
-
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> Response:
-        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return Response(INTERNAL_ERROR, status_code=500, media_type="application/json")
-
-
-def _http_error_body(request: Request, exc: HTTPException) -> dict[str, str]:
-    method, path = request.method, request.url.path
-    if exc.status_code == 404:
-        return {"error": "not_found", "detail": f"There is no {path} here; see /docs for the API."}
-    if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "another method")
-        return {
-            "error": "method_not_allowed",
-            "detail": f"{method} is not allowed on {path}; use {allowed}.",
-        }
-    return {"error": "http_error", "detail": str(exc.detail)}
-
-
-def _json(status: int, content: dict[str, str], headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(content), status, headers, media_type="application/json")

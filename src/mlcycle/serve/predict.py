@@ -1,22 +1,30 @@
-"""``POST /predict``: one lean code path, reached straight from ASGI.
+"""``POST /predict``: one lean code path from raw request to JSON bytes and a log record.
 
-FastAPI's routing, dependency solving and response classes cost more per request than
-the model does for one text, so ``PredictFastPath`` answers ``POST /predict`` before
-FastAPI sees it. The FastAPI route of the same path (documented in OpenAPI) calls the
-same ``PredictService``, so both ways give byte-identical answers and errors.
+``mlcycle.serve.gateway`` calls :class:`PredictService` straight from ASGI, ahead of
+FastAPI; the FastAPI route of the same path (documented in OpenAPI) calls the same
+service, so both ways give byte-identical answers and errors. Every request gets a
+request id (UUID v7, see ``mlcycle.data.predlog``), in the answer and the
+``X-Request-ID`` header; an answered request leaves one record for the prediction log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import orjson
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive
 
 from mlcycle.core.errors import MlcycleError
+from mlcycle.data.predlog import new_request_id
+from mlcycle.models.protocol import Prediction
 from mlcycle.serve.holder import ModelHolder
+from mlcycle.serve.logrecords import LogRecord
+from mlcycle.serve.recorder import Recorder
+from mlcycle.serve.responses import INTERNAL_ERROR, HttpError
 from mlcycle.serve.validation import (
     Limits,
     check_content_type,
@@ -30,82 +38,78 @@ log = logging.getLogger(__name__)
 PREDICT_PATH = "/predict"
 # Batches above this run in a worker thread, so one big batch does not stall the loop.
 INLINE_TEXTS = 64
-INTERNAL_ERROR = orjson.dumps(
-    {
-        "error": "internal_error",
-        "detail": "The server failed to answer this request; the error is in its log.",
-    }
-)
+
+# status, body, request id, and the prediction when answered
+Outcome = tuple[int, bytes, str, Prediction | None]
 
 
 class PredictService:
     """Turns a raw ``/predict`` request into a status and JSON bytes, never raising."""
 
-    def __init__(self, holder: ModelHolder, limits: Limits) -> None:
+    def __init__(self, holder: ModelHolder, limits: Limits, recorder: Recorder) -> None:
         self.holder = holder
         self.limits = limits
+        self.recorder = recorder
 
     async def respond(
-        self, content_type: str | None, content_length: str | None, body: AsyncIterator[bytes]
-    ) -> tuple[int, bytes]:
+        self,
+        content_type: str | None,
+        content_length: str | None,
+        body: AsyncIterator[bytes],
+        api_key: str | None = None,
+    ) -> Outcome:
         """Answer one request: 200 with predictions, else a 4xx/5xx error body."""
+        start = time.perf_counter()
+        ms = time.time_ns() // 1_000_000
+        request_id = new_request_id(ms)
         try:
             predictor = self.holder.require()
             check_content_type(content_type)
             check_declared_length(content_length, self.limits)
             texts, k = parse_predict(await read_body(body, self.limits), self.limits)
             if len(texts) <= INLINE_TEXTS:
-                return 200, predictor.answer(texts, k)
-            return 200, await run_in_threadpool(predictor.answer, texts, k)
+                answer, prediction = predictor.answer(texts, k, request_id)
+            else:
+                answer, prediction = await run_in_threadpool(predictor.answer, texts, k, request_id)
         except MlcycleError as exc:
-            return exc.http_status, orjson.dumps(exc.to_dict())
+            return exc.http_status, orjson.dumps(exc.to_dict()), request_id, None
+        except HttpError as exc:
+            return exc.status, exc.body, request_id, None
         except Exception:
             log.exception("POST %s failed", PREDICT_PATH)
-            return 500, INTERNAL_ERROR
+            return 500, INTERNAL_ERROR, request_id, None
+        served = predictor.served
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        record = LogRecord(
+            request_id, ms, served.name, served.version, texts,
+            prediction.codes, prediction.probs, latency_ms, api_key,
+        )  # fmt: skip
+        self.recorder.prediction(record)
+        return 200, answer, request_id, prediction
 
 
-class PredictFastPath:
-    """ASGI middleware answering ``POST /predict`` itself and passing on everything else."""
+async def body_chunks(receive: Receive, timeout: float) -> AsyncIterator[bytes]:
+    """The request body as it arrives; a body slower than ``timeout`` seconds is a 408.
 
-    def __init__(self, app: ASGIApp, service: PredictService) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PREDICT_PATH or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        content_type = content_length = None
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                content_type = value.decode("latin-1")
-            elif name == b"content-length":
-                content_length = value.decode("latin-1")
-        status, body = await self.service.respond(content_type, content_length, _chunks(receive))
-        await send_json(send, status, body)
-
-
-async def send_json(send: Send, status: int, body: bytes) -> None:
-    """Send a complete JSON response in two ASGI messages."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
-    """The request body as it arrives."""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
+    The clock starts once the first bytes are in: a timer costs a few microseconds,
+    too much for the usual request whose body arrives with its headers. A client
+    trickling bytes holds one coroutine (no thread) and only until the deadline; clients
+    that send headers and then nothing are a reverse proxy's job.
+    """
+    message = await receive()
+    deadline: float | None = None
+    while message["type"] != "http.disconnect":
         yield message.get("body", b"")
         if not message.get("more_body", False):
             return
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+        except TimeoutError:
+            raise HttpError(
+                408,
+                "request_timeout",
+                f"The request body did not arrive within {timeout:g} seconds; send it in one go.",
+            ) from None

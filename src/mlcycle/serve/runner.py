@@ -1,23 +1,31 @@
-"""Run the prediction API under uvicorn, with one model per worker process.
+"""Run the prediction API under uvicorn, with one model holder per worker process.
 
 Workers are separate processes started from an import string, so each builds its own
-app through ``app_factory`` and loads the model itself; the model reference reaches
-them through the ``MLCYCLE_SERVE__MODEL`` setting. uvicorn stops gracefully on SIGTERM
-or SIGINT: it stops accepting, lets requests in flight finish, then exits 0.
+app through ``app_factory``, loads the model itself and follows its alias; the model
+reference reaches them through the ``MLCYCLE_SERVE__MODEL`` setting. Each server gets a
+run directory shared by its workers: Prometheus values (``PROMETHEUS_MULTIPROC_DIR``)
+and the file ``POST /admin/reload`` touches so every worker checks the alias. It is
+removed when the server stops. uvicorn stops gracefully on SIGTERM or SIGINT: it stops
+accepting, lets requests in flight finish, runs each worker's shutdown (which writes the
+prediction log still in memory), then exits 0.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import shutil
 import signal
+import tempfile
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from fastapi import FastAPI
 
 from mlcycle.core.settings import get_settings
-from mlcycle.serve.app import create_app
+from mlcycle.serve.app import RUN_DIR_ENV, create_app
+from mlcycle.serve.metrics import MULTIPROC_ENV
 
 MODEL_ENV = "MLCYCLE_SERVE__MODEL"
 FACTORY = "mlcycle.serve.runner:app_factory"
@@ -31,18 +39,29 @@ def app_factory() -> FastAPI:
 
 
 def run_server(ref: str, host: str, port: int, workers: int = 1) -> None:
-    """Serve model ``ref`` on ``host:port`` with ``workers`` processes until stopped.
+    """Serve model ``ref`` (an alias is followed) on ``host:port`` until stopped.
 
     SIGTERM stops it gracefully and the process then exits with status 0.
     """
     os.environ[MODEL_ENV] = ref
     get_settings.cache_clear()  # this process too reads the settings again, with ``ref``
+    run_dir = Path(tempfile.mkdtemp(prefix="mlcycle-serve-"))
+    (run_dir / "metrics").mkdir()
+    saved = {name: os.environ.get(name) for name in (MULTIPROC_ENV, RUN_DIR_ENV)}
+    os.environ[MULTIPROC_ENV] = str(run_dir / "metrics")
+    os.environ[RUN_DIR_ENV] = str(run_dir)
     # uvicorn re-raises SIGTERM once it has shut down gracefully; end with status 0 then.
     previous = signal.signal(signal.SIGTERM, _stopped)
     try:
         _run_uvicorn(host, port, workers)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:

@@ -45,6 +45,10 @@ class ModelRef(BaseModel):
 class PredictResponse(BaseModel):
     """Ranked codes for each text, in the order of the request's texts."""
 
+    request_id: str = Field(
+        description="This answer's id (also in the X-Request-ID header); send it back "
+        "with POST /feedback, with the text's index, once the true code is known."
+    )
     model: ModelRef
     predictions: list[list[Candidate]]
 
@@ -69,3 +73,38 @@ class ErrorBody(BaseModel):
 
     error: str = Field(examples=["invalid_input"])
     detail: str = Field(examples=["'texts' is empty; send between 1 and 1000 texts."])
+
+
+class FeedbackItem(BaseModel):
+    """The true code of one text answered before."""
+
+    model_config = {"extra": "forbid"}
+
+    request_id: str = Field(
+        description="The request_id of the /predict answer.",
+        examples=["01a201e4-8cdd-7b2a-86e3-7adad27870a6"],
+    )
+    index: int = Field(
+        0,
+        ge=0,
+        description="The text's position in that request's texts; may be left out when "
+        "the request had one text.",
+    )
+    true_code: str = Field(
+        description="The right NAF rev.2 subclass code (5610A; 56.10A is accepted).",
+        examples=["5610A"],
+    )
+
+
+class FeedbackAnswer(BaseModel):
+    """How many feedback items were stored."""
+
+    stored: int
+
+
+class ReloadAnswer(BaseModel):
+    """What a reload did: the versions before and after."""
+
+    previous: str | None
+    current: str | None
+    swapped: bool

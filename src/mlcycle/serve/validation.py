@@ -32,6 +32,8 @@ class Limits:
     max_text_chars: int
     max_k: int
     max_body_bytes: int
+    # Seconds a body may take to arrive once its first bytes are in (then 408).
+    body_timeout_s: float = 30.0
 
     @classmethod
     def from_settings(cls, serve: ServeSettings) -> Limits:

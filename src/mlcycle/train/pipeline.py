@@ -22,8 +22,11 @@ import mlcycle
 from mlcycle.core.gitinfo import git_state
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import ensure_experiment, use_tracking
+from mlcycle.data.leakage import separate_duplicates
 from mlcycle.data.readers import read_labelled
+from mlcycle.data.store import find_training_dataset, training_frame
 from mlcycle.models.fasttext import FastTextClassifier, FastTextParams
+from mlcycle.registry.holdout import ensure_holdout, is_held_out
 from mlcycle.train.evaluate import Evaluation, evaluate
 from mlcycle.train.split import stratified_split
 
@@ -55,10 +58,26 @@ class TrainingData:
     source: str
     name: str
     digest: str = field(default="")
+    version: int | None = None  # set when the data is a stored dataset version
+    uri: str | None = None  # where that version's snapshot is stored
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}" if self.version is not None else self.name
 
 
 def load_training_data(data: str | None, settings: Settings) -> TrainingData:
-    """A file path, or ``synthetic`` (default): the embedded generator's seeded set."""
+    """A dataset version (``NAME@V``), a file path, or ``synthetic``: the generated set.
+
+    By default, the latest version of the project's dataset when one was added, else
+    the synthetic set.
+    """
+    version = find_training_dataset(data, settings)
+    if version is not None:
+        frame = training_frame(version, settings)
+        return TrainingData(
+            frame, version.source, version.name, version.digest, version.version, version.uri()
+        )
     if data in (None, "", SYNTHETIC):
         data = str(synthetic_file(settings))
     path = Path(data)
@@ -89,6 +108,7 @@ class Split:
     labels: np.ndarray
     train: np.ndarray  # row indices
     test: np.ndarray
+    duplicates_removed: int = 0  # evaluation rows moved to training: their text was there
 
 
 @dataclass(frozen=True)
@@ -97,12 +117,22 @@ class Fitted:
     evaluation: Evaluation
 
 
-def split_data(dataset: TrainingData, settings: Settings) -> Split:
-    """The seeded stratified split of a data set (reproducible from data and seed)."""
+def split_data(
+    dataset: TrainingData, settings: Settings, holdout: frozenset[str] = frozenset()
+) -> Split:
+    """The seeded stratified split of a data set (reproducible from data and seed).
+
+    ``holdout`` holds the normalised texts of the frozen promotion holdout: rows that
+    normalise to one of them are never trained on.
+    """
     texts = dataset.frame["text"].to_numpy()
     labels = dataset.frame["label"].to_numpy()
     train, test = stratified_split(labels, settings.train.test_size, settings.train.seed)
-    return Split(texts, labels, train, test)
+    # Leakage guard: evaluation rows whose normalised text is in training move there.
+    train, test, moved = separate_duplicates(texts, train, test)
+    if holdout:
+        train = train[~is_held_out(texts[train], holdout)]
+    return Split(texts, labels, train, test, moved)
 
 
 def fit_and_evaluate(
@@ -148,9 +178,16 @@ def train_model(
     reporter.step("Reading data")
     dataset = load_training_data(data, settings)
     use_tracking(settings)
-    split = split_data(dataset, settings)
+    holdout = ensure_holdout(settings.model_name, dataset.frame, settings)
+    split = split_data(dataset, settings, holdout.normalised)
     with start_run(settings) as run:
         _log_inputs(dataset, params, len(split.train), len(split.test))
+        mlflow.log_param("eval_duplicates_removed", split.duplicates_removed)
+        reporter.step(
+            f"Leakage check: {split.duplicates_removed:,} evaluation rows repeated a training "
+            "text and moved to training"
+        )
+        mlflow.set_tags(holdout.tags())
         fitted = fit_and_evaluate(params, split, reporter)
         mlflow.log_metrics(fitted.evaluation.metrics)
         reporter.step("Logging the model")
@@ -182,13 +219,17 @@ def _log_inputs(dataset: TrainingData, params: FastTextParams, n_train: int, n_t
             "mlcycle.dataset_source": dataset.source,
         }
     )
+    if dataset.version is not None:
+        mlflow.set_tags(
+            {"mlcycle.dataset_version": str(dataset.version), "mlcycle.dataset_ref": dataset.ref}
+        )
     with warnings.catch_warnings():
         # A local path matches two of MLflow's source types; either is right for us.
         warnings.filterwarnings("ignore", message=".*multiple ways.*", category=UserWarning)
         frame = mlflow.data.from_pandas(
             dataset.frame,
-            source=dataset.source,
-            name=dataset.name,
+            source=dataset.uri or dataset.source,
+            name=dataset.ref,
             targets="label",
             digest=dataset.digest,
         )

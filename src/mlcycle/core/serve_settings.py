@@ -1,0 +1,90 @@
+"""Production-serving settings: API keys and the prediction log.
+
+Kept apart from ``settings.py`` because they have many knobs; ``Settings.serve`` holds
+an :class:`AuthSettings` as ``auth`` and a :class:`PredictionLogSettings` as
+``prediction_log``. In the project file::
+
+    serve:
+      auth:
+        enabled: true
+        keys: {batch-client: 3f0c...}      # name: sha256 of the key (mlcycle serve hash-key)
+        open_paths: [/health, /ready, /metrics]
+      prediction_log: {log_text: false, salt: a-long-random-secret}
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_KEY_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
+MIN_SALT_CHARS = 16
+
+
+class AuthSettings(BaseModel):
+    """API keys: off in the embedded mode, on in production."""
+
+    enabled: bool = False
+    # key name -> sha256 hex digest of the key; the name is what the prediction log shows.
+    keys: dict[str, str] = Field(default_factory=dict)
+    # Paths answered without a key (probes and the Prometheus scrape).
+    open_paths: list[str] = Field(default_factory=lambda: ["/health", "/ready", "/metrics"])
+
+    @field_validator("keys")
+    @classmethod
+    def _hashed(cls, keys: dict[str, str]) -> dict[str, str]:
+        for name, digest in keys.items():
+            if not _KEY_NAME.match(name):
+                raise ValueError(f"key name {name!r} must be letters, digits, '.', '_' or '-'")
+            if not _SHA256.match(digest):
+                raise ValueError(
+                    f"key {name!r} must be the sha256 hex digest of the key, not the key "
+                    "itself; make it with `mlcycle serve hash-key`"
+                )
+        if len(set(keys.values())) != len(keys):
+            raise ValueError("two key names share the same key; give each client its own")
+        return keys
+
+    @field_validator("open_paths")
+    @classmethod
+    def _paths(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if not path.startswith("/"):
+                raise ValueError(f"open path {path!r} must start with '/'")
+            if path.startswith("/admin"):
+                raise ValueError(f"{path!r} changes the server and cannot be open")
+        return paths
+
+    @model_validator(mode="after")
+    def _keys_when_enabled(self) -> AuthSettings:
+        if self.enabled and not self.keys:
+            raise ValueError("auth is enabled but no keys are configured; add serve.auth.keys")
+        return self
+
+
+class PredictionLogSettings(BaseModel):
+    """Every answered text, written as date-partitioned Parquet by a background thread."""
+
+    enabled: bool = True
+    # False stores a salted hash (HMAC-SHA256 with ``salt``) instead of the raw text.
+    log_text: bool = True
+    salt: str = ""
+    # Defaults: <home>/predictions and <home>/feedback.
+    dir: Path | None = None
+    feedback_dir: Path | None = None
+    flush_seconds: float = Field(2.0, gt=0.0, le=300.0)
+    # Texts held in memory waiting for the writer; past this new records are dropped
+    # (and counted) rather than slowing or failing predictions.
+    max_queue: int = Field(200_000, ge=1)
+
+    @model_validator(mode="after")
+    def _salt_when_hashing(self) -> PredictionLogSettings:
+        if not self.log_text and len(self.salt) < MIN_SALT_CHARS:
+            raise ValueError(
+                f"log_text is false, so salt must be a secret of at least {MIN_SALT_CHARS} "
+                "characters (set MLCYCLE_SERVE__PREDICTION_LOG__SALT)"
+            )
+        return self

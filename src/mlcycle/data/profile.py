@@ -1,0 +1,113 @@
+"""The reference profile of a dataset version: what "normal" input looks like.
+
+Monitoring compares production traffic against it: text length and word-count
+quantiles, word and character-trigram frequencies (computed with
+:mod:`mlcycle.data.textstats`, which monitoring must use too), and the label
+distribution. It is stored as ``profile.json`` beside each version and read back with
+:func:`load_profile`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mlcycle.data import textstats
+
+PROFILE_FORMAT = 1
+QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
+TOP_TOKENS = 5_000
+TOP_NGRAMS = 3_000
+
+
+@dataclass(frozen=True)
+class ReferenceProfile:
+    """Summary statistics of one dataset version's text and labels.
+
+    Quantile dictionaries are keyed by the quantile written as text (``"0.5"``);
+    frequency dictionaries hold counts, most frequent first.
+    """
+
+    rows: int
+    text_length: dict[str, float]
+    token_count: dict[str, float]
+    tokens: dict[str, int]
+    char_ngrams: dict[str, int]
+    labels: dict[str, int]
+    total_tokens: int
+    vocabulary_size: int
+    ngram_n: int = textstats.NGRAM_N
+    format: int = PROFILE_FORMAT
+    dataset: str | None = field(default=None)
+
+    def label_shares(self) -> dict[str, float]:
+        """Each label's share of the rows."""
+        return {label: count / self.rows for label, count in self.labels.items()}
+
+    def token_shares(self) -> dict[str, float]:
+        """Each kept word's share of all words (the long tail beyond the top is left out)."""
+        total = max(self.total_tokens, 1)
+        return {token: count / total for token, count in self.tokens.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> ReferenceProfile:
+        known = cls.__dataclass_fields__
+        return cls(**{key: value for key, value in payload.items() if key in known})
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> ReferenceProfile:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def build_profile(table: pa.Table, text: str = "text", label: str = "label") -> ReferenceProfile:
+    """The profile of a validated table's ``text`` and ``label`` columns."""
+    raw = textstats.as_array(table.column(text))
+    stats = textstats.analyse(raw)
+    labels = pc.value_counts(table.column(label)).to_pylist()
+    return ReferenceProfile(
+        rows=table.num_rows,
+        text_length=_quantiles(pc.utf8_length(pc.fill_null(raw, ""))),
+        token_count=_quantiles(stats.words_per_text),
+        tokens=textstats.ranked(stats.word_counts, TOP_TOKENS),
+        char_ngrams=textstats.decode_trigrams(stats.trigrams, TOP_NGRAMS),
+        labels=dict(sorted(((c["values"], c["counts"]) for c in labels), key=_by_count)),
+        total_tokens=stats.total_words,
+        vocabulary_size=len(stats.word_counts),
+    )
+
+
+def _by_count(pair: tuple[str, int]) -> tuple[int, str]:
+    return -pair[1], pair[0]
+
+
+def _quantiles(values: pa.Array | np.ndarray) -> dict[str, float]:
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        values = values.to_numpy(zero_copy_only=False)
+    numbers = np.asarray(values, dtype=np.float64)
+    if numbers.size == 0:
+        return {str(q): 0.0 for q in QUANTILES}
+    found = np.quantile(numbers, QUANTILES)
+    return {str(q): round(float(v), 3) for q, v in zip(QUANTILES, found, strict=True)}
+
+
+def load_profile(ref: str) -> ReferenceProfile:
+    """The reference profile of a dataset version (``NAME@V``, ``NAME@latest`` or ``NAME``).
+
+    Raises:
+        NotFound: No such dataset or version.
+    """
+    from mlcycle.data.store import read_profile
+
+    return read_profile(ref)

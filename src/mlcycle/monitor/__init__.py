@@ -1,0 +1,1 @@
+"""Production monitoring: drift statistics, live quality and service figures."""

@@ -1,0 +1,211 @@
+"""Live quality from feedback: accuracy with bootstrap intervals, and confused codes.
+
+Each labelled prediction is a row of hit flags (top-1 and top-5, overall and at each
+NACE level). Accuracies are means of those flags, so the rows only matter through how
+many share each pattern of flags: a bootstrap resample of n rows is a multinomial draw
+of n over the patterns. Drawing those counts (``Generator.multinomial``, one call for
+every resample) is the row bootstrap exactly, joint across all metrics, at a cost that
+does not grow with n; DuckDB can hand over the pattern counts directly
+(``GROUP BY`` the flags) and :func:`quality_from_flags` takes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mlcycle.core.errors import InvalidInput
+from mlcycle.monitor.results import require_data
+from mlcycle.text.nace import LEVELS, at_level, normalise_code
+
+CONFIDENCE = 0.95
+RESAMPLES = 2000
+TOP_K = 5
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A metric and its bootstrap percentile interval."""
+
+    value: float
+    low: float
+    high: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"value": self.value, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True)
+class LiveQuality:
+    """Accuracy on labelled production traffic.
+
+    Attributes:
+        labelled: Number of predictions with a true code.
+        metrics: ``accuracy_top1``, ``accuracy_top5`` and, for NAF codes, the same at
+            each NACE level (``accuracy_top1_section``, ...), each with its interval.
+        confused: The most frequent (true code, predicted top-1 code) pairs that differ.
+    """
+
+    labelled: int
+    metrics: dict[str, Estimate]
+    confused: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "labelled": self.labelled,
+            "metrics": {name: estimate.to_dict() for name, estimate in self.metrics.items()},
+            "confused": self.confused,
+        }
+
+
+def quality_from_flags(
+    flags: np.ndarray,
+    counts: Sequence[float] | np.ndarray,
+    names: Sequence[str],
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> dict[str, Estimate]:
+    """Means of hit flags with percentile bootstrap intervals, from pattern counts.
+
+    Args:
+        flags: ``(patterns, metrics)`` booleans: which metrics each pattern hits.
+        counts: Rows sharing each pattern.
+        names: One name per metric column.
+        resamples: Bootstrap resamples.
+        seed: Seed of the resampling (same seed, same interval).
+        confidence: Coverage of the interval (percentile method).
+
+    Raises:
+        NoData: No rows.
+    """
+    matrix = np.asarray(flags, dtype=np.float64)
+    weights = np.asarray(counts, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[0] != weights.size or matrix.shape[1] != len(names):
+        raise InvalidInput("Give one count per pattern and one name per metric column.")
+    n = round(weights.sum())
+    require_data(n, "current", "labelled predictions (no feedback yet)")
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, weights / weights.sum(), size=resamples)  # (resamples, patterns)
+    boot = draws @ matrix / n  # (resamples, metrics)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(boot, [tail, 100.0 - tail], axis=0)
+    point = weights @ matrix / n
+    return {
+        name: Estimate(float(point[i]), float(low[i]), float(high[i]))
+        for i, name in enumerate(names)
+    }
+
+
+def hit_flags(top_codes: np.ndarray, true_codes: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Per-row hit flags and their names, overall and (for NAF codes) per NACE level."""
+    top, true = _checked(top_codes, true_codes)
+    distinct, inverse = np.unique(np.concatenate((true, top.ravel())), return_inverse=True)
+    true_ids = inverse[: true.size]
+    top_ids = inverse[true.size :].reshape(top.shape)
+    columns, names = _hits(top_ids, true_ids, "")
+    if all(normalise_code(code) == code for code in distinct.tolist()):
+        for level in LEVELS[:-1]:  # the subclass level is the overall accuracy
+            mapped = np.array([at_level(code, level) for code in distinct.tolist()])
+            _, level_ids = np.unique(mapped, return_inverse=True)
+            more, more_names = _hits(level_ids[top_ids], level_ids[true_ids], f"_{level}")
+            columns += more
+            names += more_names
+    return np.column_stack(columns), names
+
+
+def _hits(top: np.ndarray, true: np.ndarray, suffix: str) -> tuple[list, list[str]]:
+    first = top[:, 0] == true
+    any_k = (top[:, :TOP_K] == true[:, None]).any(axis=1)
+    return [first, any_k], [f"accuracy_top1{suffix}", f"accuracy_top5{suffix}"]
+
+
+def _checked(top_codes: Any, true_codes: Any) -> tuple[np.ndarray, np.ndarray]:
+    top = np.asarray(top_codes, dtype=str)
+    true = np.asarray(true_codes, dtype=str).ravel()
+    if top.ndim == 1:
+        top = top[:, None]
+    if top.ndim != 2 or top.shape[0] != true.size:
+        raise InvalidInput(
+            f"Got {true.size} true codes for {top.shape[0]} predictions; give one per prediction."
+        )
+    return top, true
+
+
+def live_quality(
+    top_codes: Any,
+    true_codes: Any,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    top_pairs: int = 10,
+) -> LiveQuality:
+    """Accuracy of labelled predictions, with 95% bootstrap intervals.
+
+    Args:
+        top_codes: ``(n, k)`` ranked predicted codes (k of 5 or more for top-5; with
+            fewer, "top-5" is top-k).
+        true_codes: ``(n,)`` true codes from feedback.
+        resamples: Bootstrap resamples.
+        seed: Seed of the resampling.
+        top_pairs: How many confused pairs to list.
+
+    Raises:
+        NoData: No labelled prediction.
+        InvalidInput: The two inputs disagree in length.
+    """
+    top, true = _checked(top_codes, true_codes)
+    require_data(true.size, "current", "labelled predictions (no feedback yet)")
+    flags, names = hit_flags(top, true)
+    patterns, counts = flag_patterns(flags)
+    metrics = quality_from_flags(patterns, counts, names, resamples, seed)
+    return LiveQuality(true.size, metrics, confused_pairs(true, top[:, 0], top=top_pairs))
+
+
+def flag_patterns(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a boolean flag matrix and how many rows share each."""
+    bits = 1 << np.arange(flags.shape[1], dtype=np.int64)
+    packed, counts = np.unique(flags.astype(np.int64) @ bits, return_counts=True)
+    return (packed[:, None] & bits) != 0, counts
+
+
+def confused_pairs(
+    true_codes: Any,
+    predicted_codes: Any,
+    counts: Sequence[float] | np.ndarray | None = None,
+    top: int = 10,
+) -> list[dict[str, Any]]:
+    """The most frequent (true, predicted) pairs that differ, with their counts.
+
+    Args:
+        true_codes: True codes, one per row (or per aggregated pair).
+        predicted_codes: Predicted top-1 codes, aligned with ``true_codes``.
+        counts: Rows per pair when the pairs come aggregated; one each when None.
+        top: How many pairs to return.
+    """
+    true = np.asarray(true_codes, dtype=str).ravel()
+    predicted = np.asarray(predicted_codes, dtype=str).ravel()
+    weights = np.ones(true.size) if counts is None else np.asarray(counts, dtype=np.float64)
+    if predicted.size != true.size or weights.size != true.size:
+        raise InvalidInput("True codes, predicted codes and counts must have the same length.")
+    wrong = true != predicted
+    if not wrong.any():
+        return []
+    n_wrong = int(wrong.sum())
+    codes, inverse = np.unique(np.concatenate((true[wrong], predicted[wrong])), return_inverse=True)
+    pair = inverse[:n_wrong].astype(np.int64) * codes.size + inverse[n_wrong:]
+    pairs, pair_of = np.unique(pair, return_inverse=True)
+    tally = np.bincount(pair_of, weights=weights[wrong], minlength=pairs.size)
+    order = np.lexsort((pairs, -tally))[:top]
+    errors = float(tally.sum())
+    return [
+        {
+            "true": str(codes[pairs[i] // codes.size]),
+            "predicted": str(codes[pairs[i] % codes.size]),
+            "count": round(tally[i]),
+            "share_of_errors": float(tally[i] / errors),
+        }
+        for i in order.tolist()
+    ]

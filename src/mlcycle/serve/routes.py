@@ -1,0 +1,230 @@
+"""The FastAPI routes and error handlers of the prediction API, documented in OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from mlcycle.core.errors import Conflict, MlcycleError
+from mlcycle.serve.auth import Authenticator
+from mlcycle.serve.feedback import FeedbackService
+from mlcycle.serve.follow import AliasFollower
+from mlcycle.serve.gateway import API_KEY_SCOPE, PREDICTION_SCOPE
+from mlcycle.serve.holder import ModelHolder
+from mlcycle.serve.metrics import Metrics
+from mlcycle.serve.predict import PREDICT_PATH, PredictService, body_chunks
+from mlcycle.serve.recorder import Recorder
+from mlcycle.serve.responses import INTERNAL_ERROR, HttpError
+from mlcycle.serve.schemas import (
+    ErrorBody,
+    FeedbackAnswer,
+    FeedbackItem,
+    ModelInfo,
+    PredictRequest,
+    PredictResponse,
+    ReloadAnswer,
+    Status,
+)
+from mlcycle.serve.validation import Limits, read_body
+
+log = logging.getLogger(__name__)
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        401: "No API key was sent (when keys are on).",
+        403: "The API key is not valid.",
+        404: "A request id in the feedback was never logged.",
+        408: "The body did not arrive in time.",
+        409: "The server cannot do this in its configuration, or a new version failed.",
+        413: "Too many texts, or a body over the byte limit.",
+        415: "The body is not sent as application/json.",
+        422: "The body is not a valid request; the detail names the fault.",
+        503: "The model is not loaded yet.",
+    }.items()
+}
+_PREDICT_ERRORS = (401, 403, 408, 413, 415, 422, 503)
+_FEEDBACK_ERRORS = (401, 403, 404, 408, 409, 413, 422, 503)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the routes work with."""
+
+    holder: ModelHolder
+    predict: PredictService
+    feedback: FeedbackService
+    recorder: Recorder
+    metrics: Metrics | None
+    follower: AliasFollower | None
+    limits: Limits
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: _ERRORS[status] for status in statuses}
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def add_routes(app: FastAPI, services: Services) -> None:
+    """The API's routes."""
+    holder = services.holder
+    feedback_schema = {
+        "anyOf": [
+            FeedbackItem.model_json_schema(),
+            {"type": "array", "items": FeedbackItem.model_json_schema(), "minItems": 1},
+        ]
+    }
+
+    @app.post(
+        PREDICT_PATH, summary="Ranked codes for a batch of texts", response_model=None,
+        responses={200: {"model": PredictResponse}, **_errors(*_PREDICT_ERRORS)},
+        openapi_extra=_json_body(PredictRequest.model_json_schema()),
+    )  # fmt: skip
+    async def predict(request: Request) -> Response:
+        chunks = body_chunks(request.receive, services.limits.body_timeout_s)
+        status, body, request_id, prediction = await services.predict.respond(
+            request.headers.get("content-type"),
+            request.headers.get("content-length"),
+            chunks,
+            request.scope.get(API_KEY_SCOPE),
+        )
+        request.scope[PREDICTION_SCOPE] = prediction
+        headers = {"X-Request-ID": request_id}
+        return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+    @app.post(
+        "/feedback", summary="The true codes of texts answered before", response_model=None,
+        responses={200: {"model": FeedbackAnswer}, **_errors(*_FEEDBACK_ERRORS)},
+        openapi_extra=_json_body(feedback_schema),
+    )  # fmt: skip
+    async def feedback(request: Request) -> Response:
+        chunks = body_chunks(request.receive, services.limits.body_timeout_s)
+        body = await read_body(chunks, services.limits)
+        stored = await services.feedback.store(body, request.scope.get(API_KEY_SCOPE))
+        return _json(200, stored)
+
+    @app.post(
+        "/admin/reload", summary="Check the served alias now and swap if it moved",
+        response_model=ReloadAnswer, responses=_errors(401, 403, 409, 503),
+    )  # fmt: skip
+    async def reload() -> dict[str, Any]:
+        follower = services.follower
+        if follower is None:
+            raise Conflict("This server answers with a fixed model; there is nothing to reload.")
+        result = await run_in_threadpool(follower.check, True)
+        follower.touch_trigger()
+        if result.error is not None:
+            raise Conflict(
+                f"Version {result.previous} keeps answering: the new version failed "
+                f"({result.error})."
+            )
+        return {"previous": result.previous, "current": result.current, "swapped": result.swapped}
+
+    if services.metrics is not None:
+        metrics, recorder = services.metrics, services.recorder
+
+        @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+        async def scrape() -> Response:
+            recorder.update_metrics()
+            text, content_type = metrics.render()
+            return Response(text, media_type=content_type)
+
+    @app.get("/health", summary="The process is alive", response_model=Status)
+    async def health() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get(
+        "/ready", summary="The model is loaded", response_model=Status,
+        responses=_errors(503),
+    )  # fmt: skip
+    async def ready() -> dict[str, str]:
+        holder.require()
+        return {"status": "ready"}
+
+    @app.get(
+        "/", summary="The model served", response_model=ModelInfo,
+        responses=_errors(401, 403, 503),
+    )  # fmt: skip
+    async def info() -> dict[str, Any]:
+        return holder.require().info()
+
+
+def document_security(app: FastAPI, auth: Authenticator) -> None:
+    """Declare the API-key schemes in OpenAPI on every path that needs a key."""
+    if not auth.enabled:
+        return
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title, version=app.version, description=app.description,
+                routes=app.routes,
+            )  # fmt: skip
+            spec.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            }
+            for path, operations in spec["paths"].items():
+                if auth.needs_key(path):
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """JSON ``{error, detail}`` bodies for every error, never a traceback."""
+
+    @app.exception_handler(MlcycleError)
+    async def mlcycle_error(request: Request, exc: MlcycleError) -> Response:
+        return _json(exc.http_status, exc.to_dict())
+
+    @app.exception_handler(HttpError)
+    async def wire_error(request: Request, exc: HttpError) -> Response:
+        return Response(exc.body, exc.status, exc.headers, media_type="application/json")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return _json(exc.status_code, _http_error_body(request, exc), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "request"
+        return _json(422, {"error": "invalid_input", "detail": f"{where}: {first['msg']}."})
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return Response(INTERNAL_ERROR, status_code=500, media_type="application/json")
+
+
+def _http_error_body(request: Request, exc: HTTPException) -> dict[str, str]:
+    method, path = request.method, request.url.path
+    if exc.status_code == 404:
+        return {"error": "not_found", "detail": f"There is no {path} here; see /docs for the API."}
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "another method")
+        return {
+            "error": "method_not_allowed",
+            "detail": f"{method} is not allowed on {path}; use {allowed}.",
+        }
+    return {"error": "http_error", "detail": str(exc.detail)}
+
+
+def _json(status: int, content: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(content), status, headers, media_type="application/json")

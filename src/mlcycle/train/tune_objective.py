@@ -1,0 +1,216 @@
+"""One trial: suggest parameters, fit, score on validation rows, log a nested MLflow run.
+
+Trials never see the evaluation rows of the training split: they fit on part of the
+training rows and are scored on the rest (``tune.validation_size``), so the best
+configuration can later be trained on the full training split and evaluated honestly.
+
+Pruning. Our engine fits in one call with a learning rate that decays over all epochs,
+so there is no faithful per-epoch score to report. A trial that may be pruned first
+fits the same configuration on a fixed share of its training rows
+(``tune.proxy_fraction``), reports that validation score at step 0, and
+``MedianPruner`` stops it if the score is below the median of earlier trials at that
+step. The value a trial returns always comes from a full fit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mlcycle.core.errors import InvalidInput
+from mlcycle.core.settings import Settings
+from mlcycle.models.fasttext import FastTextParams
+from mlcycle.train.pipeline import (
+    Split,
+    TrainingData,
+    fit_and_evaluate,
+    load_training_data,
+    split_data,
+    start_run,
+)
+from mlcycle.train.tune_space import SearchSpace
+from mlcycle.train.tune_storage import WORKER_ATTR, worker_id
+from mlcycle.train.tune_study import QUEUED_ATTR, point_of
+
+SESSION_ATTR = "mlcycle.session"  # which `mlcycle tune` command ran the trial
+SKIPPED_ATTR = "mlcycle.skipped"  # a grid trial that found its point taken
+PARAMS_ATTR = "mlcycle.params"  # the full parameter set the trial trained with
+METRICS_ATTR = "mlcycle.metrics"
+RUN_ATTR = "mlcycle.run_id"
+DURATION_ATTR = "mlcycle.duration_s"
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """Everything a worker process needs to run trials (picklable)."""
+
+    settings: Settings
+    data: str  # the data file (the synthetic set's path when synthetic)
+    space: SearchSpace
+    metric: str
+    grid: bool
+    prune: bool
+    proxy_fraction: float
+    parent_run_id: str
+    session: str
+
+
+def validation_split(dataset: TrainingData, settings: Settings) -> Split:
+    """The training rows of the usual split, split again into fit and validation rows."""
+    outer = split_data(dataset, settings)
+    frame = dataset.frame.iloc[outer.train].reset_index(drop=True)
+    inner = settings.model_copy(
+        update={
+            "train": settings.train.model_copy(update={"test_size": settings.tune.validation_size})
+        }
+    )
+    return split_data(TrainingData(frame, dataset.source, dataset.name, dataset.digest), inner)
+
+
+def proxy_split(split: Split, fraction: float, seed: int) -> Split:
+    """The same validation rows, and a fixed seeded share of the fit rows."""
+    rng = np.random.default_rng(seed)
+    keep = max(2, int(len(split.train) * fraction))
+    return Split(
+        split.texts, split.labels, np.sort(rng.permutation(split.train)[:keep]), split.test
+    )
+
+
+class Objective:
+    """Callable for ``study.optimize``; builds the data splits once per worker."""
+
+    def __init__(self, context: TrialContext, dataset: TrainingData | None = None) -> None:
+        self.context = context
+        dataset = dataset or load_training_data(context.data, context.settings)
+        self.split = validation_split(dataset, context.settings)
+        self.proxy = proxy_split(self.split, context.proxy_fraction, context.settings.tune.seed)
+
+    def __call__(self, trial: Any) -> float:
+        import optuna
+
+        trial.set_user_attr(WORKER_ATTR, worker_id())
+        trial.set_user_attr(SESSION_ATTR, self.context.session)
+        if self.context.grid and not self._claim(trial):
+            trial.set_user_attr(SKIPPED_ATTR, True)
+            raise optuna.TrialPruned("its grid point was taken by another worker")
+        params = self.context.space.suggest(trial)
+        trial.set_user_attr(PARAMS_ATTR, params)
+        return self._run(trial, params)
+
+    def _run(self, trial: Any, params: dict[str, Any]) -> float:
+        import mlflow
+        import optuna
+
+        ctx = self.context
+        tags = {"mlcycle.study": trial.study.study_name, "mlcycle.trial": str(trial.number)}
+        run = start_run(
+            ctx.settings,
+            run_name=f"trial {trial.number}",
+            nested=True,
+            parent_run_id=ctx.parent_run_id,
+            tags=tags,
+        )
+        started, state, status = time.perf_counter(), "FAIL", "FAILED"
+        try:
+            trial.set_user_attr(RUN_ATTR, run.info.run_id)
+            mlflow.log_params(params)
+            value = self._fit(trial, FastTextParams(**params))
+            state, status = "COMPLETE", "FINISHED"
+            return value
+        except optuna.TrialPruned:
+            state, status = "PRUNED", "FINISHED"
+            raise
+        except KeyboardInterrupt:
+            status = "KILLED"
+            raise
+        finally:
+            _close_run(trial, time.perf_counter() - started, state, status)
+
+    def _fit(self, trial: Any, params: FastTextParams) -> float:
+        import mlflow
+        import optuna
+
+        metric = self.context.metric
+        if self.context.prune:
+            proxy = self._score(fit_and_evaluate(params, self.proxy).evaluation.metrics)
+            mlflow.log_metric(f"proxy_{metric}", proxy)
+            trial.report(proxy, step=0)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"proxy {metric} {proxy:.4f} is below the median")
+        metrics = fit_and_evaluate(params, self.split).evaluation.metrics
+        mlflow.log_metrics(metrics)
+        trial.set_user_attr(METRICS_ATTR, metrics)
+        return self._score(metrics)
+
+    def _score(self, metrics: dict[str, float]) -> float:
+        if self.context.metric not in metrics:
+            raise InvalidInput(
+                f"Metric {self.context.metric!r} is not computed for this data; choose one of "
+                f"{', '.join(sorted(metrics))} (tune.metric)."
+            )
+        return float(metrics[self.context.metric])
+
+    def _claim(self, trial: Any) -> bool:
+        """Whether this grid trial should run its point (exactly one trial per point).
+
+        A trial the sampler created because the queue emptied meanwhile has no point.
+        Two queued trials with one point (a resumed grid queued twice) both see each
+        other running; the one that started later gives way.
+        """
+        from optuna.trial import TrialState
+
+        if not trial.user_attrs.get(QUEUED_ATTR):
+            return False
+        trials = trial.study.get_trials(deepcopy=False)
+        me = next(t for t in trials if t.number == trial.number)
+        names = self.context.space.names
+        mine, order = point_of(me, names), (me.datetime_start, me.number)
+        for other in trials:
+            if other.number == me.number or other.user_attrs.get(SKIPPED_ATTR):
+                continue
+            if point_of(other, names) != mine:
+                continue
+            if other.state in (TrialState.COMPLETE, TrialState.PRUNED):
+                return False
+            if other.state == TrialState.RUNNING and (other.datetime_start, other.number) < order:
+                return False
+        return True
+
+
+def _close_run(trial: Any, duration: float, state: str, status: str) -> None:
+    """Record how the trial ended; the run is ended even if Ctrl-C lands in here."""
+    import mlflow
+
+    try:
+        trial.set_user_attr(DURATION_ATTR, round(duration, 3))
+        mlflow.log_metric("duration_s", duration)
+        mlflow.set_tag("mlcycle.trial_state", state)
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        mlflow.end_run(status)
+
+
+def end_runs_killed(keep: str | None = None) -> None:
+    """End every active MLflow run above ``keep`` as KILLED (after an interruption)."""
+    import mlflow
+
+    while (active := mlflow.active_run()) is not None and active.info.run_id != keep:
+        mlflow.end_run("KILLED")
+
+
+def trial_summary(trial: Any) -> dict[str, Any]:
+    """One finished trial as plain data (for tables, JSON and the trials artifact)."""
+    return {
+        "number": trial.number,
+        "state": trial.state.name,
+        "value": trial.value,
+        "params": trial.user_attrs.get(PARAMS_ATTR, trial.params),
+        "metrics": trial.user_attrs.get(METRICS_ATTR, {}),
+        "duration_s": trial.user_attrs.get(DURATION_ATTR),
+        "run_id": trial.user_attrs.get(RUN_ATTR),
+    }

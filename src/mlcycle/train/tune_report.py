@@ -1,0 +1,115 @@
+"""Results of a study: best trial, parameter importance, trial table and plots.
+
+The plots are the seed's "accuracy against dim" exercise for every searched parameter,
+plus the optimisation history; they and the tables go to the parent run as artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlcycle.train.tune_objective import SKIPPED_ATTR, trial_summary
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """What a study found, over all its trials (every session, every worker)."""
+
+    counts: dict[str, int]
+    best: dict[str, Any] | None
+    importance: dict[str, float] = field(default_factory=dict)
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+
+def study_report(study: Any, names: list[str], seed: int) -> StudyReport:
+    trials = [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get(SKIPPED_ATTR)]
+    counts: dict[str, int] = {}
+    for trial in trials:
+        counts[trial.state.name.lower()] = counts.get(trial.state.name.lower(), 0) + 1
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    best = trial_summary(study.best_trial) if complete else None
+    summaries = [trial_summary(t) for t in trials if t.state.is_finished()]
+    return StudyReport(counts, best, importance(study, names, seed), summaries)
+
+
+def importance(study: Any, names: list[str], seed: int) -> dict[str, float]:
+    """fANOVA importance of each parameter that varied, highest first; {} if too few trials."""
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    varied = [n for n in names if len({json.dumps(t.params.get(n)) for t in complete}) > 1]
+    if len(complete) < 2 or not varied:
+        return {}
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores = optuna.importance.get_param_importances(
+                study, evaluator=evaluator, params=varied
+            )
+    except (ValueError, RuntimeError):
+        return {}  # e.g. parameters that never co-occur in complete trials
+    return {name: float(score) for name, score in scores.items()}
+
+
+def log_report(report: StudyReport, metric: str, names: list[str], direction: str) -> None:
+    """Log the report on the active (parent) run: metrics, best params, artifacts."""
+    import mlflow
+
+    counts = {f"trials_{state}": float(n) for state, n in report.counts.items()}
+    mlflow.log_metrics(counts)
+    if report.best is not None:
+        mlflow.log_metric(f"best_{metric}", report.best["value"])
+        mlflow.log_metrics({f"best_{k}": v for k, v in report.best["metrics"].items()})
+        mlflow.log_params({f"best.{k}": v for k, v in report.best["params"].items()})
+        mlflow.set_tag("mlcycle.best_trial", str(report.best["number"]))
+    if report.importance:
+        mlflow.log_metrics({f"importance.{k}": v for k, v in report.importance.items()})
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in write_artifacts(report, metric, names, direction, Path(tmp)):
+            where = "tune/plots" if path.suffix == ".png" else "tune"
+            mlflow.log_artifact(str(path), artifact_path=where)
+
+
+def write_artifacts(
+    report: StudyReport, metric: str, names: list[str], direction: str, folder: Path
+) -> list[Path]:
+    """best.json, importance.csv, trials.csv and the PNG plots, written into ``folder``."""
+    import pandas as pd
+
+    from mlcycle.train.tune_plots import history_png, metric_vs_param_png
+
+    paths = [folder / "best.json", folder / "importance.csv", folder / "trials.csv"]
+    paths[0].write_text(json.dumps(report.best, indent=2, default=str))
+    rows = sorted(report.importance.items(), key=lambda kv: -kv[1])
+    pd.DataFrame(rows, columns=["parameter", "importance"]).to_csv(paths[1], index=False)
+    trials_frame(report.trials).to_csv(paths[2], index=False)
+    done = [t for t in report.trials if t["state"] == "COMPLETE"]
+    if done:
+        paths.append(history_png(done, metric, direction, folder / "history.png"))
+        for name in names:
+            target = folder / f"{metric}_vs_{name}.png"
+            paths.append(metric_vs_param_png(done, metric, name, target))
+    return paths
+
+
+def trials_frame(trials: list[dict[str, Any]]) -> Any:
+    import pandas as pd
+
+    rows = [
+        {
+            "number": t["number"],
+            "state": t["state"],
+            "value": t["value"],
+            "duration_s": t["duration_s"],
+            **{f"param.{k}": v for k, v in (t["params"] or {}).items()},
+            "run_id": t["run_id"],
+        }
+        for t in trials
+    ]
+    return pd.DataFrame(rows)

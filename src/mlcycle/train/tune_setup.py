@@ -1,0 +1,174 @@
+"""Everything a search needs, read and checked before the first trial.
+
+Options override the project's ``tune`` settings; the space, grid, metric, storage and
+data are each checked here, so a mistake costs no trial and leaves no run behind.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlcycle
+from mlcycle.core.errors import InvalidInput
+from mlcycle.core.settings import Settings
+from mlcycle.models.fasttext import FastTextParams
+from mlcycle.text.nace import LEVELS
+from mlcycle.train.pipeline import TrainingData, load_training_data
+from mlcycle.train.tune_objective import TrialContext
+from mlcycle.train.tune_space import (
+    Grid,
+    SearchSpace,
+    load_grid_file,
+    load_space_file,
+    parse_space,
+)
+from mlcycle.train.tune_storage import StorageSpec, storage_spec
+from mlcycle.train.tune_study import StudyPlan
+
+METRICS = ("accuracy_top1", "accuracy_top5", "f1_macro", *(f"accuracy_{lv}" for lv in LEVELS))
+
+
+@dataclass(frozen=True)
+class Setup:
+    plan: StudyPlan
+    storage: StorageSpec
+    context: TrialContext  # parent_run_id is filled once the parent run exists
+    dataset: TrainingData
+    workers: int
+    grid: Grid | None
+    timeout: float | None
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {
+            "mlcycle.study": self.plan.name,
+            "mlcycle.session": self.context.session,
+            "mlcycle.version": mlcycle.__version__,
+            "mlcycle.dataset_name": self.dataset.name,
+            "mlcycle.dataset_digest": self.dataset.digest,
+            "mlcycle.dataset_source": self.dataset.source,
+        }
+
+    def trial_count(self, study: Any, asked: int | None) -> int | None:
+        """Trials this command runs: a grid's queued points, else ``--trials`` or settings.
+
+        ``None`` means until the timeout.
+        """
+        settings = self.context.settings
+        if self.grid is not None:
+            from optuna.trial import TrialState
+
+            waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+            return waiting if asked is None else min(asked, waiting)
+        if asked is not None:
+            return asked
+        return None if self.timeout else settings.tune.trials
+
+    def log_space(self) -> None:
+        """The searched space, the fixed parameters and the grid, as ``tune/space.json``."""
+        import mlflow
+
+        space = {
+            "search": self.context.space.describe(),
+            "fixed": self.context.space.fixed,
+            "grid": list(self.grid.points) if self.grid else None,
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "space.json"
+            path.write_text(json.dumps(space, indent=2))
+            mlflow.log_artifact(str(path), artifact_path="tune")
+
+
+def setup_params(setup: Setup, trials: int | None, timeout: float | None) -> dict[str, Any]:
+    """The parent run's parameters: how this search was run."""
+    plan = setup.plan
+    return {
+        "study": plan.name,
+        "storage": setup.storage.shown,
+        "sampler": "grid (trial queue)" if plan.grid else "TPESampler",
+        "pruner": "MedianPruner (proxy fit)" if plan.prune else "none",
+        "workers": setup.workers,
+        "trials": "until timeout" if trials is None else trials,
+        "timeout_s": timeout or "none",
+        "metric": setup.context.metric,
+        "direction": plan.direction,
+        "seed": plan.seed,
+        "validation_size": setup.context.settings.tune.validation_size,
+    }
+
+
+def prepare(options: Any, settings: Settings) -> Setup:
+    """Check the options against the settings and build the plan every worker follows."""
+    tune = settings.tune
+    workers = options.workers or tune.workers
+    _check_counts(options, workers)
+    if tune.metric not in METRICS:
+        raise InvalidInput(
+            f"Unknown tuning metric {tune.metric!r} (tune.metric); use one of {', '.join(METRICS)}."
+        )
+    base = FastTextParams.from_mapping({**settings.train.params, "thread": tune.thread}).as_dict()
+    grid, space = _space(options, settings, base)
+    storage = storage_spec(options.storage, workers, settings)
+    dataset = load_training_data(options.data, settings)
+    prune = options.prune if options.prune is not None else tune.prune
+    prune = (grid is None) if prune is None else prune
+    fingerprint = {
+        "metric": tune.metric,
+        "mode": "grid" if grid else "tpe",
+        "space": space.describe(),
+        "fixed": {k: v for k, v in space.fixed.items() if k != "thread"},
+        "data": {
+            "digest": dataset.digest,
+            "test_size": settings.train.test_size,
+            "validation_size": tune.validation_size,
+            "split_seed": settings.train.seed,
+        },
+    }
+    plan = StudyPlan(
+        name=options.study or tune.study or f"{settings.experiment}-tune",
+        direction=tune.direction,
+        fingerprint=fingerprint,
+        grid=grid.points if grid else (),
+        seed=tune.seed if options.seed is None else options.seed,
+        prune=prune,
+        pruner_startup_trials=tune.pruner_startup_trials,
+    )
+    context = TrialContext(
+        settings,
+        dataset.source,
+        space,
+        tune.metric,
+        grid is not None,
+        prune,
+        tune.proxy_fraction,
+        parent_run_id="",
+        session=uuid.uuid4().hex[:12],
+    )
+    return Setup(plan, storage, context, dataset, workers, grid, options.timeout)
+
+
+def _check_counts(options: Any, workers: int) -> None:
+    if options.trials is not None and options.trials < 0:
+        raise InvalidInput("--trials must be 0 (summarise only) or more.")
+    if options.timeout is not None and options.timeout <= 0:
+        raise InvalidInput("--timeout must be a positive number of seconds.")
+    if workers < 1:
+        raise InvalidInput("--workers must be at least 1.")
+
+
+def _space(
+    options: Any, settings: Settings, base: dict[str, Any]
+) -> tuple[Grid | None, SearchSpace]:
+    if options.grid is not None and options.space is not None:
+        raise InvalidInput("Give either --grid (fixed points) or --space (a search), not both.")
+    if options.grid is not None:
+        grid = load_grid_file(Path(options.grid), base)
+        return grid, grid.space
+    if options.space is not None:
+        return None, load_space_file(Path(options.space), base)
+    return None, parse_space(settings.tune.space, base, "project file's tune.space")

@@ -1,0 +1,152 @@
+"""Schema validation: codes, bad-row policies, line numbers, duplicates and null rates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlcycle.core.errors import DataError, InvalidInput
+from mlcycle.data.readers import read_raw
+from mlcycle.data.validate import InvalidRows, Schema, validate
+
+SCHEMA = Schema()
+
+
+def _raw(tmp_path: Path, lines: list[str], header: str = "text,nace"):
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    return read_raw(path)
+
+
+def _with_bad_codes(n: int = 100, every: int = 10) -> list[str]:
+    """``n`` rows, one in ``every`` with a code that is no NAF subclass."""
+    return [f"activite {i},{'56X' if i % every == 3 else '5610A'}" for i in range(n)]
+
+
+def test_dotted_and_lower_case_codes_are_normalised(tmp_path) -> None:
+    raw = _raw(tmp_path, ["bar,56.30z", " coiffure ,96 02A", "cafe,5630Z"])
+    checked = validate(raw, SCHEMA, "reject", "d.csv")
+    assert checked.table.column("label").to_pylist() == ["5630Z", "9602A", "5630Z"]
+    assert checked.table.column("text").to_pylist() == ["bar", "coiffure", "cafe"]
+
+
+def test_reject_refuses_with_line_numbers_of_the_first_bad_rows(tmp_path) -> None:
+    raw = _raw(tmp_path, _with_bad_codes())
+    with pytest.raises(InvalidRows) as caught:
+        validate(raw, SCHEMA, "reject", "d.csv")
+    error = caught.value
+    assert "d.csv has 10 invalid rows out of 100 (10 invalid label)" in error.message
+    assert "--on-bad-rows drop" in error.message and "\n" not in error.message
+    assert [row["line"] for row in error.rows] == [5 + 10 * i for i in range(10)]
+    assert error.rows[0]["reason"] == r"label '56X' does not match ^\d{4}[A-Z]$"
+    assert error.rows[0]["text"] == "activite 3"
+    assert error.exit_code != 0 and error.to_dict()["rows"] == error.rows
+
+
+def test_drop_leaves_bad_rows_out_and_counts_them(tmp_path) -> None:
+    checked = validate(_raw(tmp_path, _with_bad_codes()), SCHEMA, "drop", "d.csv")
+    assert checked.table.num_rows == 90 and checked.rows_read == 100
+    assert checked.reasons == {"invalid label": 10}
+    assert "activite 3" not in checked.table.column("text").to_pylist()
+
+
+def test_quarantine_keeps_bad_rows_with_line_and_reason(tmp_path) -> None:
+    lines = [*_with_bad_codes(), "broken,5610A,extra field"]
+    checked = validate(_raw(tmp_path, lines), SCHEMA, "quarantine", "d.csv")
+    assert checked.table.num_rows == 90
+    bad = checked.bad.to_pylist()
+    assert len(bad) == 11
+    assert bad[0]["line"] == 5 and bad[0]["nace"] == "56X" and bad[0]["text"] == "activite 3"
+    assert bad[-1]["line"] == 102 and bad[-1]["raw"] == "broken,5610A,extra field"
+    assert bad[-1]["reason"] == "has 3 fields, expected 2"
+
+
+def test_too_many_bad_rows_are_refused_even_when_dropping(tmp_path) -> None:
+    raw = _raw(tmp_path, [f"activite {i},{'5610A' if i % 2 else '56X'}" for i in range(100)])
+    with pytest.raises(InvalidRows, match=r"more than the 25% that data\.max_bad_share allows"):
+        validate(raw, SCHEMA, "drop", "d.csv")
+
+
+def test_each_reason_is_named(tmp_path) -> None:
+    long = "x" * 100_000
+    raw = _raw(tmp_path, [",5610A", "bar,", f"{long},5610A", "bar,ABCDE", "ok,5610A"])
+    with pytest.raises(InvalidRows) as caught:
+        validate(raw, SCHEMA, "reject", "d.csv")
+    reasons = [row["reason"] for row in caught.value.rows]
+    assert reasons[:3] == [
+        "empty text",
+        "missing label",
+        "text has 100,000 characters (at most 10,000)",
+    ]
+    assert reasons[3].startswith("label 'ABCDE' does not match")
+    assert len(caught.value.rows[2]["text"]) == 80  # shown cut short, not 100,000 wide
+
+
+def test_missing_column_names_the_columns_and_the_flag(tmp_path) -> None:
+    raw = _raw(tmp_path, ["bar,5630Z"], header="text,code")
+    with pytest.raises(
+        DataError, match=r"no column 'nace' \(columns: text, code\); pass --label-col"
+    ):
+        validate(raw, SCHEMA, "reject", "d.csv")
+
+
+def test_wrong_delimiter_reads_as_one_column_and_says_so(tmp_path) -> None:
+    raw = _raw(tmp_path, ["bar:5630Z", "cafe:5610A"], header="text:nace")
+    with pytest.raises(DataError, match=r"reads as a single column 'text:nace'.*--delimiter"):
+        validate(raw, SCHEMA, "reject", "d.csv")
+
+
+def test_extra_columns_are_kept_and_clashing_names_renamed(tmp_path) -> None:
+    raw = _raw(tmp_path, ["bar,5630Z,x,1", "cafe,5610A,y,2"], header="libelle,code,text,siren")
+    schema = Schema(text_col="libelle", label_col="code")
+    checked = validate(raw, schema, "reject", "d.csv")
+    assert checked.table.column_names == ["text", "label", "text_extra", "siren"]
+    assert checked.columns == {"text": "libelle", "label": "code"}
+
+
+def test_duplicates_conflicts_and_null_rates_are_counted(tmp_path) -> None:
+    lines = ["bar,5630Z", "bar,5630Z", "bar,5610A", "cafe,5630Z"]
+    raw = _raw(
+        tmp_path,
+        [f"{line},{'' if i % 2 else 'n'}" for i, line in enumerate(lines)],
+        "text,nace,note",
+    )
+    checked = validate(raw, SCHEMA, "reject", "d.csv")
+    assert checked.duplicates == 1
+    assert checked.conflicting_texts == 1
+    assert checked.null_rates == {"text": 0.0, "nace": 0.0, "note": 0.5}
+
+
+def test_pattern_can_be_any_label_or_a_python_only_regex(tmp_path) -> None:
+    raw = _raw(tmp_path, ["a,cat", "b,dog", "c,c4t"])
+    free = Schema(code_pattern=None, normalise_codes=False)
+    assert validate(raw, free, "reject", "d").table.column("label").to_pylist() == [
+        "cat",
+        "dog",
+        "c4t",
+    ]
+    lookahead = Schema(  # RE2 has no look-ahead: Python's engine takes over
+        code_pattern=r"^(?!c4t)[a-z0-9]+$", normalise_codes=False, max_bad_share=0.5
+    )
+    assert validate(raw, lookahead, "drop", "d").reasons == {"invalid label": 1}
+
+
+@pytest.mark.parametrize(
+    ("schema", "policy", "message"),
+    [
+        (SCHEMA, "ignore", "--on-bad-rows must be one of reject, drop, quarantine"),
+        (Schema(code_pattern="(["), "reject", "not a valid regular expression"),
+        (Schema(text_col="nace"), "reject", "name the same column"),
+    ],
+)
+def test_bad_options_are_invalid_input(tmp_path, schema, policy, message) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        validate(_raw(tmp_path, ["bar,5630Z"]), schema, policy, "d.csv")
+
+
+def test_nothing_valid_left_is_a_data_error(tmp_path) -> None:
+    raw = _raw(tmp_path, ["bar,5630Z"])
+    schema = Schema(max_text_chars=1, max_bad_share=1.0)
+    with pytest.raises(DataError, match="no valid row left"):
+        validate(raw, schema, "drop", "d.csv")

@@ -1,0 +1,179 @@
+"""Robustness: schemathesis against the API's own OpenAPI, body limits and deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+from mlcycle.core.errors import InvalidInput, Unavailable
+from mlcycle.core.settings import Settings
+from mlcycle.models.fasttext import FastTextClassifier
+from mlcycle.registry.loading import ServedModel
+from mlcycle.serve.app import create_app
+from mlcycle.serve.loadtest import Target, run_loadtest
+from mlcycle.serve.predict import body_chunks
+from mlcycle.serve.responses import HttpError
+from mlcycle.serve.validation import Limits, read_body
+from tests.unit.test_serve_app import _rows
+
+KEY = "schemathesis-key-0123456789"
+HEADERS = {"Authorization": f"Bearer {KEY}"}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    texts, labels = _rows(300, seed=4)
+    classifier = FastTextClassifier(dim=8, epoch=10, minCount=1, bucket=2000, wordNgrams=1)
+    served = ServedModel("nace", "2", classifier.fit(texts, labels), "models:/nace/2")
+    auth = {"enabled": True, "keys": {"fuzzer": hashlib.sha256(KEY.encode()).hexdigest()}}
+    home = tmp_path_factory.mktemp("home")
+    return create_app(served, Settings(home=home, serve={"max_batch": 20, "auth": auth}))
+
+
+@pytest.fixture(scope="module")
+def api_schema(app: Any) -> Any:
+    return schemathesis.openapi.from_asgi("/openapi.json", app, headers=HEADERS)
+
+
+OPERATIONS = [
+    ("POST", "/predict"), ("POST", "/feedback"), ("POST", "/admin/reload"), ("GET", "/metrics"),
+    ("GET", "/health"), ("GET", "/ready"), ("GET", "/"),
+]  # fmt: skip
+
+
+def test_every_operation_is_covered(api_schema: Any) -> None:
+    documented = {(op.ok().method.upper(), op.ok().path) for op in api_schema.get_all_operations()}
+    assert documented == set(OPERATIONS)
+
+
+# schemathesis's own pytest plugin (``from_fixture``) does not run under pytest 9, so
+# its strategies drive plain Hypothesis tests here, one per operation and mode.
+# Operations without a body or parameters have no way to break the schema.
+CASES = [(*op, GenerationMode.POSITIVE) for op in OPERATIONS] + [
+    ("POST", "/predict", GenerationMode.NEGATIVE), ("POST", "/feedback", GenerationMode.NEGATIVE),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "mode"), CASES)
+def test_no_generated_request_gets_a_5xx(
+    api_schema: Any, method: str, path: str, mode: GenerationMode
+) -> None:
+    """Requests that fit the schema and requests that break it: never a server error."""
+    operation = api_schema[path][method]
+    statuses: list[int] = []
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=30, deadline=None, derandomize=True, database=None,
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip
+    def check(case: Any) -> None:
+        for headers in (HEADERS, None):  # with the key, then without
+            response = case.call(headers=headers)
+            statuses.append(response.status_code)
+            assert response.status_code < 500, f"{method} {path} {case.body!r}: {response.text}"
+
+    check()
+    needs_key = path not in ("/health", "/ready", "/metrics")
+    assert statuses and (401 in statuses) == needs_key  # the key was checked where needed
+
+
+def test_a_declared_oversized_body_is_413_before_any_route_reads_it(app: Any) -> None:
+    with TestClient(app) as client:
+        for path in ("/predict", "/feedback"):
+            response = client.post(
+                path,
+                content=b"[]",  # what is declared is checked, not what arrives
+                headers={**HEADERS, "content-type": "application/json",
+                         "content-length": str(10**9)},
+            )  # fmt: skip
+            assert response.status_code == 413, path
+            assert response.json()["error"] == "too_large"
+
+
+def test_a_body_trickling_past_the_deadline_is_a_408() -> None:
+    async def trickle() -> bytes:
+        sent = 0
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            sent += 1
+            if sent > 1:
+                await asyncio.sleep(0.2)
+            return {"type": "http.request", "body": b"x", "more_body": True}
+
+        limits = Limits(max_batch=1, max_text_chars=1, max_k=1, max_body_bytes=100,
+                        body_timeout_s=0.5)  # fmt: skip
+        return await read_body(body_chunks(receive, limits.body_timeout_s), limits)
+
+    with pytest.raises(HttpError) as caught:
+        asyncio.run(trickle())
+    assert caught.value.status == 408
+    assert b"did not arrive within 0.5 seconds" in caught.value.body
+
+
+def test_a_body_in_several_chunks_within_the_deadline_is_read_whole() -> None:
+    async def chunks() -> bytes:
+        parts = [b'{"texts": ', b'["a"]', b"}"]
+
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(0.01)
+            body = parts.pop(0)
+            return {"type": "http.request", "body": body, "more_body": bool(parts)}
+
+        limits = Limits(max_batch=1, max_text_chars=1, max_k=1, max_body_bytes=100)
+        return await read_body(body_chunks(receive, 5.0), limits)
+
+    assert asyncio.run(chunks()) == b'{"texts": ["a"]}'
+
+
+# -- the load-test library's own checks -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:8000", Target("127.0.0.1", 8000, "/predict", False)),
+        ("127.0.0.1:9000/predict", Target("127.0.0.1", 9000, "/predict", False)),
+        ("https://api.example/v1/predict", Target("api.example", 443, "/v1/predict", True)),
+    ],
+)
+def test_load_test_targets(url: str, expected: Target) -> None:
+    assert Target.parse(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"concurrency": 0}, "--concurrency"),
+        ({"duration": 0}, "--duration"),
+        ({"duration": 10_000}, "--duration"),
+        ({"batch": 0}, "--batch"),
+        ({"max_requests": 0}, "--max-requests"),
+    ],
+)
+def test_load_test_limits(kwargs: dict[str, Any], words: str) -> None:
+    with pytest.raises(InvalidInput, match=words):
+        run_loadtest("http://127.0.0.1:1", texts=["x"], **kwargs)
+
+
+def test_load_test_refuses_a_non_http_url() -> None:
+    with pytest.raises(InvalidInput, match="not an http"):
+        run_loadtest("ftp://127.0.0.1/", texts=["x"])
+
+
+def test_load_test_says_when_nothing_answers(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(Unavailable, match="Nothing answers"):
+        run_loadtest(f"http://127.0.0.1:{port}", duration=1, texts=["x"])
