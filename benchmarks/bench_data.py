@@ -94,6 +94,7 @@ def measure_in_process_diff(home: Path, repeats: int) -> float:
 
 
 def run(rows: int, repeats: int, keep: bool) -> dict:
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="mlcycle-bench-data-"))
     home = work / "home"
     env = {**os.environ, "MLCYCLE_HOME": str(home), "MLCYCLE_PROJECT": str(home / "none.yaml")}
@@ -124,7 +125,7 @@ def run(rows: int, repeats: int, keep: bool) -> dict:
         "diff_cli_s": round(statistics.median(d.seconds for d in diffs), 2),
         "diff_compute_s": round(compute, 2),
         "diff": {k: diff[k] for k in ("rows_a", "rows_b", "added", "removed", "relabelled_texts")},
-        "machine": machine(),
+        "machine": {**machine(), "load_average": [round(load_before, 2), _load()]},
         "work": str(work) if keep else None,
     }
 
@@ -142,11 +143,14 @@ def machine() -> dict:
     return {
         "cpu": cpu,
         "cores": len(os.sched_getaffinity(0)),
-        "load_average_at_start": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "pyarrow": version("pyarrow"),
         "mlflow": version("mlflow"),
     }
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def markdown(r: dict) -> str:
@@ -205,9 +209,10 @@ validates every row, digests the content, profiles it (length quantiles, word an
 character-trigram counts, label distribution), writes a zstd Parquet snapshot and logs
 it as MLflow artifacts, then claims the version number.
 
-Machine: {m["cpu"]}, {m["cores"]} cores, shared with other work (load average
-{m["load_average_at_start"]} at the start); Python {m["python"]}, pyarrow {m["pyarrow"]},
-MLflow {m["mlflow"]}.
+Machine: {m["cpu"]}, {m["cores"]} cores, shared with other work (one-minute load
+average {m["load_average"][0]} at the start, {m["load_average"][1]} at the end; the
+diff, mostly Python start-up and MLflow imports, moves most with it). Python
+{m["python"]}, pyarrow {m["pyarrow"]}, MLflow {m["mlflow"]}.
 """
 
 

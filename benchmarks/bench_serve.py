@@ -361,6 +361,22 @@ def markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Names
         for label, c in measured["logs"].items()
     )
     lines += ["", f"Prediction log at the end of the run ({logs})."]
+    rounds = {
+        label: ", ".join(f"{r['req_per_s']:,.0f}" for r in by["single"])
+        for label, by in measured["runs"].items()
+        if label.startswith("mlcycle")
+    }
+    lines += [
+        "",
+        "Single-text req/s of each round: "
+        + "; ".join(f"{label}: {values}" for label, values in rounds.items())
+        + ". wrk drives the load from the same cores as the servers: with one worker it "
+        "has a core to itself, with two it takes CPU from them, and so does every other "
+        "process on a shared machine, so the multi-worker figure is a lower bound. "
+        "uvicorn's workers share one listening socket and the kernel gives each new "
+        "connection to whichever worker accepts first: the two batch connections often "
+        "land on the same worker, which then answers them one after the other.",
+    ]
     bars = [
         ("single-text throughput, mlcycle / mlflow", f">= {BARS['throughput_ratio']:g}x",
          f"{checks['throughput_ratio']:.1f}x", passed["throughput_ratio"]),
@@ -435,7 +451,8 @@ def main(argv: list[str] | None = None) -> None:
     print(report)
     write_section(args.markdown, report)
     if args.json:
-        payload = {**measured, **summary, "environment": env_info, "model": info}
+        payload = {**measured, **summary, "environment": env_info, "model": info,
+                   "args": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip
         args.json.write_text(json.dumps(payload, indent=2))
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mlcycle.core.settings import get_settings
+from mlcycle.core.tracking import use_tracking
 from mlcycle.data.generator import generate, write_dataset
 from mlcycle.registry.ops import set_alias
 from mlcycle.train.pipeline import TrainResult, train_model
@@ -14,10 +16,22 @@ SMALL = {"dim": 48, "epoch": 15, "bucket": 50_000}
 
 
 @pytest.fixture(scope="session")
-def registered(session_home: Path) -> TrainResult:
-    """Version 1 of ``nace``, trained on 6,000 generated rows and promoted to production."""
+def _registered_once(session_home: Path) -> TrainResult:
     data = session_home.parent / "train.csv"
     write_dataset(generate(6000, seed=11), data)
     result = train_model(str(data), SMALL)
     set_alias(result.name, "production", result.version)
     return result
+
+
+@pytest.fixture
+def registered(_registered_once: TrainResult, session_home: Path) -> TrainResult:
+    """Version 1 of ``nace``, trained on 6,000 generated rows and promoted to production.
+
+    MLflow's tracking URI is process-wide and other tests point it at their own stores,
+    so every test using this fixture points it back at the session's store.
+    """
+    get_settings.cache_clear()
+    assert get_settings().home == session_home
+    use_tracking(get_settings())
+    return _registered_once

@@ -296,3 +296,11 @@ def test_cli_refusal_is_a_sentence_then_a_table_of_lines(first, home, tmp_path) 
     assert as_json.returncode == 5 and payload["error"] == "data_error"
     assert [row["line"] for row in payload["rows"]] == [2, 12, 22, 32, 42]
     assert store_state() == before
+
+
+def test_an_unusual_delimiter_is_given_with_delimiter(first, tmp_path) -> None:
+    location, _ = _bad_file("wrong-delimiter", tmp_path)
+    added = add_dataset(location, "colons", delimiter=":")
+    assert added.version.rows == 50 and read_metadata(added.version)["delimiter"] == ":"
+    with pytest.raises(InvalidInput, match="--delimiter must be one character"):
+        add_dataset(location, "colons", delimiter="::")

@@ -47,12 +47,26 @@ def test_loads_in_fresh_venv_with_only_recorded_requirements(registered: TrainRe
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = str(venv / "bin" / "python")
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--only-binary=:all:", "--disable-pip-version-check",
-         "-r", str(model_dir / "requirements.txt")],
-        check=True, timeout=900,
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "-r",
+            str(model_dir / "requirements.txt"),
+        ],
+        check=True,
+        timeout=900,
     )
     probe = subprocess.run(
-        [python, "-c", _PROBE], capture_output=True, text=True, env=_tracking_env(), timeout=300,
+        [python, "-c", _PROBE],
+        capture_output=True,
+        text=True,
+        env=_tracking_env(),
+        timeout=300,
         cwd=tmp_path,
     )
     assert probe.returncode == 0, probe.stderr[-3000:]
@@ -75,9 +89,25 @@ def _free_port() -> int:
 def test_serves_with_mlflow_models_serve(registered: TrainResult, tmp_path) -> None:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/nace@production",
-         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-        env=_tracking_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            "models:/nace@production",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=_tracking_env(),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -107,11 +137,29 @@ def test_mlflow_run_trains_and_registers(tmp_path: Path) -> None:
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env["MLCYCLE_HOME"] = str(tmp_path / "home")
     run = subprocess.run(
-        [sys.executable, "-m", "mlflow", "run", str(root), "-P", "dim=25", "-P", "epoch=2",
-         "-P", "bucket=20000", "--env-manager", "local"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "run",
+            str(root),
+            "-P",
+            "dim=25",
+            "-P",
+            "epoch=2",
+            "-P",
+            "bucket=20000",
+            "--env-manager",
+            "local",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    client = mlflow.MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    uri = env["MLFLOW_TRACKING_URI"]
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     version = client.get_model_version_by_alias("nace", "challenger")
     assert client.get_run(version.run_id).data.params["dim"] == "25"

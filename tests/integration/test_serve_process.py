@@ -158,8 +158,11 @@ def test_bad_requests_get_4xx_and_the_server_stays_up(
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_stops_the_server_cleanly(home: Path, workers: str) -> None:
     server = _start(home, "--model", "models:/nace@production", "--workers", workers)
-    assert httpx.post(f"{server.url}/predict", json={"texts": ["code web"]}).status_code == 200
-    code, err = _stop(server)
+    try:
+        answer = httpx.post(f"{server.url}/predict", json={"texts": ["code web"]})
+    finally:
+        code, err = _stop(server)  # even when the request failed: no server left behind
+    assert answer.status_code == 200
     assert code == 0, err
     assert "Traceback" not in err
 

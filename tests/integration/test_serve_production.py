@@ -284,9 +284,13 @@ def test_sigterm_under_load_writes_every_answered_prediction(home: Path, tmp_pat
     log_dir = tmp_path / "log"
     server = _start(home, MLCYCLE_SERVE__PREDICTION_LOG__DIR=str(log_dir),
                     MLCYCLE_SERVE__PREDICTION_LOG__FLUSH_SECONDS="300")  # fmt: skip
-    with Load(server.url) as load:
-        load.wait_for(lambda: len(load.answers) >= 200, "200 answers")
-        code, err = _stop(server)  # while the load goes on
+    try:
+        with Load(server.url) as load:
+            load.wait_for(lambda: len(load.answers) >= 200, "200 answers")
+            code, err = _stop(server)  # while the load goes on
+    finally:
+        if server.process.poll() is None:  # the load failed before the stop
+            _stop(server)
     assert code == 0, err
     assert "Traceback" not in err
     rows = predlog.read_log(log_dir, columns=["request_id", "index"])

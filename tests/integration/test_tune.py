@@ -96,12 +96,26 @@ def test_resuming_continues_the_study(
     assert result.ran == 2 and sum(result.counts.values()) == 4
 
 
+def test_the_project_file_sets_the_space_and_the_trials(
+    project_home: Path, data_file: Path
+) -> None:
+    project_home.mkdir(parents=True, exist_ok=True)
+    (project_home / "mlcycle.yaml").write_text(
+        "tune:\n  trials: 2\n  space:\n    dim: [10, 20]\n    epoch: 3\n    bucket: 20000\n"
+    )
+    get_settings.cache_clear()
+    result = tune(TuneOptions(data=str(data_file)))
+    assert result.ran == 2
+    assert result.best["params"]["epoch"] == 3 and result.best["params"]["bucket"] == 20000
+    assert result.best["params"]["dim"] in (10, 20)
+
+
 def test_a_changed_space_or_direction_is_refused(
     project_home: Path, data_file: Path, space_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tune(_options(data_file, space_file, trials=0))
     space_file.write_text(SPACE.replace("high: 40", "high: 60"))
-    with pytest.raises(Conflict, match="different space .dim: was"):
+    with pytest.raises(Conflict, match=r"different space \(dim: was"):
         tune(_options(data_file, space_file, trials=0))
     space_file.write_text(SPACE)
     monkeypatch.setenv("MLCYCLE_TUNE__DIRECTION", "minimize")

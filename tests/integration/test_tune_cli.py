@@ -50,29 +50,31 @@ def test_two_workers_run_every_grid_point_exactly_once(
     project_home: Path, data_file: Path, tmp_path: Path
 ) -> None:
     grid = tmp_path / "grid.yaml"
-    grid.write_text("dim: [10, 20, 30]\nloss: [ova, softmax]\nepoch: 4\nbucket: 20000\n")
+    # Trials of about a second, so the spawned worker joins before this process is done.
+    grid.write_text("dim: [40, 60, 80, 100]\nloss: [ova, softmax]\nepoch: 30\nbucket: 20000\n")
     done = _cli(
         project_home, "--grid", str(grid), "--workers", "2", "--data", str(data_file), "--json"
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["ran"] == 6 and result["counts"] == {"complete": 6}
+    assert result["ran"] == 8 and result["counts"] == {"complete": 8}
 
     trials = _study(project_home).get_trials()
     points = sorted((t.params["dim"], t.params["loss"]) for t in trials)
-    assert points == sorted((d, loss) for d in (10, 20, 30) for loss in ("ova", "softmax"))
+    assert points == sorted((d, loss) for d in (40, 60, 80, 100) for loss in ("ova", "softmax"))
     workers = {t.user_attrs["mlcycle.worker"] for t in trials}
     assert len(workers) == 2  # both processes took part
 
     use_tracking()
     children = _children(result["run_id"])
-    assert len(children) == 6
+    assert len(children) == 8
     assert {c.data.tags["mlcycle.trial"] for c in children} == {str(t.number) for t in trials}
     assert MlflowClient().get_run(result["run_id"]).info.status == "FINISHED"
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_keeps_finished_trials_and_resuming_continues(
-    project_home: Path, data_file: Path, tmp_path: Path
+    project_home: Path, data_file: Path, tmp_path: Path, workers: str
 ) -> None:
     space = tmp_path / "space.yaml"
     space.write_text("dim: {low: 20, high: 60, step: 20}\nepoch: {low: 15, high: 25}\n")
@@ -88,7 +90,7 @@ def test_ctrl_c_keeps_finished_trials_and_resuming_continues(
         "--trials",
         "60",
         "--workers",
-        "2",
+        workers,
         "--no-prune",
     ]
     proc = subprocess.Popen(

@@ -170,11 +170,15 @@ def test_two_workers_one_killed_its_trial_is_retried(
         "dim: {low: 40, high: 80, step: 20}\nlr: {low: 0.1, high: 0.5}\nepoch: [25, 30]\n"
     )
     env = cli_env(home)
-    env.update(MLCYCLE_TUNE__HEARTBEAT_INTERVAL="1", MLCYCLE_TUNE__GRACE_PERIOD="3")
-    survivor = _worker(home, env, postgres_url, 0, 10, tmp_path / "a.log")
-    doomed = _worker(home, env, postgres_url, 1, 10, tmp_path / "b.log")
+    env.update(MLCYCLE_TUNE__HEARTBEAT_INTERVAL="1", MLCYCLE_TUNE__GRACE_PERIOD="2")
+    survivor = _worker(home, env, postgres_url, 0, 12, tmp_path / "a.log")
+    doomed = _worker(home, env, postgres_url, 1, 50, tmp_path / "b.log")
     try:
-        killed = _running_trial_of("shared", postgres_url, doomed.pid, time.monotonic() + 120)
+        # Both are inside trials at once; the survivor then has most of its 12 trials left,
+        # far more than the 2 s grace period after which it sees the killed trial stale.
+        deadline = time.monotonic() + 180
+        _running_trial_of("shared", postgres_url, survivor.pid, deadline)
+        killed = _running_trial_of("shared", postgres_url, doomed.pid, deadline)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(30)
         assert survivor.wait(240) == 0, (tmp_path / "a.log").read_text()
@@ -185,12 +189,13 @@ def test_two_workers_one_killed_its_trial_is_retried(
 
     trials = optuna.load_study(study_name="shared", storage=postgres_url).get_trials()
     by_number = {t.number: t for t in trials}
-    assert by_number[killed].state == TrialState.FAIL  # marked by the survivor's heartbeat check
+    story = [(t.number, t.state.name, t.user_attrs.get("mlcycle.worker")) for t in trials]
+    assert by_number[killed].state == TrialState.FAIL, story  # by the survivor's heartbeat check
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed]
-    assert len(retries) == 1
+    assert len(retries) == 1, story
     assert retries[0].state == TrialState.COMPLETE
     assert retries[0].params == by_number[killed].params
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     survivor_pid = f":{survivor.pid}"
     done = [t for t in trials if str(t.user_attrs.get("mlcycle.worker")).endswith(survivor_pid)]
-    assert len(done) == 10 and all(t.state == TrialState.COMPLETE for t in done)
+    assert len(done) == 12 and all(t.state == TrialState.COMPLETE for t in done)

@@ -25,8 +25,8 @@ NOON = 1_767_268_800_000  # 2026-01-01T12:00:00Z
 
 def _record(ms: int, texts: list[str], k: int = 2, key: str | None = "ci") -> LogRecord:
     n = len(texts)
-    codes = np.array([[f"{5610 + j}A" for j in range(k)] for _ in range(n)])
-    probs = np.tile(np.linspace(0.9, 0.1, k, dtype=np.float32), (n, 1))
+    codes = [[f"{5610 + j}A" for j in range(k)] for _ in range(n)]
+    probs = [np.linspace(0.9, 0.1, k).tolist() for _ in range(n)]
     return LogRecord(predlog.new_request_id(ms), ms, "nace", "3", texts, codes, probs, 1.5, key)
 
 
@@ -81,7 +81,9 @@ def test_a_salt_replaces_texts_by_their_hmac() -> None:
 def test_files_are_partitioned_by_utc_day_and_named_by_time_range(tmp_path: Path) -> None:
     before_midnight = NOON + 12 * 3_600_000 - 1
     records = [_record(NOON, ["a"]), _record(before_midnight, ["b"]), _record(NOON + DAY_MS, ["c"])]
-    written = predlog.write_partitioned(tmp_path, prediction_table(records, None))
+    written = [
+        Path(p) for p in predlog.write_partitioned(tmp_path, prediction_table(records, None))
+    ]
     assert sorted(p.parent.name for p in written) == ["date=2026-01-01", "date=2026-01-02"]
     first = next(p for p in written if p.parent.name == "date=2026-01-01")
     assert first.name.startswith(f"part-{NOON}-{before_midnight}-")
@@ -162,3 +164,18 @@ def test_a_failed_write_is_counted_and_the_recorder_goes_on(tmp_path: Path) -> N
     recorder.stop()
     assert 'records_total{outcome="failed"} 2.0' in metrics.render()[0].decode()
     assert recorder.queued == recorder.taken  # nothing held in memory
+
+
+def test_a_url_root_writes_to_object_storage_through_fsspec() -> None:
+    import fsspec
+
+    root = f"memory://bucket-{uuid.uuid4().hex}/predictions"
+    records = [_record(NOON, ["a", "b"]), _record(NOON + DAY_MS, ["c"])]
+    written = predlog.write_partitioned(root, prediction_table(records, None))
+    assert len(written) == 2 and all("/date=2026-01-0" in p for p in written)
+    assert predlog.read_log(root).num_rows == 3
+    assert predlog.find_predictions(root, [records[1].request_id]).num_rows == 1
+    fs = fsspec.filesystem("memory")
+    assert not [p for p in fs.find(root.removeprefix("memory://")) if ".tmp" in p]
+    settings = Settings(serve={"prediction_log": {"dir": root}})
+    assert predlog.log_roots(settings)[0] == root

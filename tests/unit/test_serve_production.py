@@ -336,3 +336,19 @@ def test_hash_key_prints_the_settings_entry() -> None:
     assert hashlib.sha256(key.encode()).hexdigest() in fresh.output and len(key) >= 32
     short = runner.invoke(app, ["serve", "hash-key"], input="short\n")
     assert isinstance(short.exception, InvalidInput) and "at least 16" in short.exception.message
+
+
+def test_the_log_and_feedback_can_live_on_object_storage(
+    served: ServedModel, tmp_path: Path
+) -> None:
+    bucket = f"memory://bucket-{uuid.uuid4().hex}"
+    log = {"dir": f"{bucket}/predictions", "feedback_dir": f"{bucket}/feedback"}
+    settings = _settings(tmp_path, prediction_log=log)
+    with TestClient(create_app(served, settings)) as client:
+        rid = _predict(client, ["menu brasserie"])["request_id"]
+    with TestClient(create_app(served, settings)) as client:  # found in storage, not memory
+        response = client.post("/feedback", json={"request_id": rid, "true_code": "5610A"})
+    assert response.status_code == 200, response.text
+    assert predlog.read_log(f"{bucket}/predictions").num_rows == 1
+    assert predlog.read_log(f"{bucket}/feedback", predlog.FEEDBACK_SCHEMA).num_rows == 1
+    assert not (tmp_path / "predictions").exists()

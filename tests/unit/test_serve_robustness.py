@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import random
 import socket
+import string
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +181,60 @@ def test_load_test_says_when_nothing_answers(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     with pytest.raises(Unavailable, match="Nothing answers"):
         run_loadtest(f"http://127.0.0.1:{port}", duration=1, texts=["x"])
+
+
+def _random_texts(rng: random.Random, count: int) -> list[str]:
+    """Words never seen before, so every one goes through the stemmer."""
+    letters = string.ascii_lowercase
+    return [
+        " ".join("".join(rng.choices(letters, k=rng.randint(6, 14))) for _ in range(10))
+        for _ in range(count)
+    ]
+
+
+def test_concurrent_batches_and_single_texts_never_collide(app: Any) -> None:
+    """Big batches run in worker threads while small ones run on the loop: the model
+    (whose text cleaner is not thread-safe) must see one call at a time."""
+    from mlcycle.serve.holder import ModelHolder
+    from mlcycle.serve.predict import PredictService
+    from mlcycle.serve.recorder import Recorder
+
+    served = app.state.holder.require().served
+    limits = Limits(max_batch=500, max_text_chars=500, max_k=3, max_body_bytes=10**7)
+    service = PredictService(ModelHolder("nace/2", served), limits, Recorder(None, None))
+    rng = random.Random(3)
+
+    async def one(size: int) -> int:
+        body = json.dumps({"texts": _random_texts(rng, size), "k": 3}).encode()
+
+        async def chunks() -> Any:
+            yield body
+
+        status, answer, _, _ = await service.respond("application/json", None, chunks())
+        assert status == 200, answer
+        return status
+
+    async def many() -> list[int]:
+        return await asyncio.gather(*(one(200 if i % 2 else 3) for i in range(40)))
+
+    assert asyncio.run(many()) == [200] * 40
+
+
+def test_a_predictor_is_safe_to_share_between_threads(app: Any) -> None:
+    predictor = app.state.holder.require()
+    rng = random.Random(5)
+    batches = [_random_texts(rng, 100) for _ in range(16)]
+    errors: list[str] = []
+
+    def work(texts: list[str]) -> None:
+        try:
+            predictor.answer(texts, 2, "rid")
+        except Exception as exc:  # the failure this guards against is an IndexError
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(b,)) for b in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

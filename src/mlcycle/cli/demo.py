@@ -1,7 +1,11 @@
 """``mlcycle demo``: the whole loop on generated data, in a few minutes on a laptop.
 
-Generate a data set, train and register a model, promote it to production, serve it
-in a background process, query it, stop it, and say how to browse what was tracked.
+Generate a data set and store it as a dataset version, train and register a model,
+promote it to production, serve it in a background process that follows the alias and
+query it; then close the loop (``demo_loop``): normal and drifted traffic with
+feedback, the monitoring check fires, a retrain is promoted, the server swaps to it,
+and a report shows drift and recovery. Finally stop the server and say how to browse
+what was tracked.
 """
 
 from __future__ import annotations
@@ -12,43 +16,59 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
 QUERIES = ("vendeur d'huitres", "boulanger", "COIFFEUR", "coiffeur, & 98789")
+# The demo's server checks its alias every second and writes its log twice a second.
+SERVER_ENV = {
+    "MLCYCLE_SERVE__RELOAD_SECONDS": "1",
+    "MLCYCLE_SERVE__PREDICTION_LOG__FLUSH_SECONDS": "0.5",
+}
 
 
 def demo(
     rows: int = typer.Option(30_000, "--rows", min=1_000, help="Rows of generated data."),
     seed: int = typer.Option(42, "--seed", help="Seed of the generated data."),
 ) -> None:
-    """Generate, train, register, promote, serve and query the NACE classifier."""
+    """Generate, train, register, promote, serve, query, monitor, retrain and swap."""
     from rich.console import Console
 
+    from mlcycle.cli.demo_loop import run_loop
     from mlcycle.core.settings import get_settings
+    from mlcycle.data.ingest import add_dataset
     from mlcycle.registry.ops import set_alias
     from mlcycle.train.pipeline import synthetic_file, train_model
 
+    # Promotion gates load models from the store: no download progress bars in the demo.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     console = Console()
     settings = get_settings()
     started = time.monotonic()
     console.rule("[bold]1. Data")
     data = synthetic_file(settings, rows)
     console.print(f"Generated data set: {data} ({rows:,} rows, seed {settings.train.seed})")
+    added = add_dataset(str(data), settings.model_name, label_col="nace", settings=settings)
+    console.print(f"Stored as dataset version {added.version.ref} (validated, profiled).")
     console.rule("[bold]2. Train, evaluate, track, register")
     from mlcycle.cli.train import _print_result, _progress
 
     with _progress(console) as reporter:
-        result = train_model(str(data), reporter=reporter, settings=settings)
+        result = train_model(added.version.ref, reporter=reporter, settings=settings)
     _print_result(console, result)
     console.rule("[bold]3. Promote")
     set_alias(result.name, "production", result.version)
     console.print(f"{result.name}@production -> version {result.version}")
     console.rule("[bold]4. Serve and query")
-    answers = _serve_and_query(settings.home, f"{result.name}@production", console)
-    _print_answers(console, answers)
-    console.rule("[bold]5. Browse what was tracked")
+    with _server(settings.home, f"{result.name}@production", console) as url:
+        answers = _query(url)
+        _print_answers(console, answers)
+        flush = float(SERVER_ENV["MLCYCLE_SERVE__PREDICTION_LOG__FLUSH_SECONDS"]) * 4 + 1
+        run_loop(console, url, settings, rows, seed, flush)
+    console.rule("[bold]10. Browse what was tracked")
     _print_ui_hint(console, settings.resolved_tracking_uri())
     console.print(f"Demo finished in {time.monotonic() - started:.0f} s.")
 
@@ -59,14 +79,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve_and_query(home: Path, ref: str, console) -> dict:
-    """Start ``mlcycle serve`` in the background, query it, stop it with SIGTERM."""
-    import httpx
-
+@contextmanager
+def _server(home: Path, ref: str, console) -> Iterator[str]:
+    """``mlcycle serve`` in the background, following ``ref``; stopped with SIGTERM."""
     from mlcycle.core.errors import Unavailable
 
     port = _free_port()
-    env = {**os.environ, "MLCYCLE_HOME": str(home.resolve())}
+    env = {**os.environ, **SERVER_ENV, "MLCYCLE_HOME": str(home.resolve())}
     command = [sys.executable, "-m", "mlcycle", "serve", "--model", ref, "--port", str(port)]
     log = home / "demo-serve.log"
     with open(log, "w") as sink:
@@ -76,9 +95,7 @@ def _serve_and_query(home: Path, ref: str, console) -> dict:
         if not _wait_ready(url, server):
             raise Unavailable(f"The API did not become ready on {url}; see {log}.")
         console.print(f"API ready on {url} (OpenAPI docs at {url}/docs); querying it.")
-        reply = httpx.post(f"{url}/predict", json={"texts": list(QUERIES), "k": 3}, timeout=30)
-        reply.raise_for_status()
-        return reply.json()
+        yield url
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -86,6 +103,14 @@ def _serve_and_query(home: Path, ref: str, console) -> dict:
         except subprocess.TimeoutExpired:
             server.kill()
         console.print("API stopped.")
+
+
+def _query(url: str) -> dict:
+    import httpx
+
+    reply = httpx.post(f"{url}/predict", json={"texts": list(QUERIES), "k": 3}, timeout=30)
+    reply.raise_for_status()
+    return reply.json()
 
 
 def _wait_ready(url: str, server: subprocess.Popen, timeout: float = 90.0) -> bool:
@@ -112,8 +137,11 @@ def _print_answers(console, answers: dict) -> None:
     for query, ranked in zip(QUERIES, answers["predictions"], strict=True):
         for rank, entry in enumerate(ranked, start=1):
             table.add_row(
-                query if rank == 1 else "", str(rank), entry["code"],
-                f"{entry['probability']:.3f}", entry.get("label") or "",
+                query if rank == 1 else "",
+                str(rank),
+                entry["code"],
+                f"{entry['probability']:.3f}",
+                entry.get("label") or "",
             )
         table.add_section()
     console.print(table)

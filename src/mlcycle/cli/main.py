@@ -13,7 +13,7 @@ import sys
 import typer
 
 from mlcycle import __version__
-from mlcycle.cli import data, demo, loadtest, models, serve, train, tune
+from mlcycle.cli import data, demo, loadtest, models, monitor, retrain, serve, train, tune
 from mlcycle.core.errors import MlcycleError
 
 app = typer.Typer(
@@ -29,6 +29,8 @@ app.command("train")(train.train)
 app.command("tune")(tune.tune)
 app.add_typer(serve.app, name="serve")
 app.command("loadtest")(loadtest.loadtest)
+app.add_typer(monitor.app, name="monitor")
+app.command("retrain")(retrain.retrain)
 app.command("demo")(demo.demo)
 
 

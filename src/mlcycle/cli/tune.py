@@ -38,8 +38,12 @@ def tune(
         False, "--register", help="Train the best configuration and register it as challenger."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Sampler seed (default tune.seed)."),
-    data: str = typer.Option(
-        "synthetic", "--data", help="CSV or Parquet file; 'synthetic' uses the generated set."
+    data: str | None = typer.Option(
+        None,
+        "--data",
+        help="Dataset version NAME@V, a CSV or Parquet file, or 'synthetic'. Default: the "
+        "latest version of the dataset named like the model, else 'synthetic'.",
+        show_default=False,
     ),
     prune: bool | None = typer.Option(
         None, "--prune/--no-prune", help="Stop weak trials early (default: on, off for a grid)."
@@ -49,6 +53,7 @@ def tune(
     """Search fastText's hyperparameters: one parent run, one nested run per trial."""
     from rich.console import Console
 
+    from mlcycle.train.pipeline import Reporter
     from mlcycle.train.tune import TuneInterrupted, TuneOptions
     from mlcycle.train.tune import tune as run_tune
 
@@ -58,7 +63,8 @@ def tune(
     console = Console(stderr=as_json)
     try:
         with _display(console) as progress:
-            result = run_tune(options, progress=progress)
+            steps = Reporter(lambda message: console.print(f"[bold]›[/bold] {message}"))
+            result = run_tune(options, progress=progress, reporter=steps)
     except TuneInterrupted as stop:
         console.print(
             f"Interrupted: study {stop.study!r} keeps its {stop.complete} complete trials and "
@@ -107,6 +113,8 @@ def _display(console):
 def _trial_line(trial: dict, searched: list[str]) -> str:
     params = " ".join(f"{k}={_fmt(trial['params'].get(k))}" for k in searched)
     value = "" if trial["value"] is None else f" {trial['value']:.4f}"
+    if trial["state"] == "PRUNED" and value:
+        value = f" proxy{value}"  # the score of the cheap proxy fit that pruned it
     took = f" {trial['duration_s']:.1f}s" if trial["duration_s"] is not None else ""
     return f"trial {trial['number']:>3} {trial['state'].lower():<8}{value}{took}  {params}"
 

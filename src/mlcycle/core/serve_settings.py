@@ -72,9 +72,10 @@ class PredictionLogSettings(BaseModel):
     # False stores a salted hash (HMAC-SHA256 with ``salt``) instead of the raw text.
     log_text: bool = True
     salt: str = ""
-    # Defaults: <home>/predictions and <home>/feedback.
-    dir: Path | None = None
-    feedback_dir: Path | None = None
+    # Folders or fsspec URLs (s3://bucket/predictions); default <home>/predictions and
+    # <home>/feedback.
+    dir: Path | str | None = None
+    feedback_dir: Path | str | None = None
     flush_seconds: float = Field(2.0, gt=0.0, le=300.0)
     # Texts held in memory waiting for the writer; past this new records are dropped
     # (and counted) rather than slowing or failing predictions.

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from mlcycle.core.errors import InvalidInput
+from mlcycle.core.monitor_settings import MonitorSettings
 from mlcycle.core.registry_settings import RegistrySettings
 from mlcycle.core.serve_settings import AuthSettings, PredictionLogSettings
 from mlcycle.core.tune_settings import TuneSettings
@@ -99,6 +100,7 @@ class Settings(BaseSettings):
     data: DataSettings = Field(default_factory=DataSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     tune: TuneSettings = Field(default_factory=TuneSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     @field_validator("model_name", "experiment")
     @classmethod

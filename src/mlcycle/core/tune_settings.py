@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 # Wide enough to matter, narrow enough that one trial stays within seconds to a minute
 # on the synthetic set: the seed's "accuracy against dim" exercise is the dim axis.
@@ -36,6 +36,8 @@ DEFAULT_TUNE_SPACE: dict[str, Any] = {
 
 class TuneSettings(BaseModel):
     """Every knob of the search; the command-line options override a few of them."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt knob is an error, not ignored
 
     space: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_TUNE_SPACE))
     metric: str = "accuracy_top1"

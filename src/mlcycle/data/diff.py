@@ -74,15 +74,13 @@ def diff_versions(a: str, b: str, settings: Settings | None = None) -> DatasetDi
 def diff_tables(ta: pa.Table, tb: pa.Table, a: str = "A", b: str = "B") -> DatasetDiff:
     """Compare two tables with ``text`` and ``label`` columns."""
     pairs = _Encoded.of([_pair_keys(ta), _pair_keys(tb)])
-    texts = _Encoded.of([ta.column("text"), tb.column("text")])
     count_a, count_b = pairs.counts(0), pairs.counts(1)
     gained = np.maximum(count_b - count_a, 0)
     lost = np.maximum(count_a - count_b, 0)
-    # Each distinct pair's text: relabelled texts have a pair only in A and one only in B.
-    text_of = np.zeros(len(pairs.values), dtype=np.int64)
-    text_of[pairs.ids] = texts.ids
-    only_a = text_of[(count_a > 0) & (count_b == 0)]
-    only_b = text_of[(count_b > 0) & (count_a == 0)]
+    # Relabelled: a text with a pair found only in A and another found only in B.
+    only_a = _texts(pairs.values, np.flatnonzero((count_a > 0) & (count_b == 0)))
+    only_b = _texts(pairs.values, np.flatnonzero((count_b > 0) & (count_a == 0)))
+    relabelled = pc.unique(only_a.filter(pc.is_in(only_a, value_set=only_b)))
     labels = _label_changes(ta, tb)
     removed = int(lost.sum())
     return DatasetDiff(
@@ -93,7 +91,7 @@ def diff_tables(ta: pa.Table, tb: pa.Table, a: str = "A", b: str = "B") -> Datas
         added=int(gained.sum()),
         removed=removed,
         unchanged=ta.num_rows - removed,
-        relabelled_texts=len(np.intersect1d(only_a, only_b)),
+        relabelled_texts=len(relabelled),
         new_labels=sorted(c.label for c in labels if c.count_a == 0),
         vanished_labels=sorted(c.label for c in labels if c.count_b == 0),
         label_distance=round(sum(abs(c.delta) for c in labels) / 2, 6),
@@ -108,6 +106,12 @@ _SEP = "\x1f"  # unit separator: never inside a validated text or code
 
 def _pair_keys(table: pa.Table) -> pa.ChunkedArray:
     return pc.binary_join_element_wise(table.column("text"), table.column("label"), _SEP)
+
+
+def _texts(keys: pa.Array, ids: np.ndarray) -> pa.Array:
+    """The text part of some pair keys (only changed pairs: usually few)."""
+    found = pc.extract_regex(keys.take(pa.array(ids, pa.int64())), r"^(?P<text>[\s\S]*)\x1f")
+    return found.field("text")
 
 
 @dataclass(frozen=True)

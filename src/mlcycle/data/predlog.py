@@ -6,10 +6,12 @@ imports ``mlcycle.serve``).
 Layout: ``<root>/date=YYYY-MM-DD/part-<first ms>-<last ms>-<random>.parquet``, one
 folder per UTC day, Hive-style so DuckDB and pyarrow see a ``date`` column. The two
 numbers in a file name bound the ``timestamp`` of its rows (Unix milliseconds), which
-lets a lookup open only the files that can hold a given request. Files are written to a
-dot-prefixed temporary name and renamed, so a reader never sees half a file (readers
-skip names starting with ``.``). The roots default to ``<home>/predictions`` and
-``<home>/feedback`` (``serve.prediction_log.dir`` and ``.feedback_dir`` move them).
+lets a lookup open only the files that can hold a given request. Local files are
+written to a dot-prefixed temporary name and renamed, so a reader never sees half a file
+(readers skip names that do not match the pattern); on object storage each file is one
+PUT, which is whole or absent. The roots default to ``<home>/predictions`` and
+``<home>/feedback``; ``serve.prediction_log.dir`` and ``.feedback_dir`` move them to
+another folder or to an fsspec URL (``s3://bucket/predictions``).
 
 Request ids are UUID version 7 strings: the first 48 bits are the Unix millisecond at
 which the server received the request, the same value as the ``timestamp`` column, so an
@@ -27,7 +29,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +38,9 @@ import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
     from mlcycle.core.settings import Settings
+
+# A local folder, or an fsspec URL such as s3://bucket/predictions (object storage).
+Root = Path | str
 
 PARTITION = "date"
 MS_PER_DAY = 86_400_000
@@ -73,6 +78,9 @@ FEEDBACK_SCHEMA = pa.schema(
     ]
 )
 
+_REPEATED = ("request_id", "model_name", "model_version", "api_key", "codes", "true_code",
+             "predicted_code")  # fmt: skip
+_FILTERED = ("request_id", "timestamp", "index")
 _PART = re.compile(r"^part-(\d+)-(\d+)-[0-9a-f]+\.parquet$")
 _VERSION_7 = 0x7 << 76
 _VARIANT = 0b10 << 62
@@ -80,11 +88,17 @@ _RAND_B = (1 << 62) - 1
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
-def log_roots(settings: Settings) -> tuple[Path, Path]:
+def log_roots(settings: Settings) -> tuple[Root, Root]:
     """The prediction-log and feedback roots these settings write to."""
     log = settings.serve.prediction_log
     home = settings.home
-    return (log.dir or home / "predictions"), (log.feedback_dir or home / "feedback")
+    return _root(log.dir, home / "predictions"), _root(log.feedback_dir, home / "feedback")
+
+
+def _root(value: Path | str | None, default: Path) -> Root:
+    if value is None:
+        return default
+    return str(value) if "://" in str(value) else Path(value)
 
 
 def new_request_id(now_ms: int) -> str:
@@ -110,8 +124,8 @@ def day_of(ms: int) -> str:
     return (_EPOCH + timedelta(days=ms // MS_PER_DAY)).isoformat()
 
 
-def write_partitioned(root: Path, table: pa.Table) -> list[Path]:
-    """Write ``table`` under ``root``, one atomic file per UTC day of its ``timestamp``."""
+def write_partitioned(root: Root, table: pa.Table) -> list[str]:
+    """Write ``table`` under ``root``, one whole file per UTC day of its ``timestamp``."""
     if table.num_rows == 0:
         return []
     ms = table.column("timestamp").cast(pa.int64()).to_numpy()
@@ -121,30 +135,48 @@ def write_partitioned(root: Path, table: pa.Table) -> list[Path]:
         rows = np.flatnonzero(days == day)
         part = table if len(rows) == table.num_rows else table.take(pa.array(rows))
         part_ms = ms[rows]
-        folder = root / f"{PARTITION}={day_of(int(day) * MS_PER_DAY)}"
+        folder = f"{PARTITION}={day_of(int(day) * MS_PER_DAY)}"
         name = f"part-{part_ms.min()}-{part_ms.max()}-{uuid.uuid4().hex}.parquet"
-        written.append(_write_atomic(folder, name, part))
+        written.append(_write_whole(root, folder, name, part))
     return written
 
 
-def _write_atomic(folder: Path, name: str, table: pa.Table) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / name
-    temporary = folder / f".{name}.tmp"
+def _write_whole(root: Root, folder: str, name: str, table: pa.Table) -> str:
+    options = {
+        "compression": "zstd",
+        # Dictionaries only where values repeat, statistics only on the columns lookups
+        # filter on: a third less CPU per row than the defaults.
+        "use_dictionary": [c for c in _REPEATED if c in table.column_names],
+        "write_statistics": [c for c in _FILTERED if c in table.column_names],
+    }
+    fs, base = _filesystem(root)
+    if fs is not None:  # object storage: one PUT shows the object whole or not at all
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, **options)
+        path = f"{base.rstrip('/')}/{folder}/{name}"
+        fs.pipe_file(path, sink.getvalue().to_pybytes())
+        return path
+    directory = Path(base) / folder
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = directory / f".{name}.tmp"
     try:
-        with open(temporary, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
+        # A path, not a Python file object: Arrow then writes without calling back into
+        # Python, so the GIL stays free for the server's requests.
+        pq.write_table(table, str(temporary), **options)
+        descriptor = os.open(temporary, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.replace(temporary, directory / name)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return final
+    return str(directory / name)
 
 
 def read_log(
-    root: Path,
+    root: Root,
     schema: pa.Schema = PREDICTION_SCHEMA,
     *,
     start: datetime | None = None,
@@ -158,56 +190,81 @@ def read_log(
     ``read_parquet('<root>/*/*.parquet', hive_partitioning = true)``.
     """
     wanted = list(columns) if columns is not None else schema.names
-    files = [str(p) for p in _files(root, start, end)]
+    first = start.astimezone(UTC).date().isoformat() if start else ""
+    last = end.astimezone(UTC).date().isoformat() if end else "9999"
+    files = [
+        path for day in _days(root) if first <= day <= last for path, _, _ in _parts(root, day)
+    ]
     if not files:
         return schema.empty_table().select(wanted)
-    dataset = ds.dataset(files, schema=schema, format="parquet")
     where = None
     if start is not None:
         where = ds.field("timestamp") >= pa.scalar(start, TIMESTAMP)
     if end is not None:
         before = ds.field("timestamp") < pa.scalar(end, TIMESTAMP)
         where = before if where is None else where & before
-    return dataset.to_table(columns=wanted, filter=where)
+    return _dataset(root, files, schema).to_table(columns=wanted, filter=where)
 
 
-def find_predictions(root: Path, request_ids: Iterable[str]) -> pa.Table:
+def find_predictions(root: Root, request_ids: Iterable[str]) -> pa.Table:
     """The logged rows of these request ids (only the files whose time range fits)."""
     wanted = {rid: ms for rid in set(request_ids) if (ms := request_id_ms(rid)) is not None}
     files = {
         path
         for ms in set(wanted.values())
-        for path, first, last in _parts(root / f"{PARTITION}={day_of(ms)}")
+        for path, first, last in _parts(root, day_of(ms))
         if first <= ms <= last
     }
     if not files:
         return PREDICTION_SCHEMA.empty_table()
-    dataset = ds.dataset(sorted(map(str, files)), schema=PREDICTION_SCHEMA, format="parquet")
+    dataset = _dataset(root, sorted(files), PREDICTION_SCHEMA)
     return dataset.to_table(filter=ds.field("request_id").isin(sorted(wanted)))
 
 
-def _files(root: Path, start: datetime | None, end: datetime | None) -> list[Path]:
-    if not root.is_dir():
-        return []
-    first = start.astimezone(UTC).date().isoformat() if start else ""
-    last = end.astimezone(UTC).date().isoformat() if end else "9999"
-    out = []
-    for folder in sorted(root.glob(f"{PARTITION}=*")):
-        day = folder.name.partition("=")[2]
-        if first <= day <= last:
-            out += [path for path, _, _ in _parts(folder)]
-    return out
+def _filesystem(root: Root) -> tuple[Any, str]:
+    """(fsspec filesystem, path) for a URL root; (None, path) for a local folder."""
+    text = str(root)
+    if "://" not in text:
+        return None, text
+    import fsspec
+
+    return fsspec.core.url_to_fs(text)
 
 
-def _parts(folder: Path) -> list[tuple[Path, int, int]]:
-    """The finished files of one day folder with the time range in their names."""
+def _dataset(root: Root, files: list[str], schema: pa.Schema) -> ds.Dataset:
+    fs, _ = _filesystem(root)
+    return ds.dataset(files, schema=schema, format="parquet", filesystem=fs)
+
+
+def _listing(root: Root, sub: str = "") -> list[str]:
+    """Names in ``root/sub`` (empty when it does not exist)."""
+    fs, base = _filesystem(root)
+    folder = f"{base.rstrip('/')}/{sub}" if sub else base
     try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
+        if fs is None:
+            return os.listdir(folder)
+        return [name.rstrip("/").rsplit("/", 1)[-1] for name in fs.ls(folder, detail=False)]
+    except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def _days(root: Root) -> list[str]:
+    """The day folders of a log, oldest first."""
+    prefix = f"{PARTITION}="
+    return sorted(n.removeprefix(prefix) for n in _listing(root) if n.startswith(prefix))
+
+
+def _parts(root: Root, day: str) -> list[tuple[str, int, int]]:
+    """The finished files of one day with the time range in their names, oldest first.
+
+    Temporary files (dot-prefixed) do not match the name pattern, so they are never read.
+    """
+    fs, base = _filesystem(root)
+    folder = f"{base.rstrip('/')}/{PARTITION}={day}"
     out = []
-    for entry in entries:
-        match = _PART.match(entry.name)
+    for name in _listing(root, f"{PARTITION}={day}"):
+        match = _PART.match(name)
         if match:
-            out.append((Path(entry.path), int(match[1]), int(match[2])))
+            path = f"{folder}/{name}" if fs is not None else os.path.join(folder, name)
+            out.append((path, int(match[1]), int(match[2])))
     return sorted(out, key=lambda part: part[1])

@@ -21,6 +21,7 @@ from mlcycle.core.errors import DataError, NotFound
 from mlcycle.data.sniff import FALLBACK_ENCODINGS, CsvDialect, is_parquet, sniff_csv
 
 _DOTTED = re.compile(r"[.\s]")
+_WRONG_WIDTH = re.compile(r"Expected \d+ columns, got \d+")
 _BLOCK = 16 << 20  # big enough that one very long text never straddles two blocks
 
 
@@ -94,8 +95,10 @@ def _read_csv(path: Path, dialect: CsvDialect, shown: str) -> RawTable:
     raise DataError(f"{shown} is in no encoding mlcycle knows; save it as UTF-8.")
 
 
-def _parse_csv(path: Path, dialect: CsvDialect, encoding: str, threads: bool = True) -> RawTable:
-    """One parse; malformed records are collected, and numbered by a serial re-parse."""
+def _parse_csv(path: Path, dialect: CsvDialect, encoding: str, tolerant: bool = False) -> RawTable:
+    """Parse in parallel; a file with malformed records is parsed again, serially, with
+    those records set aside and numbered (Arrow numbers them only when serial, and a
+    Python row handler on its parallel reader can abort the process at exit)."""
     import pyarrow.csv as pcsv
 
     bad: list = []
@@ -105,26 +108,29 @@ def _parse_csv(path: Path, dialect: CsvDialect, encoding: str, threads: bool = T
         return "skip"
 
     names = list(dialect.header)
-    table = pcsv.read_csv(
-        path,
-        read_options=pcsv.ReadOptions(
-            encoding="utf8" if encoding == "utf-8" else encoding,
-            column_names=names,
-            skip_rows=1,
-            block_size=_BLOCK,
-            use_threads=threads,
-        ),
-        parse_options=pcsv.ParseOptions(
-            delimiter=dialect.delimiter, newlines_in_values=True, invalid_row_handler=keep_aside
-        ),
-        convert_options=pcsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
-        ),
-    )
-    if bad and any(row.number is None for row in bad):
-        # Parallel parsing does not know record numbers; the rare file with malformed
-        # rows is parsed once more, serially, to report exact lines.
-        return _parse_csv(path, dialect, encoding, threads=False)
+    try:
+        table = pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(
+                encoding="utf8" if encoding == "utf-8" else encoding,
+                column_names=names,
+                skip_rows=1,
+                block_size=_BLOCK,
+                use_threads=not tolerant,
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter=dialect.delimiter,
+                newlines_in_values=True,
+                invalid_row_handler=keep_aside if tolerant else None,
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        if tolerant or not _WRONG_WIDTH.search(str(exc)):
+            raise
+        return _parse_csv(path, dialect, encoding, tolerant=True)
     malformed, lines = _number_lines(table, bad)
     return RawTable(table, lines, "csv", encoding, dialect.delimiter, malformed)
 

@@ -277,7 +277,11 @@ def find_training_dataset(data: str | None, settings: Settings) -> DatasetVersio
             return resolve(DatasetRef(check_name(name)), settings)
         return None
     if "@" in data:
-        return resolve(data, settings)
+        try:
+            ref = DatasetRef.parse(data)
+        except InvalidInput:
+            return None  # "extract@2024.csv": a file name, reported missing as such
+        return resolve(ref, settings)
     if NAME.match(data):
         catalog = _catalog(settings)
         if catalog and catalog.versions(data):

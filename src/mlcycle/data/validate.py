@@ -22,7 +22,6 @@ import pyarrow.compute as pc
 from mlcycle.core.errors import DataError, InvalidInput
 from mlcycle.core.settings import Settings
 from mlcycle.data.readers import RawTable
-from mlcycle.data.sniff import DELIMITERS
 
 POLICIES = ("reject", "drop", "quarantine")
 SHOWN_ROWS = 10
@@ -133,10 +132,9 @@ def _check_columns(table: pa.Table, schema: Schema, shown: str) -> None:
         if column in names:
             continue
         if len(names) == 1 and re.search(r"[^\w\s]", names[0]):
-            shown_delims = ", ".join("tab" if d == "\t" else d for d in DELIMITERS)
             raise DataError(
                 f"{shown} reads as a single column {names[0]!r}: its delimiter is none of "
-                f"{shown_delims}; pass --delimiter."
+                "comma, semicolon, tab or pipe; pass --delimiter."
             )
         raise DataError(
             f"{shown} has no column {column!r} (columns: {', '.join(names)}); "

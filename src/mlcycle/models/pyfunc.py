@@ -6,7 +6,6 @@ not installed, so the wrapper ships the few modules prediction needs as MLflow
 left out.
 """
 
-
 import shutil
 from pathlib import Path
 from typing import Any

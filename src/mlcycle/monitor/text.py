@@ -221,3 +221,41 @@ def _empty_after_cleaning(words: pa.ListArray) -> np.ndarray:
 def vocabulary(words: Sequence[str]) -> frozenset[str]:
     """A vocabulary in the monitor's word space from any list of words (normalised here)."""
     return frozenset(pc.list_flatten(_words(list(words))).to_pylist())
+
+
+def text_drift_from_counts(
+    words: Mapping[str, int],
+    lengths: numeric.Sample,
+    texts: int,
+    empty_texts: int,
+    reference: TextReference,
+    top: int = 20,
+) -> TextDrift:
+    """:func:`text_drift` from aggregates: word counts, a length sample, empty texts.
+
+    For windows tallied elsewhere (a ``GROUP BY`` in DuckDB); the words must be counted
+    as :mod:`mlcycle.data.textstats` counts them.
+
+    Raises:
+        NoData: The window holds no text.
+    """
+    require_data(texts, "current", "texts")
+    keys = np.empty(len(words), dtype=object)
+    keys[:] = list(words)
+    counts = np.asarray(list(words.values()), dtype=np.float64)
+    known = reference.known_words()
+    in_vocabulary = np.fromiter((key in known for key in keys.tolist()), bool, len(keys))
+    total = counts.sum()
+    mean = float(np.average(lengths.values, weights=lengths.weights)) if lengths.size else 0.0
+    return TextDrift(
+        texts=int(texts),
+        length=numeric.numeric_drift(reference.lengths, lengths),
+        mean_length=mean,
+        oov_rate=float(counts[~in_vocabulary].sum() / total) if total else 0.0,
+        reference_oov_rate=_reference_oov(reference),
+        tokens=_token_drift(reference, keys, counts) if total else None,
+        empty_share=empty_texts / texts,
+        reference_empty_share=reference.empty_share,
+        new_tokens=_listing(keys[~in_vocabulary], counts[~in_vocabulary], total, top),
+        rising_tokens=_rising(reference, keys, counts, top),
+    )

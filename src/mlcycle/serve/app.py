@@ -10,6 +10,7 @@ Routes live in ``mlcycle.serve.routes``; the request path in ``mlcycle.serve.gat
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import os
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RUN_DIR_ENV = "MLCYCLE_SERVE_RUN_DIR"
+STARTUP_WAIT_S = 120.0
 # FastAPI 0.13x+ asks OpenTelemetry for its providers on every request (~4 us, more than
 # the log and the metrics together); the API has its own Prometheus metrics.
 _NO_NATIVE_TELEMETRY: dict[str, Any] = (
@@ -59,9 +61,10 @@ def create_app(
 
     Args:
         model: The model to serve, fixed. When None, ``settings.serve.model`` is loaded
-            from the registry at startup, in the background (``/health`` answers at once,
-            ``/ready`` and ``/predict`` answer 503 until the model is in), and when it is
-            an alias the server follows it (``serve.reload_seconds``).
+            from the registry at startup; the app starts answering once it is in (or
+            failed, or after ``STARTUP_WAIT_S``: then ``/health`` answers, ``/ready`` and
+            ``/predict`` say 503 until the model is in). When it is an alias the server
+            follows it (``serve.reload_seconds``).
         settings: Limits, keys, log and model reference; ``get_settings()`` when None.
         fast_path: Answer ``POST /predict`` ahead of FastAPI's routing (the same code
             either way, several times the throughput with it).
@@ -166,7 +169,12 @@ def _lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         holder, follower = services.holder, services.follower
         if holder.predictor is None:
-            holder.load_in_background(lambda: _load_registered(holder.ref, settings))
+            loading = holder.load_in_background(lambda: _load_registered(holder.ref, settings))
+            # Accept connections once the model is in: with several workers sharing one
+            # socket, a worker still loading would otherwise take requests and answer 503
+            # while its siblings are ready. A load slower than this starts serving anyway
+            # (health answers, ready and predict say 503 until the model is in).
+            await asyncio.to_thread(loading.join, STARTUP_WAIT_S)
         if follower is not None:
             follower.start()
         services.recorder.start()

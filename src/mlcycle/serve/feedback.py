@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 from starlette.concurrency import run_in_threadpool
 
 from mlcycle.core.errors import Conflict, InvalidInput, NotFound, Unavailable
-from mlcycle.data.predlog import find_predictions, request_id_ms
+from mlcycle.data.predlog import Root, find_predictions, request_id_ms
 from mlcycle.serve.logrecords import FeedbackRecord
 from mlcycle.serve.recorder import Recorder
 from mlcycle.text import nace
@@ -98,15 +98,16 @@ class FeedbackService:
         return found
 
     def _in_memory(self, ids: set[str]) -> dict[str, Logged]:
-        out = {}
-        for rid, record in self.recorder.pending(ids).items():
-            top1 = {i: str(code) for i, code in enumerate(record.codes[:, 0].tolist())}
-            out[rid] = Logged(len(record.texts), record.model_name, record.model_version, top1)
-        return out
+        return _logged(self.recorder.pending(ids))
 
 
-def _on_disk(root: Path, ids: set[str]) -> dict[str, Logged]:
-    rows = find_predictions(root, ids).select(
+def _on_disk(root: Root, ids: set[str]) -> dict[str, Logged]:
+    return _logged(find_predictions(root, ids))
+
+
+def _logged(table: pa.Table) -> dict[str, Logged]:
+    """What log rows (of the prediction schema) say about each request."""
+    rows = table.select(
         ["request_id", "index", "batch_size", "model_name", "model_version", "codes"]
     )
     out: dict[str, Logged] = {}

@@ -29,7 +29,7 @@ ROUTES = frozenset(
      "/docs", "/openapi.json"]
 )  # fmt: skip
 API_KEY_SCOPE = "mlcycle.api_key"
-PREDICTION_SCOPE = "mlcycle.prediction"
+ANSWER_SCOPE = "mlcycle.answer"
 _REQUEST_ID = b"x-request-id"
 
 
@@ -68,14 +68,14 @@ class Gateway:
                 api_key = value
         recorder = self.recorder
         recorder.in_flight += 1
-        status, prediction = 500, None
+        status, answer = 500, None
         try:
             key_name = None
             if self.auth.needs_key(path):
                 key_name = self.auth.identify(authorization, api_key)
             if self.fast_path and path == PREDICT_PATH and scope["method"] == "POST":
                 chunks = body_chunks(receive, self.service.limits.body_timeout_s)
-                status, body, request_id, prediction = await self.service.respond(
+                status, body, request_id, answer = await self.service.respond(
                     content_type, content_length, chunks, key_name
                 )
                 await send_json(send, status, body, request_id)
@@ -84,7 +84,7 @@ class Gateway:
                 check_declared_length(content_length, self.service.limits)
             scope[API_KEY_SCOPE] = key_name
             status = await self._forward(scope, receive, send)
-            prediction = scope.get(PREDICTION_SCOPE)
+            answer = scope.get(ANSWER_SCOPE)
         except HttpError as exc:
             status = exc.status
             await send_json(send, status, exc.body, new_request_id(_now_ms()), exc.headers)
@@ -95,10 +95,7 @@ class Gateway:
         finally:
             recorder.in_flight -= 1
             route = path if path in ROUTES else "other"
-            codes = probs = None
-            if prediction is not None:
-                codes, probs = prediction.codes[:, 0], prediction.probs[:, 0]
-            recorder.request((route, status, time.perf_counter() - start, codes, probs))
+            recorder.request((route, status, time.perf_counter() - start, answer))
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> int:
         """Run the FastAPI app; return the status it answered with."""

@@ -1,7 +1,7 @@
 """The model a server answers with: loaded in the background, swapped atomically.
 
-Loading runs in a daemon thread so the event loop answers ``/health`` (and ``/ready``
-with 503) while a large model is read; requests find the model through the holder.
+Loading runs in a daemon thread so the event loop can answer (``/health``, and 503 from
+``/ready``) while a large model is read; requests find the model through the holder.
 A new version (``mlcycle.serve.follow``) must answer a smoke input before it replaces
 the current one in a single reference assignment: a request in flight finishes with the
 predictor it started with, the next one gets the new version.
@@ -13,7 +13,7 @@ import gc
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -32,6 +32,18 @@ GC_YOUNG_THRESHOLD = 20_000
 SMOKE_TEXT = "smoke test of a newly loaded model"
 
 
+class Answer(NamedTuple):
+    """A ready-to-send ``/predict`` body and the ranked codes and probabilities in it.
+
+    The lists (one per text, best first) are what the prediction log and the metrics
+    record: Python objects the answer needed anyway, cheap to hand over.
+    """
+
+    body: bytes
+    codes: list[list[str]]
+    probs: list[list[float]]
+
+
 class Predictor:
     """Answers validated requests with one model, as ready-to-send JSON bytes."""
 
@@ -40,6 +52,9 @@ class Predictor:
         self.n_labels = len(served.classifier.labels)
         self._labels = _official_labels(served.classifier.labels)
         self._model = {"name": served.name, "version": str(served.version)}
+        # The model is not thread-safe (its text cleaner shares one stemmer, whose state
+        # is per call): one prediction at a time per model, whichever thread asks.
+        self._lock = threading.Lock()
 
     def info(self) -> dict[str, Any]:
         """Name, version, number of codes and URI of the model."""
@@ -49,16 +64,31 @@ class Predictor:
     def version(self) -> str:
         return self._model["version"]
 
-    def answer(self, texts: Sequence[str], k: int, request_id: str) -> tuple[bytes, Prediction]:
-        """The ``/predict`` answer for valid texts and the prediction behind it.
+    def answer(self, texts: Sequence[str], k: int, request_id: str) -> Answer:
+        """The ``/predict`` answer for valid texts.
 
-        k is capped at the number of codes.
+        Waits while another thread predicts with this model; k is capped at the number
+        of codes.
         """
-        prediction = self.served.classifier.predict(texts, min(k, self.n_labels))
-        return self.render(request_id, prediction), prediction
+        with self._lock:
+            prediction = self.served.classifier.predict(texts, min(k, self.n_labels))
+        return self.render(request_id, prediction)
 
-    def render(self, request_id: str, prediction: Prediction) -> bytes:
-        """The JSON answer for one prediction."""
+    def answer_now(self, texts: Sequence[str], k: int, request_id: str) -> Answer | None:
+        """Like ``answer``, or None at once when another thread is predicting.
+
+        The event loop calls this: it must never wait for a batch in a worker thread.
+        """
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            prediction = self.served.classifier.predict(texts, min(k, self.n_labels))
+        finally:
+            self._lock.release()
+        return self.render(request_id, prediction)
+
+    def render(self, request_id: str, prediction: Prediction) -> Answer:
+        """The JSON answer for one prediction, with the lists it was made of."""
         codes = prediction.codes.tolist()
         # float32 -> rounded float64 so the JSON shows 0.93, not 0.9300000071525574.
         probs = np.round(np.asarray(prediction.probs, dtype=np.float64), 6).tolist()
@@ -70,13 +100,15 @@ class Predictor:
             ]
             for row_codes, row_probs in zip(codes, probs, strict=True)
         ]
-        return orjson.dumps(
+        body = orjson.dumps(
             {"request_id": request_id, "model": self._model, "predictions": predictions}
         )
+        return Answer(body, codes, probs)
 
     def smoke_test(self) -> None:
         """Raise ModelError unless the model answers a plain input sensibly."""
-        prediction = self.served.classifier.predict([SMOKE_TEXT], 1)
+        with self._lock:
+            prediction = self.served.classifier.predict([SMOKE_TEXT], 1)
         codes, probs = np.asarray(prediction.codes), np.asarray(prediction.probs)
         labels = set(self.served.classifier.labels)
         if (

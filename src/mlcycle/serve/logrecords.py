@@ -27,8 +27,8 @@ class LogRecord(NamedTuple):
     model_name: str
     model_version: str
     texts: list[str]
-    codes: np.ndarray  # (n, k) str
-    probs: np.ndarray  # (n, k) float32
+    codes: list[list[str]]  # per text, best first
+    probs: list[list[float]]
     latency_ms: float
     api_key: str | None
 
@@ -47,40 +47,45 @@ class FeedbackRecord(NamedTuple):
 
 
 def prediction_table(records: Sequence[LogRecord], salt: bytes | None) -> pa.Table:
-    """One row per text; with ``salt`` the texts are replaced by their HMAC-SHA256."""
-    sizes = np.fromiter((len(r.texts) for r in records), dtype=np.int64, count=len(records))
-    owner = np.repeat(np.arange(len(records)), sizes)  # record of each row
-    starts = np.cumsum(sizes) - sizes
+    """One row per text; with ``salt`` the texts are replaced by their HMAC-SHA256.
+
+    Every per-record step is a list comprehension or one Arrow call over a list: this
+    runs in the background thread, but holds the GIL the request path needs.
+    """
+    sizes = [len(r.texts) for r in records]
+    rows = sum(sizes)
+    owner = None  # the record of each row, when some record has several texts
+    if rows == len(records):
+        index, batch_size = np.zeros(rows, np.int32), np.ones(rows, np.int32)
+    else:
+        per = np.asarray(sizes)
+        owner = np.repeat(np.arange(len(records)), per)
+        index, batch_size = np.arange(rows) - (np.cumsum(per) - per)[owner], per[owner]
+
+    def per_record(values: list, kind: pa.DataType) -> pa.Array:
+        column = pa.array(values, kind)
+        return column if owner is None else column.take(pa.array(owner))
+
     texts = [text for record in records for text in record.texts]
     text_array = pa.array(texts, pa.string())
-    per_record = pa.table(
-        {
-            "request_id": [r.request_id for r in records],
-            "model_name": [r.model_name for r in records],
-            "model_version": [r.model_version for r in records],
-            "api_key": pa.array([r.api_key for r in records], pa.string()),
-        }
-    ).take(pa.array(owner))
+    hashed = None if salt is None else pa.array([_digest(salt, t) for t in texts], pa.string())
     columns = {
-        "request_id": per_record["request_id"],
-        "index": pa.array(np.arange(len(owner)) - starts[owner], pa.int32()),
-        "batch_size": pa.array(sizes[owner], pa.int32()),
-        "timestamp": pa.array(np.fromiter((r.ms for r in records), np.int64)[owner], pa.int64()),
-        "model_name": per_record["model_name"],
-        "model_version": per_record["model_version"],
-        "text": text_array if salt is None else pa.nulls(len(texts), pa.string()),
-        "text_hash": pa.nulls(len(texts), pa.string())
-        if salt is None
-        else pa.array([_digest(salt, t) for t in texts], pa.string()),
+        "request_id": per_record([r.request_id for r in records], pa.string()),
+        "index": pa.array(index, pa.int32()),
+        "batch_size": pa.array(batch_size, pa.int32()),
+        "timestamp": per_record([r.ms for r in records], pa.int64()).cast(TIMESTAMP),
+        "model_name": per_record([r.model_name for r in records], pa.string()),
+        "model_version": per_record([r.model_version for r in records], pa.string()),
+        "text": text_array if hashed is None else pa.nulls(rows, pa.string()),
+        "text_hash": pa.nulls(rows, pa.string()) if hashed is None else hashed,
         "text_chars": pc.utf8_length(text_array).cast(pa.int32()),
-        "codes": _ranked(records, "codes", pa.string()),
-        "probabilities": _ranked(records, "probs", pa.float32()),
-        "latency_ms": pa.array(
-            np.fromiter((r.latency_ms for r in records), np.float32)[owner], pa.float32()
+        "codes": pa.array([row for r in records for row in r.codes], pa.list_(pa.string())),
+        "probabilities": pa.array(
+            [row for r in records for row in r.probs], pa.list_(pa.float32())
         ),
-        "api_key": per_record["api_key"],
+        "latency_ms": per_record([r.latency_ms for r in records], pa.float32()),
+        "api_key": per_record([r.api_key for r in records], pa.string()),
     }
-    columns["timestamp"] = columns["timestamp"].cast(TIMESTAMP)
     return pa.Table.from_pydict(columns, schema=PREDICTION_SCHEMA)
 
 
@@ -89,17 +94,6 @@ def feedback_table(records: Sequence[FeedbackRecord]) -> pa.Table:
     columns = {name: [getattr(r, name) for r in records] for name in FeedbackRecord._fields}
     columns["timestamp"] = pa.array(columns.pop("ms"), pa.int64()).cast(TIMESTAMP)
     return pa.Table.from_pydict(columns, schema=FEEDBACK_SCHEMA)
-
-
-def _ranked(records: Sequence[LogRecord], field: str, kind: pa.DataType) -> pa.ListArray:
-    """The (n, k) arrays of all records as one list column (k may differ per record)."""
-    arrays = [getattr(r, field) for r in records]
-    rows = np.fromiter((a.shape[0] for a in arrays), np.int64, count=len(arrays))
-    ks = np.fromiter((a.shape[1] for a in arrays), np.int32, count=len(arrays))
-    offsets = np.zeros(int(rows.sum()) + 1, dtype=np.int32)
-    np.cumsum(np.repeat(ks, rows), out=offsets[1:])
-    values = np.concatenate(arrays, axis=None)  # axis=None flattens each (n, k) array
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, kind))
 
 
 def _digest(salt: bytes, text: str) -> str:

@@ -22,9 +22,9 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 PROBABILITY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 TEXTS_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
-# One request's event: route, status, seconds, and for answered predictions the top-1
-# codes and probabilities of its texts (None otherwise).
-Event = tuple[str, int, float, np.ndarray | None, np.ndarray | None]
+# One request's event: route, status, seconds, and for an answered /predict the answer
+# (``mlcycle.serve.holder.Answer``: per text the ranked codes and probabilities).
+Event = tuple[str, int, float, Any]
 
 
 class Metrics:
@@ -91,24 +91,24 @@ class Metrics:
             return
         counts: Tally[tuple[str, int]] = Tally()
         seconds: dict[str, list[float]] = defaultdict(list)
-        codes, probs, sizes = [], [], []
-        for route, status, took, top_codes, top_probs in events:
+        codes: list[str] = []
+        probs: list[float] = []
+        sizes: list[int] = []
+        for route, status, took, answer in events:
             counts[route, status] += 1
             seconds[route].append(took)
-            if top_codes is not None:
-                codes.append(top_codes)
-                probs.append(top_probs)
-                sizes.append(len(top_codes))
+            if answer is not None:
+                codes += [ranked[0] for ranked in answer.codes]
+                probs += [ranked[0] for ranked in answer.probs]
+                sizes.append(len(answer.codes))
         for (route, status), count in counts.items():
             self.requests.labels(route, str(status)).inc(count)
         for route, values in seconds.items():
             observe_many(self.latency.labels(route), np.asarray(values))
-        if codes:
-            names, per_code = np.unique(np.concatenate(codes), return_counts=True)
-            for code, count in zip(names.tolist(), per_code.tolist(), strict=True):
-                self.predictions.labels(code).inc(count)
-            observe_many(self.top1, np.concatenate(probs))
-            observe_many(self.texts, np.asarray(sizes, dtype=np.float64))
+        for code, count in Tally(codes).items():
+            self.predictions.labels(code).inc(count)
+        observe_many(self.top1, np.asarray(probs, dtype=np.float64))
+        observe_many(self.texts, np.asarray(sizes, dtype=np.float64))
 
     def model_changed(self, name: str, version: str, previous: str | None) -> None:
         """Point the model-info gauge at the version now answering."""

@@ -20,8 +20,7 @@ from starlette.types import Receive
 
 from mlcycle.core.errors import MlcycleError
 from mlcycle.data.predlog import new_request_id
-from mlcycle.models.protocol import Prediction
-from mlcycle.serve.holder import ModelHolder
+from mlcycle.serve.holder import Answer, ModelHolder
 from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.recorder import Recorder
 from mlcycle.serve.responses import INTERNAL_ERROR, HttpError
@@ -39,8 +38,8 @@ PREDICT_PATH = "/predict"
 # Batches above this run in a worker thread, so one big batch does not stall the loop.
 INLINE_TEXTS = 64
 
-# status, body, request id, and the prediction when answered
-Outcome = tuple[int, bytes, str, Prediction | None]
+# status, body, request id, and the answer when there is one
+Outcome = tuple[int, bytes, str, Answer | None]
 
 
 class PredictService:
@@ -67,10 +66,10 @@ class PredictService:
             check_content_type(content_type)
             check_declared_length(content_length, self.limits)
             texts, k = parse_predict(await read_body(body, self.limits), self.limits)
-            if len(texts) <= INLINE_TEXTS:
-                answer, prediction = predictor.answer(texts, k, request_id)
-            else:
-                answer, prediction = await run_in_threadpool(predictor.answer, texts, k, request_id)
+            inline = len(texts) <= INLINE_TEXTS
+            answer = predictor.answer_now(texts, k, request_id) if inline else None
+            if answer is None:  # a big batch, or the model busy with one in a worker thread
+                answer = await run_in_threadpool(predictor.answer, texts, k, request_id)
         except MlcycleError as exc:
             return exc.http_status, orjson.dumps(exc.to_dict()), request_id, None
         except HttpError as exc:
@@ -82,10 +81,10 @@ class PredictService:
         latency_ms = (time.perf_counter() - start) * 1000.0
         record = LogRecord(
             request_id, ms, served.name, served.version, texts,
-            prediction.codes, prediction.probs, latency_ms, api_key,
+            answer.codes, answer.probs, latency_ms, api_key,
         )  # fmt: skip
         self.recorder.prediction(record)
-        return 200, answer, request_id, prediction
+        return 200, answer.body, request_id, answer
 
 
 async def body_chunks(receive: Receive, timeout: float) -> AsyncIterator[bytes]:

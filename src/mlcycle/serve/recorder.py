@@ -1,11 +1,12 @@
 """What requests leave behind: metric events, prediction-log and feedback records.
 
 The request path only appends to deques (a few hundred nanoseconds). One daemon thread
-per worker drains them every ``TICK_S``: metric events go to Prometheus in bulk, log and
-feedback records to an in-memory buffer written as Parquet every ``flush_seconds`` and
-once more when the server stops. Records waiting in memory are bounded by
-``max_queue`` texts: past it a request is still answered, its log record is dropped and
-counted (``mlcycle_prediction_log_records_total{outcome="dropped"}``).
+per worker drains them every ``TICK_S``: metric events go to Prometheus in bulk, log
+records become Arrow tables (a tick's worth at a time, so no stretch of Python work
+holds the GIL for long), and tables and feedback are written as Parquet every
+``flush_seconds`` and once more when the server stops. Records waiting in memory are
+bounded by ``max_queue`` texts: past it a request is still answered, its log record is
+dropped and counted (``mlcycle_prediction_log_records_total{outcome="dropped"}``).
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ import logging
 import threading
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
 
-from mlcycle.data.predlog import write_partitioned
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mlcycle.data.predlog import PREDICTION_SCHEMA, Root, write_partitioned
 from mlcycle.serve.logrecords import FeedbackRecord, LogRecord, feedback_table, prediction_table
 from mlcycle.serve.metrics import Event, Metrics
 
 log = logging.getLogger(__name__)
 
-TICK_S = 0.5
+TICK_S = 0.2
 
 
 class Recorder:
@@ -32,7 +35,7 @@ class Recorder:
     def __init__(
         self,
         metrics: Metrics | None,
-        roots: tuple[Path, Path] | None,
+        roots: tuple[Root, Root] | None,
         *,
         salt: bytes | None = None,
         flush_seconds: float = 2.0,
@@ -51,8 +54,8 @@ class Recorder:
         # one writer, so no lock is needed to compare them.
         self.queued = self.taken = self.dropped = 0
         self._dropped_seen = 0
-        self._buffer: list[LogRecord] = []
-        self._writing: list[LogRecord] = []
+        self._tables: list[pa.Table] = []  # converted, not yet written
+        self._writing: list[pa.Table] = []
         self._feedback_buffer: list[FeedbackRecord] = []
         self._metrics_lock = threading.Lock()
         self._stop = threading.Event()
@@ -77,15 +80,17 @@ class Recorder:
 
     # -- lookups for /feedback ----------------------------------------------------------
 
-    def pending(self, request_ids: set[str]) -> dict[str, LogRecord]:
-        """Records of these ids that are still in memory (not yet in a file)."""
-        found = {}
+    def pending(self, request_ids: set[str]) -> pa.Table:
+        """Log rows of these ids still in memory (not yet in a file)."""
         # list() of a deque or list is one C call, safe against the writer thread.
-        for stage in (list(self.records), list(self._buffer), list(self._writing)):
-            for record in stage:
-                if record.request_id in request_ids:
-                    found[record.request_id] = record
-        return found
+        found = [r for r in list(self.records) if r.request_id in request_ids]
+        parts = [prediction_table(found, None)] if found else []
+        wanted = pa.array(sorted(request_ids), pa.string())
+        for table in list(self._tables) + list(self._writing):
+            mask = pc.is_in(table.column("request_id"), value_set=wanted)
+            if pc.any(mask).as_py():
+                parts.append(table.filter(mask))
+        return pa.concat_tables(parts) if parts else PREDICTION_SCHEMA.empty_table()
 
     # -- the writer thread --------------------------------------------------------------
 
@@ -120,17 +125,28 @@ class Recorder:
     def flush(self) -> None:
         """Drain the queues and write every buffered record (writer thread or shutdown)."""
         self.update_metrics()
-        self._buffer.extend(_take(self.records))
+        self._convert()
         self._feedback_buffer.extend(_take(self.feedback))
         self._write_predictions()
         self._write_feedback()
+
+    def _convert(self) -> None:
+        """Turn the records queued so far into an Arrow table, a tick's worth at a time.
+
+        Converting every tick rather than at each write keeps each stretch of Python
+        work (which holds the GIL the event loop needs) short, and frees the records'
+        Python objects early.
+        """
+        records = _take(self.records)
+        if records and self.roots is not None:
+            self._tables.append(prediction_table(records, self.salt))
 
     def _run(self) -> None:
         next_write = time.monotonic() + self.flush_seconds
         while not self._stop.wait(TICK_S):
             try:
                 self.update_metrics()
-                self._buffer.extend(_take(self.records))
+                self._convert()
                 # Write early when a quarter of the queue waits, so bursts of big batches
                 # are written before the bound drops any.
                 backlog = self.queued - self.taken >= self.max_queue // 4
@@ -142,12 +158,13 @@ class Recorder:
         self.flush()
 
     def _write_predictions(self) -> None:
-        if not self._buffer or self.roots is None:
+        if not self._tables or self.roots is None:
             return
-        self._writing, self._buffer = self._buffer, []
-        rows = sum(len(record.texts) for record in self._writing)
+        self._writing, self._tables = self._tables, []
+        table = pa.concat_tables(self._writing)
+        rows = table.num_rows
         try:
-            write_partitioned(self.roots[0], prediction_table(self._writing, self.salt))
+            write_partitioned(self.roots[0], table)
         except Exception as exc:
             self._write_failed(rows, exc)
         else:

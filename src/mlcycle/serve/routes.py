@@ -18,7 +18,7 @@ from mlcycle.core.errors import Conflict, MlcycleError
 from mlcycle.serve.auth import Authenticator
 from mlcycle.serve.feedback import FeedbackService
 from mlcycle.serve.follow import AliasFollower
-from mlcycle.serve.gateway import API_KEY_SCOPE, PREDICTION_SCOPE
+from mlcycle.serve.gateway import ANSWER_SCOPE, API_KEY_SCOPE
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PREDICT_PATH, PredictService, body_chunks
@@ -79,7 +79,13 @@ def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
 
 def add_routes(app: FastAPI, services: Services) -> None:
     """The API's routes."""
-    holder = services.holder
+    _add_data_routes(app, services)
+    _add_admin_routes(app, services)
+    _add_probe_routes(app, services)
+
+
+def _add_data_routes(app: FastAPI, services: Services) -> None:
+    """/predict (documented here, answered by the gateway's fast path) and /feedback."""
     feedback_schema = {
         "anyOf": [
             FeedbackItem.model_json_schema(),
@@ -94,13 +100,13 @@ def add_routes(app: FastAPI, services: Services) -> None:
     )  # fmt: skip
     async def predict(request: Request) -> Response:
         chunks = body_chunks(request.receive, services.limits.body_timeout_s)
-        status, body, request_id, prediction = await services.predict.respond(
+        status, body, request_id, answer = await services.predict.respond(
             request.headers.get("content-type"),
             request.headers.get("content-length"),
             chunks,
             request.scope.get(API_KEY_SCOPE),
         )
-        request.scope[PREDICTION_SCOPE] = prediction
+        request.scope[ANSWER_SCOPE] = answer
         headers = {"X-Request-ID": request_id}
         return Response(body, status_code=status, headers=headers, media_type="application/json")
 
@@ -114,6 +120,10 @@ def add_routes(app: FastAPI, services: Services) -> None:
         body = await read_body(chunks, services.limits)
         stored = await services.feedback.store(body, request.scope.get(API_KEY_SCOPE))
         return _json(200, stored)
+
+
+def _add_admin_routes(app: FastAPI, services: Services) -> None:
+    """/admin/reload and /metrics."""
 
     @app.post(
         "/admin/reload", summary="Check the served alias now and swap if it moved",
@@ -140,6 +150,11 @@ def add_routes(app: FastAPI, services: Services) -> None:
             recorder.update_metrics()
             text, content_type = metrics.render()
             return Response(text, media_type=content_type)
+
+
+def _add_probe_routes(app: FastAPI, services: Services) -> None:
+    """/health, /ready and / (which model)."""
+    holder = services.holder
 
     @app.get("/health", summary="The process is alive", response_model=Status)
     async def health() -> dict[str, str]:

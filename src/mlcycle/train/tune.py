@@ -18,14 +18,15 @@ from typing import Any
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import use_tracking
-from mlcycle.train.pipeline import start_run
-from mlcycle.train.tune_objective import Objective, TrialContext, end_runs_killed
+from mlcycle.train.pipeline import Reporter
+from mlcycle.train.tune_objective import Objective, TrialContext
 from mlcycle.train.tune_report import log_report, study_report
+from mlcycle.train.tune_runs import GATE, ParentRun
 from mlcycle.train.tune_setup import Setup, prepare, setup_params
 from mlcycle.train.tune_storage import reap_dead_local_trials
 from mlcycle.train.tune_study import open_study
 from mlcycle.train.tune_watch import TuneStatus, Watcher
-from mlcycle.train.tune_workers import Budget, WorkerSpec, quiet_optuna, run_processes, run_trials
+from mlcycle.train.tune_workers import Budget, WorkerSpec, quiet_optuna, run_parallel, run_trials
 
 __all__ = ["TuneInterrupted", "TuneOptions", "TuneResult", "TuneStatus", "tune"]
 
@@ -76,8 +77,12 @@ def tune(
     options: TuneOptions | None = None,
     settings: Settings | None = None,
     progress: Callable[[TuneStatus], None] | None = None,
+    reporter: Reporter | None = None,
 ) -> TuneResult:
-    """Run a search (or, with ``trials=0``, only summarise a study) and report it."""
+    """Run a search (or, with ``trials=0``, only summarise a study) and report it.
+
+    ``progress`` gets a status after every trial; ``reporter`` the steps of ``--register``.
+    """
     import mlflow
 
     settings = settings or get_settings()
@@ -89,35 +94,30 @@ def tune(
     if setup.storage.is_journal:
         reap_dead_local_trials(study, settings.tune.max_retry)
     trials = setup.trial_count(study, options.trials)
-    if options.register and trials == 0 and not _has_complete(study):
+    if options.register and trials == 0 and not _complete(study):
         raise InvalidInput("The study has no complete trial to register; run more trials first.")
     use_tracking(settings)
-    run = start_run(settings, run_name=f"tune {setup.plan.name}", tags=setup.tags)
-    context = dataclasses.replace(setup.context, parent_run_id=run.info.run_id)
-    watcher = Watcher(
-        study, context.session, trials, progress, setup.plan.direction, context.space.names
-    )
+    parent = ParentRun(settings, f"tune {setup.plan.name}", setup.tags)
     try:
-        mlflow.log_params(setup_params(setup, trials, options.timeout))
-        setup.log_space()
-        if trials != 0:
-            _search(setup, context, storage, trials, options.timeout, watcher)
-        report = study_report(study, context.space.names, setup.plan.seed)
-        log_report(report, context.metric, context.space.names, setup.plan.direction)
+        with parent, GATE:
+            context = dataclasses.replace(setup.context, parent_run_id=parent.run_id)
+            names = context.space.names
+            watcher = Watcher(study, context.session, trials, progress, setup.plan.direction, names)
+            mlflow.log_params(setup_params(setup, trials, options.timeout))
+            setup.log_space()
+            if trials != 0:
+                _search(setup, context, storage, trials, options.timeout, watcher)
+            report = study_report(study, names, setup.plan.seed)
+            log_report(report, context.metric, names, setup.plan.direction)
     except KeyboardInterrupt:
-        end_runs_killed()  # a trial's run may still be open above the parent
-        raise TuneInterrupted(setup.plan.name, run.info.run_id, watcher.complete()) from None
-    except BaseException:
-        mlflow.end_run("FAILED")
-        raise
-    mlflow.end_run("FINISHED")
-    registered = (
-        _register(report.best, options, settings, run.info.run_id) if options.register else None
-    )
+        raise TuneInterrupted(setup.plan.name, parent.run_id, _complete(study)) from None
+    registered = None
+    if options.register:
+        registered = _register(report.best, context.data, settings, parent.run_id, reporter)
     return TuneResult(
         setup.plan.name,
         setup.storage.shown,
-        run.info.run_id,
+        parent.run_id,
         context.metric,
         setup.plan.direction,
         watcher.done(),
@@ -137,26 +137,33 @@ def _search(
     watcher: Watcher,
 ) -> None:
     budget = Budget(trials, time.time() + timeout if timeout else None)
-    specs = [
-        WorkerSpec(setup.storage, setup.plan, context, index) for index in range(setup.workers)
-    ]
+    workers = setup.workers if trials is None else max(1, min(setup.workers, trials))
+    specs = [WorkerSpec(setup.storage, setup.plan, context, index) for index in range(workers)]
     watcher.update()
-    if setup.workers == 1:
-        objective = Objective(context, setup.dataset)
-        run_trials(specs[0], budget, lambda _: watcher.update(), objective, storage)
+    objective = Objective(context, setup.dataset)
+
+    def here(after: Callable[[Any], None] | None = None) -> None:
+        run_trials(specs[0], budget, after, objective, storage)
+
+    if workers == 1:
+        here(lambda _: watcher.update())
         return
     reap = watcher.study if setup.storage.is_journal else None
-    run_processes(specs, budget, watcher.update, reap)
+    run_parallel(specs[1:], budget, here, watcher.update, reap)
 
 
-def _has_complete(study: Any) -> bool:
+def _complete(study: Any) -> int:
     from optuna.trial import TrialState
 
-    return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
 def _register(
-    best: dict[str, Any] | None, options: TuneOptions, settings: Settings, parent_run_id: str
+    best: dict[str, Any] | None,
+    data: str,
+    settings: Settings,
+    parent_run_id: str,
+    reporter: Reporter | None,
 ) -> dict[str, Any]:
     """Train the best configuration on the full training split; register a challenger."""
     from mlflow import MlflowClient
@@ -167,7 +174,9 @@ def _register(
         raise InvalidInput("The study has no complete trial to register; run more trials first.")
     # Trials ran single-threaded side by side; the final fit uses the training thread count.
     overrides = {k: v for k, v in best["params"].items() if k != "thread"}
-    result = train_model(options.data, overrides, register=True, settings=settings)
+    reporter = reporter or Reporter()
+    reporter.step(f"Training the best configuration (trial {best['number']}) on the full split")
+    result = train_model(data, overrides, True, settings, reporter)
     client = MlflowClient()
     client.set_tag(result.run_id, "mlcycle.tune_run", parent_run_id)
     client.set_tag(result.run_id, "mlcycle.tune_trial", str(best["number"]))

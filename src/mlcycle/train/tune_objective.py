@@ -14,7 +14,6 @@ step. The value a trial returns always comes from a full fit.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +28,8 @@ from mlcycle.train.pipeline import (
     fit_and_evaluate,
     load_training_data,
     split_data,
-    start_run,
 )
+from mlcycle.train.tune_runs import GATE, TrialRun
 from mlcycle.train.tune_space import SearchSpace
 from mlcycle.train.tune_storage import WORKER_ATTR, worker_id
 from mlcycle.train.tune_study import QUEUED_ATTR, point_of
@@ -102,32 +101,17 @@ class Objective:
 
     def _run(self, trial: Any, params: dict[str, Any]) -> float:
         import mlflow
-        import optuna
 
         ctx = self.context
-        tags = {"mlcycle.study": trial.study.study_name, "mlcycle.trial": str(trial.number)}
-        run = start_run(
-            ctx.settings,
-            run_name=f"trial {trial.number}",
-            nested=True,
-            parent_run_id=ctx.parent_run_id,
-            tags=tags,
-        )
-        started, state, status = time.perf_counter(), "FAIL", "FAILED"
+        run = TrialRun(ctx.settings, ctx.parent_run_id, trial.study.study_name, trial.number)
         try:
-            trial.set_user_attr(RUN_ATTR, run.info.run_id)
-            mlflow.log_params(params)
-            value = self._fit(trial, FastTextParams(**params))
-            state, status = "COMPLETE", "FINISHED"
-            return value
-        except optuna.TrialPruned:
-            state, status = "PRUNED", "FINISHED"
-            raise
-        except KeyboardInterrupt:
-            status = "KILLED"
-            raise
+            with run:
+                trial.set_user_attr(RUN_ATTR, run.run_id)
+                mlflow.log_params(params)
+                return self._fit(trial, FastTextParams(**params))
         finally:
-            _close_run(trial, time.perf_counter() - started, state, status)
+            if run.started:
+                trial.set_user_attr(DURATION_ATTR, round(run.duration, 3))
 
     def _fit(self, trial: Any, params: FastTextParams) -> float:
         import mlflow
@@ -135,12 +119,14 @@ class Objective:
 
         metric = self.context.metric
         if self.context.prune:
-            proxy = self._score(fit_and_evaluate(params, self.proxy).evaluation.metrics)
+            with GATE.fit():
+                proxy = self._score(fit_and_evaluate(params, self.proxy).evaluation.metrics)
             mlflow.log_metric(f"proxy_{metric}", proxy)
             trial.report(proxy, step=0)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"proxy {metric} {proxy:.4f} is below the median")
-        metrics = fit_and_evaluate(params, self.split).evaluation.metrics
+        with GATE.fit():
+            metrics = fit_and_evaluate(params, self.split).evaluation.metrics
         mlflow.log_metrics(metrics)
         trial.set_user_attr(METRICS_ATTR, metrics)
         return self._score(metrics)
@@ -178,29 +164,6 @@ class Objective:
             if other.state == TrialState.RUNNING and (other.datetime_start, other.number) < order:
                 return False
         return True
-
-
-def _close_run(trial: Any, duration: float, state: str, status: str) -> None:
-    """Record how the trial ended; the run is ended even if Ctrl-C lands in here."""
-    import mlflow
-
-    try:
-        trial.set_user_attr(DURATION_ATTR, round(duration, 3))
-        mlflow.log_metric("duration_s", duration)
-        mlflow.set_tag("mlcycle.trial_state", state)
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    finally:
-        mlflow.end_run(status)
-
-
-def end_runs_killed(keep: str | None = None) -> None:
-    """End every active MLflow run above ``keep`` as KILLED (after an interruption)."""
-    import mlflow
-
-    while (active := mlflow.active_run()) is not None and active.info.run_id != keep:
-        mlflow.end_run("KILLED")
 
 
 def trial_summary(trial: Any) -> dict[str, Any]:

@@ -52,6 +52,7 @@ class Setup:
             "mlcycle.dataset_name": self.dataset.name,
             "mlcycle.dataset_digest": self.dataset.digest,
             "mlcycle.dataset_source": self.dataset.source,
+            "mlcycle.dataset_ref": self.context.data,
         }
 
     def trial_count(self, study: Any, asked: int | None) -> int | None:
@@ -105,7 +106,7 @@ def setup_params(setup: Setup, trials: int | None, timeout: float | None) -> dic
 def prepare(options: Any, settings: Settings) -> Setup:
     """Check the options against the settings and build the plan every worker follows."""
     tune = settings.tune
-    workers = options.workers or tune.workers
+    workers = tune.workers if options.workers is None else options.workers
     _check_counts(options, workers)
     if tune.metric not in METRICS:
         raise InvalidInput(
@@ -138,9 +139,11 @@ def prepare(options: Any, settings: Settings) -> Setup:
         prune=prune,
         pruner_startup_trials=tune.pruner_startup_trials,
     )
+    # Workers and --register reload exactly this data: the version, or the file.
+    data_ref = dataset.ref if dataset.version is not None else dataset.source
     context = TrialContext(
         settings,
-        dataset.source,
+        data_ref,
         space,
         tune.metric,
         grid is not None,

@@ -50,10 +50,6 @@ class Watcher:
     def done(self) -> int:
         return len(self._mine())
 
-    def complete(self) -> int:
-        """Complete trials in the whole study (what an interruption keeps)."""
-        return sum(t.state.name == "COMPLETE" for t in self.study.get_trials(deepcopy=False))
-
     def update(self) -> None:
         if self.callback is None:
             return

@@ -13,13 +13,15 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from mlcycle.core.errors import ErrorCode, MlcycleError
-from mlcycle.train.tune_objective import Objective, TrialContext, end_runs_killed
+from mlcycle.train.tune_objective import Objective, TrialContext
+from mlcycle.train.tune_runs import GATE, end_runs_killed
 from mlcycle.train.tune_storage import StorageSpec, reap_dead_local_trials
 from mlcycle.train.tune_study import StudyPlan, load_existing
 
@@ -86,7 +88,10 @@ def run_trials(
     quiet_optuna()
     study = load_existing(storage or spec.storage.open(), spec.plan, spec.index)
     objective = objective or Objective(spec.context)
-    while budget.take():
+    while True:
+        GATE.check()  # a Ctrl-C noted during the last trial's bookkeeping stops here
+        if not budget.take():
+            break
         if spec.plan.grid and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             budget.give_back()
             break
@@ -97,33 +102,64 @@ def run_trials(
             after_trial(study)
 
 
-def run_processes(
-    specs: list[WorkerSpec], budget: Budget, poll: Callable[[], None], reap: Any = None
+def run_parallel(
+    specs: list[WorkerSpec],
+    budget: Budget,
+    local: Callable[[], None],
+    poll: Callable[[], None],
+    reap: Any = None,
 ) -> None:
-    """Start one process per spec and wait; ``poll`` runs every half second meanwhile."""
+    """Spawn one process per spec, run ``local`` (this process's own trials), then wait.
+
+    This process is a worker too, so it starts trials while the spawned ones import;
+    a thread meanwhile refreshes the progress (``poll``), reaps the trials of dead
+    workers (``reap``: the study, for a journal) and stops everyone if a worker failed.
+    """
     ctx = multiprocessing.get_context("spawn")
     errors = ctx.SimpleQueue()
     procs = [ctx.Process(target=_worker_main, args=(s, budget, errors)) for s in specs]
     # Workers start with Ctrl-C ignored (Python keeps an inherited SIG_IGN), so one
-    # landing while they import cannot leave a traceback; they take it once running.
+    # landing while they import cannot leave a traceback; their gate takes it later.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         for proc in procs:
             proc.start()
     finally:
         signal.signal(signal.SIGINT, previous)
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_watch, args=(done, poll, reap, budget, errors), name="tune-watch", daemon=True
+    )
+    watcher.start()
     try:
+        local()
         while any(p.is_alive() for p in procs):
             next(p for p in procs if p.is_alive()).join(POLL_S)
-            if reap is not None:
-                budget.give_back(len(reap_dead_local_trials(reap)))
-            poll()
+            GATE.check()
     except KeyboardInterrupt:
         budget.stop()
         _stop(procs)
         raise
+    finally:
+        done.set()
+        watcher.join()
     poll()
-    _raise_first(errors, procs)
+    _raise_first(errors, procs, [s.index for s in specs])
+
+
+def _watch(
+    done: threading.Event, poll: Callable[[], None], reap: Any, budget: Budget, errors: Any
+) -> None:
+    """The progress thread; reading the study must never break the search itself."""
+    while not done.wait(POLL_S):
+        try:
+            if not errors.empty():
+                budget.stop()  # a worker failed: the others stop after their trial
+            if reap is not None:
+                budget.give_back(len(reap_dead_local_trials(reap)))
+            poll()
+        except Exception:
+            continue
 
 
 def _stop(procs: list[Any]) -> None:
@@ -139,11 +175,11 @@ def _stop(procs: list[Any]) -> None:
             proc.join(5)
 
 
-def _raise_first(errors: Any, procs: list[Any]) -> None:
+def _raise_first(errors: Any, procs: list[Any], indexes: list[int]) -> None:
     if not errors.empty():
         code, message = errors.get()
         raise MlcycleError(message, code=ErrorCode(code))
-    for index, proc in enumerate(procs):
+    for index, proc in zip(indexes, procs, strict=True):
         if proc.exitcode not in (0, None):
             raise MlcycleError(
                 f"Tuning worker {index} stopped with exit code {proc.exitcode}; its running "
@@ -162,8 +198,8 @@ def _worker_main(spec: WorkerSpec, budget: Budget, errors: Any) -> None:
         # meanwhile is seen through the budget.
         use_tracking(spec.context.settings)
         objective, storage = Objective(spec.context), spec.storage.open()
-        signal.signal(signal.SIGINT, _interrupt_once)
-        run_trials(spec, budget, objective=objective, storage=storage)
+        with GATE:
+            run_trials(spec, budget, objective=objective, storage=storage)
     except KeyboardInterrupt:
         end_runs_killed()
         sys.exit(130)
@@ -181,9 +217,3 @@ def _worker_main(spec: WorkerSpec, budget: Budget, errors: Any) -> None:
             )
         )
         sys.exit(1)
-
-
-def _interrupt_once(signum: int, frame: Any) -> None:
-    """Ctrl-C arrives twice (from the terminal and from the parent); act on the first."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt

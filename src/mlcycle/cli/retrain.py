@@ -1,0 +1,43 @@
+"""``mlcycle retrain``: retrain on the latest data plus feedback, promote through the gates."""
+
+from __future__ import annotations
+
+import typer
+
+from mlcycle.cli.output import print_json
+
+
+def retrain(
+    if_needed: bool = typer.Option(
+        False, "--if-needed", help="Only when a monitoring rule is breached or the data is newer."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Train a challenger on the latest dataset plus feedback and promote it if it wins."""
+    from rich.console import Console
+
+    from mlcycle.cli.train import _progress
+    from mlcycle.train.retrain import NOT_NEEDED, REFUSED
+    from mlcycle.train.retrain import retrain as run_retrain
+
+    console = Console(stderr=as_json)
+    with _progress(console) as reporter:
+        result = run_retrain(if_needed=if_needed, reporter=reporter)
+    if as_json:
+        print_json(result.to_dict())
+    elif result.outcome == NOT_NEEDED:
+        console.print("No retrain needed: no rule breached and the data is unchanged.")
+    else:
+        for reason in result.decision.reasons or ["asked for (no --if-needed)"]:
+            console.print(f"Trigger: {reason}")
+        console.print(
+            f"Trained version {result.version} on {result.dataset} "
+            f"({result.feedback_rows:,} feedback rows added); run {result.run_id}."
+        )
+        for move in result.promotions:
+            failed = [g["name"] for g in move["gates"] if not g["passed"]]
+            detail = f" (failed gates: {', '.join(failed)})" if failed else ""
+            console.print(f"{move['alias']}: {move['action']}{detail}")
+        console.print(f"Outcome: {result.outcome}.")
+    if result.outcome == REFUSED:
+        raise typer.Exit(1)

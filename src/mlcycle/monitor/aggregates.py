@@ -1,0 +1,206 @@
+"""The aggregate queries over an open window: counts, histograms, quantiles, word tallies.
+
+Each function is one or two DuckDB queries on the window's ``p`` and ``f`` tables and
+returns at most a few thousand numbers (one per code, bin, word or time bucket). Words
+are counted as :mod:`mlcycle.data.textstats` counts them for the reference profile:
+ligatures expanded, accents stripped, lower case, letters only, words of two letters or
+more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlcycle.monitor.logstore import Window
+
+PROBABILITY_BINS = 100  # bins of 0.01: any threshold of two decimals is a bin edge
+LATENCY_LEVELS = (0.5, 0.9, 0.95, 0.99)
+
+# Words of two letters or more, extracted in one regex pass (faster than split + filter).
+_WORDS = """
+regexp_extract_all(lower(strip_accents(
+    replace(replace(replace(replace(text, 'œ', 'oe'), 'Œ', 'OE'), 'æ', 'ae'), 'Æ', 'AE')
+  )), '[a-z]{2,}')
+"""
+
+
+@dataclass(frozen=True)
+class Totals:
+    predictions: int
+    requests: int
+    first_ms: int | None
+    last_ms: int | None
+    texts_logged: int
+
+
+def totals(window: Window) -> Totals:
+    row = window.rows(
+        """SELECT count(*), count(*) FILTER (WHERE "index" = 0), min(ms), max(ms),
+                  count(text) FROM p"""
+    )[0]
+    return Totals(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
+
+
+def series(window: Window, bucket_ms: int, threshold: float) -> dict[str, list]:
+    """Per time bucket: volume, auto-coding rate, mean confidence, latency p50/p95."""
+    records = window.records(
+        """
+        SELECT ms // ? * ? AS t, count(*) AS predictions,
+               count(*) FILTER (WHERE "index" = 0) AS requests,
+               avg((p1 >= ?)::INT) AS auto_coding_rate, avg(p1) AS mean_confidence,
+               quantile_cont(latency_ms, 0.5) FILTER (WHERE "index" = 0) AS p50_ms,
+               quantile_cont(latency_ms, 0.95) FILTER (WHERE "index" = 0) AS p95_ms
+        FROM p GROUP BY t ORDER BY t
+        """,
+        [bucket_ms, bucket_ms, threshold],
+    )
+    names = ["t", "predictions", "requests", "auto_coding_rate", "mean_confidence", "p50_ms"]
+    return {name: [r[name] for r in records] for name in [*names, "p95_ms"]}
+
+
+def code_counts(window: Window) -> dict[str, int]:
+    """Predicted top-1 codes and how often each was answered."""
+    return dict(window.rows("SELECT top1, count(*) FROM p WHERE top1 IS NOT NULL GROUP BY 1"))
+
+
+def code_counts_by_bucket(window: Window, bucket_ms: int) -> list[tuple[int, str, int]]:
+    return window.rows(
+        "SELECT ms // ? * ? AS t, top1, count(*) FROM p WHERE top1 IS NOT NULL GROUP BY ALL",
+        [bucket_ms, bucket_ms],
+    )
+
+
+def probability_histogram(window: Window, where: str = "TRUE") -> np.ndarray:
+    """Top-1 probabilities in ``PROBABILITY_BINS`` bins over [0, 1] (1.0 in the last)."""
+    rows = window.rows(
+        f"""SELECT least(floor(p1 * {PROBABILITY_BINS}), {PROBABILITY_BINS - 1})::INT, count(*)
+            FROM p WHERE p1 IS NOT NULL AND {where} GROUP BY 1"""
+    )
+    counts = np.zeros(PROBABILITY_BINS)
+    for index, count in rows:
+        counts[max(int(index), 0)] += count
+    return counts
+
+
+def latency_quantiles(window: Window) -> dict[str, float] | None:
+    """Request latency percentiles in ms (one value per request, not per text)."""
+    levels = list(LATENCY_LEVELS)
+    row = window.rows(
+        """SELECT quantile_cont(latency_ms, ?::DOUBLE[]) FROM p
+           WHERE "index" = 0 AND latency_ms IS NOT NULL""",
+        [levels],
+    )[0]
+    if row[0] is None:
+        return None
+    return {f"p{level * 100:g}": float(v) for level, v in zip(levels, row[0], strict=True)}
+
+
+def length_counts(window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct text lengths (characters) and how many texts had each."""
+    rows = window.rows(
+        "SELECT text_chars, count(*) FROM p WHERE text_chars IS NOT NULL GROUP BY 1 ORDER BY 1"
+    )
+    if not rows:
+        return np.zeros(0), np.zeros(0)
+    values, counts = zip(*rows, strict=True)
+    return np.asarray(values, dtype=np.float64), np.asarray(counts, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class WordTally:
+    """Word counts of the window's logged texts and how many texts had no content word."""
+
+    words: dict[str, int]
+    texts: int
+    empty_after_cleaning: int
+
+
+def word_tally(window: Window, stop_words: list[str]) -> WordTally:
+    """Word frequencies, and texts left with no word but stop words (the model sees nothing)."""
+    con = window.con
+    con.execute(f"CREATE OR REPLACE TEMP TABLE w AS SELECT {_WORDS} AS words FROM p "
+                "WHERE text IS NOT NULL")  # fmt: skip
+    con.execute("CREATE OR REPLACE TEMP TABLE stop_words (word VARCHAR PRIMARY KEY)")
+    con.executemany("INSERT INTO stop_words VALUES (?)", [[w] for w in stop_words])
+    words = dict(window.rows("SELECT word, count(*) FROM (SELECT unnest(words) AS word FROM w) "
+                             "GROUP BY 1"))  # fmt: skip
+    # Only a text whose first word is a stop word (or with no word) can be all stop
+    # words: the exact test runs on those few.
+    candidates, with_content = window.rows(
+        """
+        WITH c AS (
+            SELECT row_number() OVER () AS rid, words FROM w
+            WHERE len(words) = 0 OR words[1] IN (SELECT word FROM stop_words)
+        )
+        SELECT (SELECT count(*) FROM c),
+               (SELECT count(DISTINCT rid) FROM (SELECT rid, unnest(words) AS word FROM c)
+                ANTI JOIN stop_words USING (word))
+        """
+    )[0]
+    texts = window.rows("SELECT count(*) FROM w")[0][0]
+    return WordTally(words, int(texts), int(candidates - with_content))
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Predictions with feedback, as distinct (true code, ranked codes) patterns."""
+
+    true_codes: list[str]
+    top_codes: list[list[str]]
+    counts: np.ndarray
+    feedback_rows: int
+    unmatched: int
+
+
+def labelled(window: Window) -> Labelled:
+    """Feedback joined to the window's predictions on (request_id, index)."""
+    rows = window.rows(
+        """SELECT f.true_code, p.top5, count(*) FROM f JOIN p USING (request_id, "index")
+           GROUP BY ALL"""
+    )
+    start_ms = int(window.start.timestamp() * 1000)
+    end_ms = int(window.end.timestamp() * 1000)
+    # Feedback naming a request of this window that the log does not hold.
+    unmatched = window.rows(
+        """SELECT count(*) FROM f ANTI JOIN p USING (request_id, "index")
+           WHERE ('0x' || substr(request_id, 1, 8) || substr(request_id, 10, 4))::BIGINT
+                 BETWEEN ? AND ?""",
+        [start_ms, end_ms - 1],
+    )[0][0]
+    feedback_rows = window.rows("SELECT count(*) FROM f")[0][0]
+    if not rows:
+        return Labelled([], [], np.zeros(0), int(feedback_rows), int(unmatched))
+    true, top, counts = zip(*rows, strict=True)
+    return Labelled(
+        list(true), [list(t) for t in top], np.asarray(counts, float), feedback_rows, unmatched
+    )
+
+
+def accuracy_by(window: Window, key_sql: str, params: list | None = None) -> list[tuple]:
+    """``(key, labelled, top-1 hits)`` grouped by a SQL expression over ``p``."""
+    return window.rows(
+        f"""SELECT {key_sql} AS k, count(*), count(*) FILTER (WHERE p.top1 = f.true_code)
+            FROM f JOIN p USING (request_id, "index") GROUP BY k ORDER BY k""",
+        params or [],
+    )
+
+
+def by_version(window: Window, threshold: float) -> list[dict]:
+    """Per served model version: predictions, auto-coding rate, labelled and accuracy."""
+    out = window.records(
+        """
+        SELECT p.model_version AS version, count(*) AS predictions,
+               avg((p.p1 >= ?)::INT) AS auto_coding_rate,
+               count(f.true_code) AS labelled,
+               count(*) FILTER (WHERE p.top1 = f.true_code) AS top1_hits,
+               min(p.ms) AS first_ms, max(p.ms) AS last_ms
+        FROM p LEFT JOIN f USING (request_id, "index")
+        GROUP BY 1 ORDER BY first_ms
+        """,
+        [threshold],
+    )
+    for row in out:
+        row["accuracy_top1"] = row["top1_hits"] / row["labelled"] if row["labelled"] else None
+    return out

@@ -1,0 +1,92 @@
+"""The retraining policy: is a retrain needed, and on which data?
+
+A retrain is needed when a monitoring rule is breached over the window, or when the
+served model's dataset has a newer version than the one it was trained on (or it was
+trained on no stored dataset while the project now has one). The orchestration lives
+in ``mlcycle.train.retrain``; this module only decides, so monitoring stays free of
+training code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from mlcycle.core.errors import NotFound
+from mlcycle.monitor.logstore import LogStore
+from mlcycle.monitor.reference import served_reference
+
+if TYPE_CHECKING:
+    from mlcycle.core.settings import Settings
+    from mlcycle.monitor.rules import CheckResult
+
+
+@dataclass
+class RetrainDecision:
+    """Whether to retrain, why, and the dataset version to start from."""
+
+    needed: bool
+    reasons: list[str] = field(default_factory=list)
+    breached: list[str] = field(default_factory=list)
+    trained_on: str | None = None
+    latest_dataset: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def latest_dataset(settings: Settings, trained_on: str | None) -> str | None:
+    """The newest version (``NAME@V``) of the served model's dataset, or of the default one."""
+    from mlcycle.data.store import DatasetRef, find_training_dataset, resolve
+
+    try:
+        if trained_on:
+            return resolve(DatasetRef.parse(trained_on.rsplit("@", 1)[0]), settings).ref
+        found = find_training_dataset(None, settings)
+    except NotFound:
+        return None
+    return found.ref if found is not None else None
+
+
+def retrain_decision(
+    settings: Settings, start: datetime, end: datetime, check: CheckResult | None = None
+) -> RetrainDecision:
+    """Decide on the rules over [start, end) and the dataset versions (no alert is sent)."""
+    from mlcycle.monitor.rules import run_check
+
+    check = check or run_check(settings, start, end, notify=False)
+    reference = served_reference(settings.serve.model, settings)
+    decision = RetrainDecision(False, breached=[r.rule for r in check.breached])
+    decision.trained_on = reference.dataset
+    decision.latest_dataset = latest_dataset(settings, reference.dataset)
+    for rule in check.breached:
+        decision.reasons.append(f"rule {rule.rule} breached: {rule.message}")
+    if decision.latest_dataset and decision.latest_dataset != reference.dataset:
+        trained = reference.dataset or "no stored dataset"
+        decision.reasons.append(
+            f"dataset {decision.latest_dataset} is newer than what the served model was "
+            f"trained on ({trained})"
+        )
+    decision.needed = bool(decision.reasons)
+    return decision
+
+
+def labelled_texts(store: LogStore, start: datetime, end: datetime) -> pa.Table:
+    """Production texts with a true code from feedback (``text``, ``label``), latest label.
+
+    Hashed texts (``log_text`` false) cannot be trained on and are left out.
+    """
+    with store.open_window(start, end) as window:
+        rows = window.rows(
+            """SELECT p.text, f.true_code FROM f JOIN p USING (request_id, "index")
+               WHERE p.text IS NOT NULL AND length(trim(p.text)) > 0"""
+        )
+    return pa.table(
+        {
+            "text": pa.array([r[0] for r in rows], pa.string()),
+            "label": pa.array([r[1] for r in rows], pa.string()),
+        }
+    )

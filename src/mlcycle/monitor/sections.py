@@ -1,0 +1,204 @@
+"""The panels of a monitoring summary: service, predictions, confidence, text, quality.
+
+Each takes an open window (and what it compares with) and returns a JSON-ready
+dictionary; a panel that cannot be computed returns ``available: false`` and the
+reason, in one sentence a user can act on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlcycle.core.errors import MlcycleError
+from mlcycle.monitor import aggregates as agg
+from mlcycle.monitor.categorical import prediction_drift
+from mlcycle.monitor.confidence import auto_coding_rate, confidence_drift
+from mlcycle.monitor.counts import UNKNOWN_SECTION, section_counts
+from mlcycle.monitor.logstore import Window
+from mlcycle.monitor.numeric import histogram_sample, sample
+from mlcycle.monitor.quality import confused_pairs, hit_flags, quality_from_flags
+from mlcycle.monitor.text import TextReference, text_drift_from_counts
+from mlcycle.text.nace import section_of
+
+if TYPE_CHECKING:
+    from mlcycle.core.settings import Settings
+    from mlcycle.data.profile import ReferenceProfile
+
+TOP = 20
+_EDGES = np.linspace(0.0, 1.0, agg.PROBABILITY_BINS + 1)
+
+
+def unavailable(reason: str) -> dict[str, Any]:
+    return {"available": False, "reason": reason}
+
+
+def service_panel(window: Window, settings: Settings) -> dict[str, Any]:
+    """Latency percentiles from the log; the error rate from the server's metrics."""
+    from mlcycle.monitor.scrape import scrape_error_rate
+
+    panel: dict[str, Any] = {"available": True, "latency_ms": agg.latency_quantiles(window)}
+    url = settings.monitor.metrics_url
+    if not url:
+        panel["errors"] = unavailable(
+            "The prediction log holds answered requests only; set monitor.metrics_url to the "
+            "server's /metrics for the error rate."
+        )
+        return panel
+    try:
+        panel["errors"] = {"available": True, **scrape_error_rate(url).to_dict()}
+    except MlcycleError as exc:
+        panel["errors"] = unavailable(exc.message)
+    return panel
+
+
+def prediction_panel(
+    window: Window, profile: ReferenceProfile | None, bucket_ms: int
+) -> dict[str, Any]:
+    """Predicted codes and sections now, over time, and against the training labels."""
+    codes = agg.code_counts(window)
+    total = sum(codes.values())
+    sections = section_counts(codes).as_dict()
+    panel: dict[str, Any] = {
+        "available": True,
+        "codes": _shares(codes, total, TOP),
+        "sections": _shares(sections, total, None),
+        "section_series": _section_series(agg.code_counts_by_bucket(window, bucket_ms)),
+    }
+    if profile is None:
+        panel["drift"] = unavailable("No reference profile: no training label distribution.")
+    else:
+        drift = prediction_drift(profile.labels, codes)
+        panel["drift"] = {"available": True, **{k: v.to_dict() for k, v in drift.items()}}
+        panel["reference_sections"] = _shares(
+            section_counts(profile.labels).as_dict(), profile.rows, None
+        )
+    return panel
+
+
+def _shares(counts: dict, total: float, top: int | None) -> list[dict[str, Any]]:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]
+    return [{"key": k, "count": int(v), "share": v / total if total else 0.0} for k, v in ranked]
+
+
+def _section_series(rows: list[tuple[int, str, int]]) -> dict[str, Any]:
+    """Share of each NACE section per time bucket."""
+    times = sorted({t for t, _, _ in rows})
+    index = {t: i for i, t in enumerate(times)}
+    by_section: dict[str, np.ndarray] = {}
+    for t, code, n in rows:
+        by_section.setdefault(_section(code), np.zeros(len(times)))[index[t]] += n
+    totals = np.maximum(sum(by_section.values(), np.zeros(len(times))), 1)
+    return {"t": times, "shares": {s: (v / totals).tolist() for s, v in sorted(by_section.items())}}
+
+
+def _section(code: str) -> str:
+    try:
+        return section_of(code)
+    except ValueError:
+        return UNKNOWN_SECTION
+
+
+def confidence_panel(window: Window, baseline: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Top-1 probability histogram, auto-coding rate, and both against the window before."""
+    current = agg.probability_histogram(window)
+    now = auto_coding_rate(_at_bins(current), threshold)
+    panel: dict[str, Any] = {
+        "available": True,
+        "threshold": threshold,
+        "histogram": current.tolist(),
+        "baseline_histogram": baseline.tolist(),
+        "auto_coding_rate": now.rate,
+        "mean": float(np.dot(current, (_EDGES[:-1] + _EDGES[1:]) / 2) / current.sum()),
+    }
+    if baseline.sum() == 0:
+        panel["baseline"] = unavailable(
+            "No predictions in the window of the same length before this one: nothing to "
+            "compare the confidence with yet."
+        )
+        return panel
+    before = auto_coding_rate(_at_bins(baseline), threshold)
+    panel["baseline"] = {
+        "available": True,
+        "auto_coding_rate": before.rate,
+        "change_points": 100.0 * (now.rate - before.rate),
+        "drift": confidence_drift(
+            histogram_sample(_EDGES, baseline), histogram_sample(_EDGES, current)
+        ).to_dict(),
+    }
+    return panel
+
+
+def _at_bins(counts: np.ndarray) -> Any:
+    """Each bin's count at its lower edge: a bin from the threshold up counts as coded."""
+    return sample(_EDGES[:-1], counts)
+
+
+def text_panel(
+    window: Window, totals: agg.Totals, profile: ReferenceProfile | None
+) -> dict[str, Any]:
+    """Length, unknown words, word-distribution drift and the new frequent words."""
+    from mlcycle.text.normalize import default_cleaner
+
+    values, counts = agg.length_counts(window)
+    lengths = {"values": values.tolist(), "counts": counts.tolist()}
+    if totals.texts_logged == 0:
+        return {
+            **unavailable(
+                "Texts are not logged (serve.prediction_log.log_text is false): only their "
+                "lengths can be compared."
+            ),
+            "lengths": lengths,
+        }
+    tally = agg.word_tally(window, sorted(default_cleaner().stop_words))
+    frequent = sorted(tally.words.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    panel: dict[str, Any] = {"available": True, "lengths": lengths, "frequent_words": frequent}
+    if profile is None:
+        panel["drift"] = unavailable("No reference profile: no training vocabulary.")
+        return panel
+    reference = TextReference.from_profile(profile)
+    drift = text_drift_from_counts(
+        tally.words, sample(values, counts), tally.texts, tally.empty_after_cleaning, reference
+    )
+    panel["drift"] = {"available": True, **drift.to_dict()}
+    panel["reference_length"] = profile.text_length
+    return panel
+
+
+def quality_panel(window: Window, bucket_ms: int) -> dict[str, Any]:
+    """Live accuracy per NACE level with bootstrap intervals, confused pairs, over time."""
+    found = agg.labelled(window)
+    base = {"feedback_rows": found.feedback_rows, "unmatched_feedback": found.unmatched}
+    if not found.true_codes:
+        return {
+            **unavailable(
+                "No feedback yet for the predictions of this window: send true codes to "
+                "POST /feedback to measure live accuracy."
+            ),
+            **base,
+        }
+    width = max(5, max(len(t) for t in found.top_codes))
+    # Short rankings are padded with their own first code: no new hit, no foreign code.
+    top = np.array([t + t[:1] * (width - len(t)) for t in found.top_codes], dtype=object)
+    flags, names = hit_flags(top.astype(str), np.asarray(found.true_codes, dtype=str))
+    patterns, counts = _weighted_patterns(flags, found.counts)
+    metrics = quality_from_flags(patterns, counts, names)
+    series = agg.accuracy_by(window, "p.ms // ? * ?", [bucket_ms, bucket_ms])
+    return {
+        "available": True,
+        **base,
+        "labelled": int(found.counts.sum()),
+        "metrics": {name: estimate.to_dict() for name, estimate in metrics.items()},
+        "confused": confused_pairs(found.true_codes, top[:, 0].astype(str), found.counts),
+        "series": [{"t": t, "labelled": n, "accuracy_top1": hits / n} for t, n, hits in series],
+    }
+
+
+def _weighted_patterns(flags: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of hit flags with their summed counts: the bootstrap draws over
+    a few dozen patterns instead of one per labelled (true code, ranking) pair."""
+    bits = 1 << np.arange(flags.shape[1], dtype=np.int64)
+    packed, inverse = np.unique(flags.astype(np.int64) @ bits, return_inverse=True)
+    summed = np.bincount(inverse, weights=counts, minlength=packed.size)
+    return (packed[:, None] & bits) != 0, summed
