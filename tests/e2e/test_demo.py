@@ -31,6 +31,9 @@ def test_demo_serves_then_detects_drift_retrains_and_swaps(tmp_path: Path) -> No
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
+    # The first model reaches production through the gates, so the audit trail has it.
+    assert "Gates for nace version 1 -> production" in out
+    assert "nace@production -> version 1" in out
     for query in QUERIES:
         assert query in out
     ranked = re.findall(r"│ ([123])\s+│ (\d{4}[A-Z]) │ (0\.\d{3}|1\.000)", out)

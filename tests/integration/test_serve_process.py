@@ -176,3 +176,68 @@ def test_a_missing_alias_is_one_sentence_and_a_non_zero_exit(home: Path) -> None
     assert "Traceback" not in result.stderr
     assert "nowhere" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_port_in_use_is_one_sentence_and_a_non_zero_exit(home: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = subprocess.run(
+            [MLCYCLE, "serve", "--model", "nace@production", "--port", port, "--workers", "2"],
+            env=_env(home), cwd=home, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert f"127.0.0.1:{port}" in last and "--port" in last
+
+
+def _tcp_sockets(port: int) -> list[tuple[str, int, int]]:
+    """(state, local port, inode) of this machine's IPv4 TCP sockets on ``port``."""
+    rows = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        if local_port == port:
+            rows.append((fields[3], local_port, int(fields[9])))
+    return rows
+
+
+def _owners(inodes: set[int]) -> dict[int, int]:
+    """How many of these socket inodes each process holds, by pid."""
+    counts: dict[int, int] = {}
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            links = [os.readlink(fd) for fd in fd_dir.iterdir()]
+        except OSError:
+            continue  # another user's process, or one that just ended
+        held = sum(1 for link in links if link.startswith("socket:[") and int(link[8:-1]) in inodes)
+        if held:
+            counts[int(fd_dir.parent.name)] = held
+    return counts
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc")
+def test_two_workers_share_connections_opened_together(home: Path) -> None:
+    """A client opening its connections at once (wrk, a pool) reaches both workers."""
+    server = _start(home, "--model", "nace@production", "--workers", "2")
+    port = int(server.url.rsplit(":", 1)[1])
+    try:
+        deadline = time.monotonic() + STARTUP_LIMIT_S
+        while sum(state == "0A" for state, _, _ in _tcp_sockets(port)) < 2:  # 0A: LISTEN
+            assert time.monotonic() < deadline, "the second worker never listened"
+            time.sleep(0.2)
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+        for client in clients:  # a request on each, so every connection has been accepted
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        replies = [client.recv(4096) for client in clients]
+        established = {inode for state, _, inode in _tcp_sockets(port) if state == "01"}
+        owners = _owners(established)
+        for client in clients:
+            client.close()
+    finally:
+        code, err = _stop(server)
+    assert all(reply.startswith(b"HTTP/1.1 200") for reply in replies)
+    assert len(owners) == 2 and sum(owners.values()) == 16, owners
+    assert code == 0, err

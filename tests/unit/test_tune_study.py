@@ -149,3 +149,18 @@ def test_budget_is_shared_and_exact() -> None:
     assert budget.take() and not budget.take()
     assert Budget(None, None).take()
     assert not Budget(5, deadline=0.0).take()
+
+
+def test_importance_of_a_grid_parameter_with_many_values() -> None:
+    from mlcycle.train.tune_report import importance
+
+    study = optuna.create_study(direction="maximize")
+    values = [round(0.05 * i, 2) for i in range(1, 33)]
+    for value in values:  # a 32-point grid: one categorical with 32 choices
+        study.enqueue_trial({"lr": value})
+        trial = study.ask()
+        lr = trial.suggest_categorical("lr", values)
+        dim = trial.suggest_int("dim", 10, 20)
+        study.tell(trial, lr - (lr - 0.8) ** 2 + dim * 1e-4)
+    scores = importance(study, ["lr", "dim"], seed=1)
+    assert set(scores) == {"lr", "dim"} and scores["lr"] > scores["dim"]

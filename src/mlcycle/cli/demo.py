@@ -40,7 +40,7 @@ def demo(
     from mlcycle.cli.demo_loop import run_loop
     from mlcycle.core.settings import get_settings
     from mlcycle.data.ingest import add_dataset
-    from mlcycle.registry.ops import set_alias
+    from mlcycle.registry.promotion import promote
     from mlcycle.train.pipeline import synthetic_file, train_model
 
     # Promotion gates load models from the store: no download progress bars in the demo.
@@ -59,9 +59,9 @@ def demo(
     with _progress(console) as reporter:
         result = train_model(added.version.ref, reporter=reporter, settings=settings)
     _print_result(console, result)
-    console.rule("[bold]3. Promote")
-    set_alias(result.name, "production", result.version)
-    console.print(f"{result.name}@production -> version {result.version}")
+    console.rule("[bold]3. Promote through the gates")
+    _promote_first(promote(result.name, str(result.version), "production",
+                           reason="mlcycle demo: the first model", settings=settings))  # fmt: skip
     console.rule("[bold]4. Serve and query")
     with _server(settings.home, f"{result.name}@production", console) as url:
         answers = _query(url)
@@ -71,6 +71,20 @@ def demo(
     console.rule("[bold]10. Browse what was tracked")
     _print_ui_hint(console, settings.resolved_tracking_uri())
     console.print(f"Demo finished in {time.monotonic() - started:.0f} s.")
+
+
+def _promote_first(moved) -> None:
+    """Show the gates; the demo goes on only with the model in production."""
+    from mlcycle.cli.models import _print_move
+    from mlcycle.core.errors import Conflict
+
+    _print_move(moved)
+    if not moved.moved and moved.action != "none":
+        raise Conflict(
+            f"The demo's model failed the gate(s) {', '.join(moved.failed_gates)}; run "
+            f"`mlcycle models history {moved.name}` to see why, and report it: the demo's data "
+            "should always pass."
+        )
 
 
 def _free_port() -> int:

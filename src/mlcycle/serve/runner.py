@@ -5,7 +5,8 @@ app through ``app_factory``, loads the model itself and follows its alias; the m
 reference reaches them through the ``MLCYCLE_SERVE__MODEL`` setting. Each server gets a
 run directory shared by its workers: Prometheus values (``PROMETHEUS_MULTIPROC_DIR``)
 and the file ``POST /admin/reload`` touches so every worker checks the alias. It is
-removed when the server stops. uvicorn stops gracefully on SIGTERM or SIGINT: it stops
+removed when the server stops. With several workers on Linux, each listens on its own
+socket (see :mod:`mlcycle.serve.listen`). uvicorn stops gracefully on SIGTERM or SIGINT: it stops
 accepting, lets requests in flight finish, runs each worker's shutdown (which writes the
 prediction log still in memory), then exits 0.
 """
@@ -25,6 +26,7 @@ from fastapi import FastAPI
 
 from mlcycle.core.settings import get_settings
 from mlcycle.serve.app import RUN_DIR_ENV, create_app
+from mlcycle.serve.listen import WorkerSocket, check_port, spreads_connections
 from mlcycle.serve.metrics import MULTIPROC_ENV
 
 MODEL_ENV = "MLCYCLE_SERVE__MODEL"
@@ -53,6 +55,7 @@ def run_server(ref: str, host: str, port: int, workers: int = 1) -> None:
 
     SIGTERM stops it gracefully and the process then exits with status 0.
     """
+    port = check_port(host, port)  # before anything starts: one sentence if it is taken
     os.environ[MODEL_ENV] = ref
     get_settings.cache_clear()  # this process too reads the settings again, with ``ref``
     run_dir = Path(tempfile.mkdtemp(prefix="mlcycle-serve-"))
@@ -80,8 +83,9 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
 
 def _run_uvicorn(host: str, port: int, workers: int) -> None:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    uvicorn.run(
+    config = uvicorn.Config(
         FACTORY,
         factory=True,
         host=host,
@@ -94,6 +98,17 @@ def _run_uvicorn(host: str, port: int, workers: int) -> None:
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         log_config=_log_config(),
     )
+    try:
+        if workers == 1:
+            uvicorn.Server(config).run()
+        else:
+            # uvicorn's supervisor (health checks, restarts, signals); on Linux each worker
+            # gets its own socket, elsewhere they share one.
+            shared = not spreads_connections()
+            sockets = [config.bind_socket() if shared else WorkerSocket(host, port)]
+            Multiprocess(config, sockets=sockets).run()  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: uvicorn has already shut down gracefully
 
 
 def _log_config() -> dict[str, Any]:

@@ -20,13 +20,14 @@ from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import use_tracking
 from mlcycle.train.pipeline import Reporter
 from mlcycle.train.tune_objective import Objective, TrialContext
+from mlcycle.train.tune_pool import run_parallel, warm_up
 from mlcycle.train.tune_report import log_report, study_report
 from mlcycle.train.tune_runs import GATE, ParentRun
 from mlcycle.train.tune_setup import Setup, prepare, setup_params
 from mlcycle.train.tune_storage import reap_dead_local_trials
 from mlcycle.train.tune_study import open_study
 from mlcycle.train.tune_watch import TuneStatus, Watcher
-from mlcycle.train.tune_workers import Budget, WorkerSpec, quiet_optuna, run_parallel, run_trials
+from mlcycle.train.tune_workers import Budget, WorkerSpec, quiet_optuna, run_trials
 
 __all__ = ["TuneInterrupted", "TuneOptions", "TuneResult", "TuneStatus", "tune"]
 
@@ -88,6 +89,8 @@ def tune(
     settings = settings or get_settings()
     options = options or TuneOptions()
     quiet_optuna()
+    if (options.workers or settings.tune.workers) > 1:
+        warm_up()  # worker processes get ready while this one prepares the search
     setup = prepare(options, settings)
     storage = setup.storage.open()
     study = open_study(storage, setup.plan)
