@@ -39,6 +39,7 @@ def test_ranked_output_shape_and_order(model: FastTextClassifier) -> None:
     assert np.all(np.diff(pred.probs, axis=1) <= 1e-7)  # best first
     assert np.all((pred.probs >= 0) & (pred.probs <= 1))
     assert all(len(set(row)) == 5 for row in pred.codes)  # no code twice
+    assert pred.empty.tolist() == [False, False, True]  # nothing left of ""
 
 
 def test_k_is_clamped_to_label_count(model: FastTextClassifier) -> None:
@@ -66,9 +67,9 @@ def test_batch_equals_one_by_one(model: FastTextClassifier, data) -> None:
     ],
 )
 def test_casing_accents_punctuation_do_not_change_prediction(model, original, variant) -> None:
-    a, b = model.predict([original, variant], k=3)
-    assert list(a[0]) == list(a[1])
-    np.testing.assert_allclose(b[0], b[1], rtol=1e-6)
+    pred = model.predict([original, variant], k=3)
+    assert list(pred.codes[0]) == list(pred.codes[1])
+    np.testing.assert_allclose(pred.probs[0], pred.probs[1], rtol=1e-6)
 
 
 @pytest.mark.parametrize("loss", ["softmax", "hs"])

@@ -97,6 +97,22 @@ def test_predict_returns_ranked_codes_with_probabilities(client: TestClient) -> 
         assert all("label" in c for c in ranked)
 
 
+def test_texts_with_no_word_left_are_flagged(client: TestClient) -> None:
+    texts = [
+        "salon de coiffure",
+        "123 !!! 45",
+        "le la les de",
+        "x ?",
+    ]  # digits, stop words, one letter
+    response = client.post("/predict", json={"texts": texts})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["empty_after_cleaning"] == [1, 2, 3]
+    assert len(body["predictions"]) == 4  # still answered: the client decides
+    ok = client.post("/predict", json={"texts": ["salon de coiffure"]}).json()
+    assert ok["empty_after_cleaning"] == []
+
+
 def test_k_defaults_to_one(client: TestClient) -> None:
     response = client.post("/predict", json={"texts": ["salon de coiffure"]})
     assert response.status_code == 200

@@ -18,6 +18,9 @@ class Prediction(NamedTuple):
 
     codes: np.ndarray  # (n, k) of str
     probs: np.ndarray  # (n, k) float32
+    # (n,) bool, when the model knows it: no word was left after cleaning (digits,
+    # punctuation, stop words only), so the codes owe nothing to the text.
+    empty: np.ndarray | None = None
 
 
 class TextClassifier(Protocol):

@@ -52,8 +52,9 @@ class Predictor:
         self.n_labels = len(served.classifier.labels)
         self._labels = _official_labels(served.classifier.labels)
         self._model = {"name": served.name, "version": str(served.version)}
-        # The model is not thread-safe (its text cleaner shares one stemmer, whose state
-        # is per call): one prediction at a time per model, whichever thread asks.
+        # One prediction at a time per model, whichever thread asks: a worker is one
+        # core's worth of serving, and the model's cache of unknown words, when full,
+        # starts afresh under a prediction that would be reading it.
         self._lock = threading.Lock()
 
     def info(self) -> dict[str, Any]:
@@ -100,8 +101,14 @@ class Predictor:
             ]
             for row_codes, row_probs in zip(codes, probs, strict=True)
         ]
+        empty = [] if prediction.empty is None else np.flatnonzero(prediction.empty).tolist()
         body = orjson.dumps(
-            {"request_id": request_id, "model": self._model, "predictions": predictions}
+            {
+                "request_id": request_id,
+                "model": self._model,
+                "predictions": predictions,
+                "empty_after_cleaning": empty,
+            }
         )
         return Answer(body, codes, probs)
 

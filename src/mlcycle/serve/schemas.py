@@ -51,6 +51,12 @@ class PredictResponse(BaseModel):
     )
     model: ModelRef
     predictions: list[list[Candidate]]
+    empty_after_cleaning: list[int] = Field(
+        default_factory=list,
+        description="Indexes of the texts with no word left once cleaned (only digits, "
+        "punctuation or stop words): their codes say nothing about the text; code them "
+        "by hand.",
+    )
 
 
 class ModelInfo(BaseModel):

@@ -12,6 +12,7 @@ This module must stay importable with numpy-free, mlcycle-free dependencies only
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
@@ -63,13 +64,19 @@ class TextCleaner:
 
         self.language = language
         self.stop_words = frozenset(_fold(word) for word in stop_words)
-        self._stem = snowballstemmer.stemmer(language).stemWord
+        self._new_stemmer = lambda: snowballstemmer.stemmer(language).stemWord
+        # A Snowball stemmer keeps the word it works on in itself: one per thread, as a
+        # served model is called from a thread pool.
+        self._stemmers = threading.local()
         self._cache: dict[str, str | None] = {}
 
     def _token(self, word: str) -> str | None:
         if len(word) < 2 or word in self.stop_words:
             return None
-        return self._stem(word)
+        stem = getattr(self._stemmers, "stem", None)
+        if stem is None:
+            stem = self._stemmers.stem = self._new_stemmer()
+        return stem(word)
 
     def tokens(self, text: str) -> list[str]:
         """Cleaned, stemmed tokens of one text (empty when nothing meaningful is left)."""

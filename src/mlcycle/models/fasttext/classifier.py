@@ -105,7 +105,8 @@ class FastTextClassifier:
         else:
             top = np.argsort(-scores, axis=1, kind="stable")
         probs = self._probabilities(scores, top)
-        return Prediction(self._label_array[top], probs.astype(np.float32, copy=False))
+        empty = np.fromiter((not tokens for tokens in token_lists), bool, len(token_lists))
+        return Prediction(self._label_array[top], probs.astype(np.float32, copy=False), empty)
 
     def _scores(self, hidden: np.ndarray) -> np.ndarray:
         """Ranking scores: logits for ova and softmax, log-probabilities for hs."""
