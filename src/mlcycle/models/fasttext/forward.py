@@ -4,12 +4,16 @@ Per vocabulary word the sum of its own row and its character n-gram rows is comp
 once, so a text costs one row per token plus one per word n-gram instead of a dozen
 per token. Unknown tokens get the same treatment on first sight and are cached. A numba
 kernel then sums each text's units and hashed word n-gram rows in one pass.
+
+Threads may predict at once: a unit's row is written before its token is published, and
+a full cache is replaced by a fresh one, never overwritten under a reader.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
@@ -19,50 +23,108 @@ from mlcycle.models.fasttext.vocab import EOS, Vocabulary, token_hash
 _OOV_CAPACITY = 20_000  # cached unknown tokens before the cache starts afresh
 
 
+@dataclass(frozen=True)
+class Units:
+    """Summed input rows per token: the vocabulary's, then unknown tokens' as they come."""
+
+    sums: np.ndarray  # (capacity, dim) float32
+    rows: np.ndarray  # (capacity,) how many input rows each sum holds
+    hashes: np.ndarray  # (capacity,) the token's hash, for word n-grams
+    index: dict[str, int]  # token -> unit; grows as unknown tokens are seen
+
+    @property
+    def full(self) -> bool:
+        return len(self.index) >= len(self.sums)
+
+
+class _Full(Exception):
+    """The unknown-token cache a caller holds has no room left."""
+
+
 class Encoder:
     """Turns token lists into averaged hidden vectors with a trained input matrix."""
 
-    def __init__(self, vocab: Vocabulary, inp: np.ndarray, word_ngrams: int) -> None:
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        inp: np.ndarray,
+        word_ngrams: int,
+        unknown_capacity: int = _OOV_CAPACITY,
+    ) -> None:
         self.vocab = vocab
+        self.unknown_capacity = unknown_capacity
         self.word_ngrams = word_ngrams
         self.nwords = vocab.size
         self.buckets = inp[self.nwords :]  # bucket rows, then one zero row
         self._lock = threading.Lock()
-        words = vocab.words
-        rows = [vocab.token_rows(w, i) for i, w in enumerate(words)]
+        rows = [vocab.token_rows(w, i) for i, w in enumerate(vocab.words)]
         starts = np.cumsum([0] + [len(r) for r in rows[:-1]])
         flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64)
-        capacity = self.nwords + _OOV_CAPACITY
-        self.units = np.zeros((capacity, inp.shape[1]), dtype=np.float32)
-        self.units[: self.nwords] = np.add.reduceat(inp[flat], starts, axis=0)
-        self.unit_rows = np.zeros(capacity, dtype=np.float32)
-        self.unit_rows[: self.nwords] = [len(r) for r in rows]
-        self.unit_hash = np.zeros(capacity, dtype=np.uint64)
-        self.unit_hash[: self.nwords] = [token_hash(w) for w in words]
-        self.unit_of = vocab.index()
+        units = self._room(inp.shape[1])
+        units.sums[: self.nwords] = np.add.reduceat(inp[flat], starts, axis=0)
+        units.rows[: self.nwords] = [len(r) for r in rows]
+        units.hashes[: self.nwords] = [token_hash(w) for w in vocab.words]
+        self._units = units
 
-    def _add_unknown(self, token: str) -> int:
-        """Cache an unknown token's sub-word sum; return its unit id."""
+    def _room(self, dim: int, unknown: int | None = None) -> Units:
+        """Empty units for the vocabulary plus ``unknown`` unknown tokens (default: the
+        cache's capacity)."""
+        capacity = self.nwords + (self.unknown_capacity if unknown is None else unknown)
+        return Units(
+            np.zeros((capacity, dim), dtype=np.float32),
+            np.zeros(capacity, dtype=np.float32),
+            np.zeros(capacity, dtype=np.uint64),
+            self.vocab.index(),
+        )
+
+    def _renewed(self, full: Units, unknown: int | None = None) -> Units:
+        """A fresh cache: the vocabulary's units (never rewritten) copied from ``full``."""
+        units, n = self._room(full.sums.shape[1], unknown), self.nwords
+        units.sums[:n] = full.sums[:n]
+        units.rows[:n] = full.rows[:n]
+        units.hashes[:n] = full.hashes[:n]
+        return units
+
+    def _add_unknown(self, units: Units, token: str) -> int:
+        """Cache an unknown token's sub-word sum in ``units``; return its unit id."""
         with self._lock:
-            unit = self.unit_of.get(token)
+            unit = units.index.get(token)
             if unit is not None:
                 return unit
-            if len(self.unit_of) >= self.units.shape[0]:
-                self.unit_of = self.vocab.index()  # start the unknown cache afresh
-            unit = len(self.unit_of)
+            if units.full:
+                if self._units is units:
+                    self._units = self._renewed(units)
+                raise _Full
+            unit = len(units.index)
             rows = [r - self.nwords for r in self.vocab.token_rows(token, -1)]
-            self.units[unit] = self.buckets[rows].sum(axis=0)
-            self.unit_rows[unit] = len(rows)
-            self.unit_hash[unit] = token_hash(token)
-            self.unit_of[token] = unit
+            units.sums[unit] = self.buckets[rows].sum(axis=0)
+            units.rows[unit] = len(rows)
+            units.hashes[unit] = token_hash(token)
+            units.index[token] = unit  # published last: readers see a complete row
             return unit
 
-    def unit_ids(self, token_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """Unit id of every token, EOS closing each text, and the texts' offsets."""
-        get = self.unit_of.get
+    def unit_ids(
+        self, token_lists: Sequence[Sequence[str]]
+    ) -> tuple[np.ndarray, np.ndarray, Units]:
+        """Unit id of every token, EOS closing each text, the offsets and their units."""
+        for _ in range(2):
+            units = self._units
+            try:
+                return (*self._ids(units, token_lists), units)
+            except _Full:
+                continue  # the cache was renewed: start again on the fresh one
+        # This call has more unknown tokens than a whole cache holds: units of its own.
+        unknown = len({token for tokens in token_lists for token in tokens})
+        units = self._renewed(self._units, unknown)
+        return (*self._ids(units, token_lists), units)
+
+    def _ids(
+        self, units: Units, token_lists: Sequence[Sequence[str]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        get = units.index.get
         ids: list[int | None] = []
         offsets = [0]
-        eos = self.unit_of[EOS]
+        eos = units.index[EOS]
         for tokens in token_lists:
             ids.extend(map(get, tokens))
             ids.append(eos)
@@ -70,7 +132,7 @@ class Encoder:
         if None in ids:
             flat = [tok for tokens in token_lists for tok in (*tokens, EOS)]
             ids = [
-                self._add_unknown(tok) if u is None else u
+                self._add_unknown(units, tok) if u is None else u
                 for u, tok in zip(ids, flat, strict=False)
             ]
         return np.array(ids, dtype=np.int64), np.array(offsets, dtype=np.int64)
@@ -79,14 +141,14 @@ class Encoder:
         """The averaged feature vector of each text (EOS appended, as in training)."""
         from mlcycle.models.fasttext.kernels import hidden_batch
 
-        ids, offsets = self.unit_ids(token_lists)
-        out = np.empty((len(token_lists), self.units.shape[1]), dtype=np.float32)
+        ids, offsets, units = self.unit_ids(token_lists)
+        out = np.empty((len(token_lists), units.sums.shape[1]), dtype=np.float32)
         hidden_batch(
             ids,
             offsets,
-            self.units,
-            self.unit_rows,
-            self.unit_hash,
+            units.sums,
+            units.rows,
+            units.hashes,
             self.buckets,
             self.word_ngrams,
             np.uint64(len(self.buckets) - 1),

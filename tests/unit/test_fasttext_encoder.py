@@ -1,0 +1,74 @@
+"""The encoder's cache of unknown tokens: full caches, huge batches, many threads."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from mlcycle.data.generator import generate
+from mlcycle.models.fasttext import FastTextClassifier
+from mlcycle.models.fasttext.forward import Encoder
+
+WORDS = [f"zq{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i // 676)}" for i in range(300)]
+
+
+@pytest.fixture(scope="module")
+def model() -> FastTextClassifier:
+    frame = generate(2000, seed=3)
+    params = {"dim": 16, "epoch": 5, "bucket": 5000, "thread": 1, "wordNgrams": 2}
+    return FastTextClassifier(**params).fit(frame["text"].tolist(), frame["nace"].tolist())
+
+
+def _encoder(model: FastTextClassifier, capacity: int) -> Encoder:
+    return Encoder(model.vocab, model._inp, model.params.wordNgrams, unknown_capacity=capacity)
+
+
+def _texts(seed: int, n: int) -> list[list[str]]:
+    """Token lists mixing known words with words no model has seen."""
+    rng = np.random.default_rng(seed)
+    known = list(_known_words())
+    return [
+        [*(rng.choice(WORDS, 3)), *(rng.choice(known, 2))] for _ in range(n)
+    ]  # fmt: skip
+
+
+def _known_words() -> list[str]:
+    return ["coiffur", "boulanger", "restaur", "commerc", "vent"]
+
+
+def test_a_batch_with_more_unknown_words_than_the_cache_holds(model) -> None:
+    texts = _texts(1, 200)  # about 300 distinct unknown words, a cache of 10
+    small, roomy = _encoder(model, 10), _encoder(model, 10_000)
+    np.testing.assert_array_equal(small.hidden(texts), roomy.hidden(texts))
+    one_by_one = np.vstack([small.hidden([t]) for t in texts])  # renewing as it goes
+    np.testing.assert_array_equal(one_by_one, roomy.hidden(texts))
+
+
+def test_threads_renewing_the_cache_get_the_single_thread_answers(model) -> None:
+    texts = _texts(2, 400)
+    expected = _encoder(model, 10_000).hidden(texts)
+    shared = _encoder(model, 40)  # renewed again and again under the readers
+    results: dict[int, object] = {}
+
+    def encode(worker: int) -> None:
+        try:
+            results[worker] = np.vstack([shared.hidden([t]) for t in texts[worker::4]])
+        except Exception as exc:
+            results[worker] = exc
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=encode, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for worker in range(4):
+        assert isinstance(results[worker], np.ndarray), results[worker]
+        np.testing.assert_array_equal(results[worker], expected[worker::4])
