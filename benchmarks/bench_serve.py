@@ -364,7 +364,6 @@ def environment() -> dict[str, str]:
 def markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Namespace,
              model_info: dict) -> str:  # fmt: skip
     """The production-mode section for SERVE_RESULTS.md and docs/benchmarks.md."""
-    med, checks, passed = summary["medians"], summary["checks"], summary["passed"]
     mode = ("logging, metrics and API keys OFF (--plain)" if args.plain else
             "prediction log (Parquet), Prometheus metrics and API keys all ON")  # fmt: skip
     loads = [
@@ -390,6 +389,15 @@ def markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Names
         "k=5. "
         f"Median of {args.rounds} rounds, servers alternating in order.",
         "",
+    ]
+    lines += _runs_table(summary["medians"], measured)
+    lines += _notes(summary["checks"], measured)
+    lines += _bars_table(summary, args)
+    return "\n".join(lines) + "\n"
+
+
+def _runs_table(med: dict, measured: dict) -> list[str]:
+    lines = [
         "| scenario | server | workers | req/s | texts/s | p50 ms | p99 ms | failed requests "
         "| server cores | wrk cores | server CPU µs per text |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -403,17 +411,22 @@ def markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Names
                 f"| {r['server_cores']:.2f} | {r['wrk_cores']:.2f} "
                 f"| {1e6 * r['server_cores'] / r['texts_per_s']:.1f} |"
             )
+    return lines
+
+
+def _notes(checks: dict, measured: dict) -> list[str]:
     logs = ", ".join(
         f"{label}: {c['written']:,.0f} rows written, {c['dropped']:,.0f} dropped"
         for label, c in measured["logs"].items()
     )
-    lines += ["", f"Prediction log at the end of the run ({logs})."]
     rounds = {
         label: ", ".join(f"{r['req_per_s']:,.0f}" for r in by["single"])
         for label, by in measured["runs"].items()
         if label.startswith("mlcycle")
     }
-    lines += [
+    return [
+        "",
+        f"Prediction log at the end of the run ({logs}).",
         "",
         "Single-text req/s of each round: "
         + "; ".join(f"{label}: {values}" for label, values in rounds.items())
@@ -429,6 +442,10 @@ def markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Names
         "connections both workers get some, but two batch connections land on the same "
         "worker half the time, which is why batches use two connections per worker.",
     ]
+
+
+def _bars_table(summary: dict, args: argparse.Namespace) -> list[str]:
+    checks, passed = summary["checks"], summary["passed"]
     bars = [
         ("single-text throughput, mlcycle / mlflow", f">= {BARS['throughput_ratio']:g}x",
          f"{checks['throughput_ratio']:.1f}x", passed["throughput_ratio"]),
@@ -443,9 +460,8 @@ def markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Names
          f">= {BARS['batch_scaling']:g}x", f"{checks['batch_scaling']:.2f}x",
          passed["batch_scaling"]),
     ]  # fmt: skip
-    lines += ["", "| bar | target | measured | holds |", "| --- | --- | ---: | --- |"]
-    lines += [f"| {b} | {t} | {m} | {'yes' if ok else 'NO'} |" for b, t, m, ok in bars]
-    return "\n".join(lines) + "\n"
+    lines = ["", "| bar | target | measured | holds |", "| --- | --- | ---: | --- |"]
+    return lines + [f"| {b} | {t} | {m} | {'yes' if ok else 'NO'} |" for b, t, m, ok in bars]
 
 
 def write_section(path: Path, section: str) -> None:
