@@ -24,7 +24,7 @@ from mlcycle.core.settings import get_settings
 from mlcycle.data.generator import generate, write_dataset
 from mlcycle.registry.audit import read_events
 from mlcycle.registry.history import served_during
-from mlcycle.registry.ops import register, resolve
+from mlcycle.registry.ops import register, resolve, set_alias
 from mlcycle.registry.promotion import promote, rollback
 from mlcycle.registry.refs import ModelRef
 from mlcycle.train.pipeline import train_model
@@ -44,6 +44,7 @@ registry:
     - {name: qa, gates: [contract, quality]}
     - {name: canary, gates: [quality, champion]}
     - {name: edge, gates: [quality, champion]}
+    - {name: shadow, gates: [quality]}
   gates:
     quality: {minimums: {accuracy_top1: 0.15, accuracy_division: 0.3}}
     champion: {metrics: [accuracy_top1, f1_macro, accuracy_division], margin: 0.01}
@@ -402,3 +403,27 @@ def test_copy_to_another_registry(store: Store, tmp_path: Path) -> None:
     assert there.get_model_version_by_alias("nace", "staging").tags["mlcycle.staging.gates"]
     with pytest.raises(NotFound):
         promote("nope", "1", "production")
+
+
+def test_a_move_made_outside_mlcycle_joins_the_trail(store: Store) -> None:
+    """The MLflow UI moved the alias: the next promotion records that move, then its own."""
+    assert promote("nace", store.v1, "shadow", "first").moved
+    set_alias("nace", "shadow", store.v2)  # as the MLflow UI or API would
+    third = promote("nace", store.v3, "shadow", "after an outside move")
+    assert third.moved and third.previous == store.v2
+    events = read_events("nace", get_settings(), "shadow")
+    assert [(e.action, e.from_version, e.to_version) for e in events] == [
+        ("promote", None, store.v1),
+        ("outside", store.v1, store.v2),
+        ("promote", store.v2, store.v3),
+    ]
+    assert events[1].user == "unknown"
+    back = rollback("nace", "shadow", "undo")
+    assert back.version == store.v2  # the holder before v3, though mlcycle did not put it
+    history = cli(store.home, "models", "history", "nace", "--alias", "shadow", "--json")
+    assert [e["action"] for e in json.loads(history.stdout)] == [
+        "promote",
+        "outside",
+        "promote",
+        "rollback",
+    ]

@@ -196,7 +196,7 @@ def history(
     ),
     as_json: bool = _JSON,
 ) -> None:
-    """The audit trail: every promotion, refusal, force and rollback, oldest first."""
+    """The audit trail: every promotion, refusal, force, rollback and outside move, oldest first."""
     from mlcycle.core.settings import get_settings
     from mlcycle.registry.audit import read_events
     from mlcycle.registry.environments import environment_names

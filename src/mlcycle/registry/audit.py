@@ -24,7 +24,8 @@ from mlcycle.core.settings import Settings
 from mlcycle.core.tracking import ensure_experiment
 
 PROMOTE, FORCE, ROLLBACK, REFUSED = "promote", "force", "rollback", "refused"
-MOVES = (PROMOTE, FORCE, ROLLBACK)  # actions that moved the alias (refusals did not)
+OUTSIDE = "outside"  # a move made without mlcycle, recorded when mlcycle next saw it
+MOVES = (PROMOTE, FORCE, ROLLBACK, OUTSIDE)  # actions that moved the alias
 _KIND = "mlcycle.kind"
 _MODEL = "mlcycle.audit_model"
 

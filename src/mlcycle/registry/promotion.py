@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from mlcycle.core.errors import Conflict, InvalidInput, NotFound
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.registry.audit import (
     FORCE,
+    OUTSIDE,
     PROMOTE,
     REFUSED,
     ROLLBACK,
@@ -28,7 +29,7 @@ from mlcycle.registry.audit import (
 )
 from mlcycle.registry.environments import environment, gates_for, previous_environment
 from mlcycle.registry.gates import GateContext, GateResult, Subject, run_gates
-from mlcycle.registry.history import rollback_target
+from mlcycle.registry.history import holder_stack, rollback_target
 from mlcycle.registry.holdout import find_holdout
 from mlcycle.registry.lock import registry_lock
 from mlcycle.registry.ops import VersionInfo, resolve, set_alias
@@ -50,7 +51,7 @@ class MoveResult:
 
     @property
     def moved(self) -> bool:
-        return self.action in (PROMOTE, FORCE, ROLLBACK)
+        return self.action in (PROMOTE, FORCE, ROLLBACK)  # by this call
 
     @property
     def failed_gates(self) -> list[str]:
@@ -97,6 +98,7 @@ def promote(
     candidate = resolve(ModelRef(name, version=str(version)))
     with registry_lock(name, settings.registry.lock_timeout_s):
         current = holder(name, alias)
+        note_outside_move(name, alias, current, settings)
         if current is not None and current.version == candidate.version:
             return MoveResult(name, alias, candidate.version, current.version, "none", reason)
         if not force:
@@ -148,7 +150,7 @@ def rollback(
     _must_exist(name)
     with registry_lock(name, settings.registry.lock_timeout_s):
         current = holder(name, alias)
-        events = read_events(name, settings, alias)
+        events = note_outside_move(name, alias, current, settings)
         target = rollback_target(events, alias, current.version if current else None)
         if target is None:
             raise Conflict(
@@ -167,6 +169,29 @@ def rollback(
         event = new_event(name, alias, ROLLBACK, previous, target, reason or "rollback")
         append_event(event, settings)
     return MoveResult(name, alias, target, previous, ROLLBACK, event.reason, [], event)
+
+
+def note_outside_move(
+    name: str, alias: str, current: VersionInfo | None, settings: Settings
+) -> list[Event]:
+    """Record a move made without mlcycle; return the alias's events, that one included.
+
+    The MLflow UI or API, or a promotion killed between moving the alias and recording
+    it, leave the alias on a version the trail does not name. The event carries the time
+    it was noticed, the only time known. Call under the registry lock.
+    """
+    events = read_events(name, settings, alias)
+    stack = holder_stack(events, alias)
+    if current is None or not stack or stack[-1] == current.version:
+        return events
+    event = new_event(
+        name, alias, OUTSIDE, stack[-1], current.version,
+        "moved outside mlcycle (MLflow UI or API, or an interrupted promotion); "
+        "recorded when next seen",
+    )  # fmt: skip
+    event = replace(event, user="unknown")  # not whoever happened to notice
+    append_event(event, settings)
+    return [*events, event]
 
 
 def _must_exist(name: str) -> None:
