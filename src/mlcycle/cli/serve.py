@@ -44,6 +44,7 @@ def serve(
     from mlcycle.core.settings import get_settings
     from mlcycle.core.tracking import use_tracking
     from mlcycle.registry.ops import resolve
+    from mlcycle.serve.listen import check_port
     from mlcycle.serve.runner import run_server
 
     settings = get_settings()
@@ -51,7 +52,7 @@ def serve(
     use_tracking(settings)
     version = resolve(ref)  # raises NotFound with one clear sentence
     host = host or settings.serve.host
-    port = settings.serve.port if port is None else port
+    port = check_port(host, settings.serve.port if port is None else port)  # 0: a free one
     workers = workers or settings.serve.workers
     auth = "API keys required" if settings.serve.auth.enabled else "no API keys"
     typer.echo(
