@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-import threading
-
 import numpy as np
 import pytest
 
 from mlcycle.data.generator import generate
 from mlcycle.models.fasttext import FastTextClassifier
 from mlcycle.models.fasttext.forward import Encoder
+from tests.threads import in_threads
 
+STEMS = ["coiffur", "boulanger", "restaur", "commerc", "vent"]
 WORDS = [f"zq{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i // 676)}" for i in range(300)]
 
 
@@ -27,16 +26,9 @@ def _encoder(model: FastTextClassifier, capacity: int) -> Encoder:
 
 
 def _texts(seed: int, n: int) -> list[list[str]]:
-    """Token lists mixing known words with words no model has seen."""
+    """Token lists mixing stems of the training texts with words no model has seen."""
     rng = np.random.default_rng(seed)
-    known = list(_known_words())
-    return [
-        [*(rng.choice(WORDS, 3)), *(rng.choice(known, 2))] for _ in range(n)
-    ]  # fmt: skip
-
-
-def _known_words() -> list[str]:
-    return ["coiffur", "boulanger", "restaur", "commerc", "vent"]
+    return [[*rng.choice(WORDS, 3), *rng.choice(STEMS, 2)] for _ in range(n)]
 
 
 def test_a_batch_with_more_unknown_words_than_the_cache_holds(model) -> None:
@@ -51,24 +43,7 @@ def test_threads_renewing_the_cache_get_the_single_thread_answers(model) -> None
     texts = _texts(2, 400)
     expected = _encoder(model, 10_000).hidden(texts)
     shared = _encoder(model, 40)  # renewed again and again under the readers
-    results: dict[int, object] = {}
-
-    def encode(worker: int) -> None:
-        try:
-            results[worker] = np.vstack([shared.hidden([t]) for t in texts[worker::4]])
-        except Exception as exc:
-            results[worker] = exc
-
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=encode, args=(w,)) for w in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
-    for worker in range(4):
-        assert isinstance(results[worker], np.ndarray), results[worker]
-        np.testing.assert_array_equal(results[worker], expected[worker::4])
+    results = in_threads(lambda worker: np.vstack([shared.hidden([t]) for t in texts[worker::4]]))
+    for worker, result in enumerate(results):
+        assert isinstance(result, np.ndarray), result
+        np.testing.assert_array_equal(result, expected[worker::4])

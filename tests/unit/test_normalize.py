@@ -38,32 +38,12 @@ def test_cleaner_config_round_trip_keeps_behaviour() -> None:
 
 def test_cleaning_from_many_threads_gives_the_single_thread_answers() -> None:
     """A served pyfunc is called from a thread pool: one cleaner, many threads at once."""
-    import sys
-    import threading
-
     from mlcycle.data.generator import generate
-    from mlcycle.text.normalize import default_cleaner
+    from tests.threads import in_threads
 
     texts = generate(3000, seed=5)["text"].tolist()
     expected = [TextCleaner(default_cleaner().stop_words).tokens(t) for t in texts]
     shared = TextCleaner(default_cleaner().stop_words)  # a cold cache: every word stemmed
-    results: dict[int, object] = {}
-
-    def clean(worker: int) -> None:
-        try:
-            results[worker] = [shared.tokens(t) for t in texts[worker::4]]
-        except Exception as exc:  # the stemmer's state torn by another thread
-            results[worker] = exc
-
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show up
-    try:
-        threads = [threading.Thread(target=clean, args=(w,)) for w in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
-    for worker in range(4):
-        assert results[worker] == expected[worker::4]
+    results = in_threads(lambda worker: [shared.tokens(t) for t in texts[worker::4]])
+    for worker, result in enumerate(results):
+        assert result == expected[worker::4]
