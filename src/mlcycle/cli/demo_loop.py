@@ -109,23 +109,13 @@ def run_loop(console: Any, url: str, settings: Any, rows: int, seed: int, flush_
 
 
 def _retrain(console: Any, settings: Any, start: datetime, end: datetime) -> Any:
+    from mlcycle.cli.retrain import print_outcome
     from mlcycle.cli.train import _progress
     from mlcycle.train.retrain import retrain
 
     with _progress(console) as reporter:
         result = retrain(settings, if_needed=True, start=start, end=end, reporter=reporter)
-    for reason in result.decision.reasons:
-        console.print(f"Trigger: {reason}")
-    if result.version:
-        console.print(
-            f"Trained version {result.version} on {result.dataset} "
-            f"({result.feedback_rows:,} feedback-labelled production texts added)."
-        )
-    for move in result.promotions:
-        failed = [g["name"] for g in move["gates"] if not g["passed"]]
-        note = f" (failed gates: {', '.join(failed)})" if failed else ""
-        console.print(f"{move['alias']}: {move['action']}{note}")
-    console.print(f"Retrain outcome: {result.outcome}; MLflow run {result.run_id}.")
+    print_outcome(console, result)
     return result
 
 

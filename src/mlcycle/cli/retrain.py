@@ -17,7 +17,7 @@ def retrain(
     from rich.console import Console
 
     from mlcycle.cli.train import _progress
-    from mlcycle.train.retrain import NOT_NEEDED, REFUSED
+    from mlcycle.train.retrain import REFUSED
     from mlcycle.train.retrain import retrain as run_retrain
 
     console = Console(stderr=as_json)
@@ -25,19 +25,27 @@ def retrain(
         result = run_retrain(if_needed=if_needed, reporter=reporter)
     if as_json:
         print_json(result.to_dict())
-    elif result.outcome == NOT_NEEDED:
-        console.print("No retrain needed: no rule breached and the data is unchanged.")
     else:
-        for reason in result.decision.reasons or ["asked for (no --if-needed)"]:
-            console.print(f"Trigger: {reason}")
-        console.print(
-            f"Trained version {result.version} on {result.dataset} "
-            f"({result.feedback_rows:,} feedback rows added); run {result.run_id}."
-        )
-        for move in result.promotions:
-            failed = [g["name"] for g in move["gates"] if not g["passed"]]
-            detail = f" (failed gates: {', '.join(failed)})" if failed else ""
-            console.print(f"{move['alias']}: {move['action']}{detail}")
-        console.print(f"Outcome: {result.outcome}.")
+        print_outcome(console, result)
     if result.outcome == REFUSED:
         raise typer.Exit(1)
+
+
+def print_outcome(console, result) -> None:
+    """What triggered the retrain, what was trained, each promotion and the outcome."""
+    from mlcycle.train.retrain import NOT_NEEDED
+
+    if result.outcome == NOT_NEEDED:
+        console.print("No retrain needed: no rule breached and the data is unchanged.")
+        return
+    for reason in result.decision.reasons or ["asked for (no --if-needed)"]:
+        console.print(f"Trigger: {reason}")
+    console.print(
+        f"Trained version {result.version} on {result.dataset} "
+        f"({result.feedback_rows:,} feedback-labelled production texts added)."
+    )
+    for move in result.promotions:
+        failed = [g["name"] for g in move["gates"] if not g["passed"]]
+        detail = f" (failed gates: {', '.join(failed)})" if failed else ""
+        console.print(f"{move['alias']}: {move['action']}{detail}")
+    console.print(f"Retrain outcome: {result.outcome}; MLflow run {result.run_id}.")
