@@ -7,7 +7,7 @@ Both servers serve the SAME registered model version, on loopback, measured by `
   ``{"inputs": ["text"], "params": {"k": 5}}`` at ``/invocations``, mlcycle
   ``{"texts": ["text"], "k": 5}`` at ``/predict``. Requests rotate through 300 distinct
   generated texts.
-* batch: 1,000 texts per request, ``--batch-connections`` per worker (2), 4 distinct batches.
+* batch: 1,000 texts per request, ``--batch-connections`` per worker (4), 4 distinct batches.
 
 mlcycle runs in production mode (unless ``--plain``): API keys required (wrk sends
 ``Authorization: Bearer``), every answered text written to the Parquet prediction
@@ -391,7 +391,7 @@ def markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Names
         "",
     ]
     lines += _runs_table(summary["medians"], measured)
-    lines += _notes(summary["checks"], measured)
+    lines += _notes(summary, measured, args)
     lines += _bars_table(summary, args)
     return "\n".join(lines) + "\n"
 
@@ -414,7 +414,17 @@ def _runs_table(med: dict, measured: dict) -> list[str]:
     return lines
 
 
-def _notes(checks: dict, measured: dict) -> list[str]:
+def ceiling(summary: dict, args: argparse.Namespace) -> float:
+    """The most the scaled server could reach over one worker, single text, with wrk on
+    the same cores: all cores busy at the CPU per request (server + wrk) it measured."""
+    one = summary["medians"]["mlcycle"]["single"]
+    scaled = summary["medians"][f"mlcycle-{args.scale_workers}w"]["single"]
+    cpu_per_request = (scaled["server_cores"] + scaled["wrk_cores"]) / scaled["req_per_s"]
+    return (os.cpu_count() or 1) / cpu_per_request / one["req_per_s"]
+
+
+def _notes(summary: dict, measured: dict, args: argparse.Namespace) -> list[str]:
+    checks = summary["checks"]
     logs = ", ".join(
         f"{label}: {c['written']:,.0f} rows written, {c['dropped']:,.0f} dropped"
         for label, c in measured["logs"].items()
@@ -435,12 +445,14 @@ def _notes(checks: dict, measured: dict) -> list[str]:
         "servers: with one worker it has the other core to itself; with two it takes "
         "CPU from them, so the single-text scaling "
         f"({checks['scaling']:.2f}x) is bounded by the cores wrk leaves, while "
-        "the CPU each text costs the servers stays about the same. With 1,000-text "
+        "the CPU each text costs the servers stays about the same: with every core busy "
+        "at the CPU per request measured (servers plus wrk), the most it could reach is "
+        f"{ceiling(summary, args):.2f}x. With 1,000-text "
         "batches wrk needs almost no CPU: that scenario measures the servers' scaling. "
         "Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads "
         "connections over them by a hash of the client's address and port: with 16 "
         "connections both workers get some, but two batch connections land on the same "
-        "worker half the time, which is why batches use two connections per worker.",
+        "worker half the time, which is why batches use several connections per worker.",
     ]
 
 
@@ -494,7 +506,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="Seconds per wrk run.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--batch-connections", type=int, default=2, help="Per worker.")
+    parser.add_argument("--batch-connections", type=int, default=4, help="Per worker.")
     parser.add_argument("--plain", action="store_true", help="mlcycle without log/metrics/keys.")
     parser.add_argument("--json", type=Path, help="Write raw runs and medians here.")
     parser.add_argument("--markdown", type=Path, default=HERE / "SERVE_RESULTS.md")
