@@ -57,9 +57,10 @@ BARS = {
     "model_mb_732": 100.0,
 }
 LATENCY_TEXTS = 2000
-# Batch timings per engine. Ours vary: the cleaner's word cache starts afresh when full,
-# and on this test set (many misspelt words) that lands in one pass of two or three,
-# which then re-stems its words; a median of 9 is not swayed by where those passes fall.
+# Batch timings per engine. Ours vary: a 20,000-text pass allocates a few hundred
+# thousand token lists, and one pass in two or three also pays for a full garbage
+# collection (about +50 ms; none with gc disabled); a median of 9 is not swayed by
+# where those passes fall.
 REPEATS = 9
 ONE_THREAD_ENV = {
     "NUMBA_NUM_THREADS": "1",
