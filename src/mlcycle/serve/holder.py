@@ -53,8 +53,7 @@ class Predictor:
         self._labels = _official_labels(served.classifier.labels)
         self._model = {"name": served.name, "version": str(served.version)}
         # One prediction at a time per model, whichever thread asks: a worker is one
-        # core's worth of serving, and the model's cache of unknown words, when full,
-        # starts afresh under a prediction that would be reading it.
+        # core's worth of serving (the model itself is safe to share between threads).
         self._lock = threading.Lock()
 
     def info(self) -> dict[str, Any]:

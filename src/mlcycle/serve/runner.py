@@ -26,7 +26,7 @@ from fastapi import FastAPI
 
 from mlcycle.core.settings import get_settings
 from mlcycle.serve.app import RUN_DIR_ENV, create_app
-from mlcycle.serve.listen import WorkerSocket, check_port, spreads_connections
+from mlcycle.serve.listen import WorkerSocket, spreads_connections
 from mlcycle.serve.metrics import MULTIPROC_ENV
 
 MODEL_ENV = "MLCYCLE_SERVE__MODEL"
@@ -53,9 +53,10 @@ def app_factory() -> FastAPI:
 def run_server(ref: str, host: str, port: int, workers: int = 1) -> None:
     """Serve model ``ref`` (an alias is followed) on ``host:port`` until stopped.
 
-    SIGTERM stops it gracefully and the process then exits with status 0.
+    ``port`` is one :func:`mlcycle.serve.listen.check_port` returned: free, and never 0,
+    since every worker must listen on the same one. SIGTERM stops the server gracefully
+    and the process then exits with status 0.
     """
-    port = check_port(host, port)  # before anything starts: one sentence if it is taken
     os.environ[MODEL_ENV] = ref
     get_settings.cache_clear()  # this process too reads the settings again, with ``ref``
     run_dir = Path(tempfile.mkdtemp(prefix="mlcycle-serve-"))
