@@ -25,12 +25,12 @@ from typer.testing import CliRunner, Result
 from mlcycle.core.errors import DataError, InvalidInput, NotFound
 from mlcycle.core.settings import get_settings
 from mlcycle.data.diff import diff_versions
-from mlcycle.data.generator import generate
 from mlcycle.data.ingest import add_dataset
 from mlcycle.data.profile import load_profile
 from mlcycle.data.store import list_versions, read_metadata, read_table, resolve
 from mlcycle.data.validate import InvalidRows
-from tests.conftest import cli_env
+from mlcycle.tasks.text.generator import generate
+from tests.conftest import _isolate, cli_env
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +46,7 @@ def isolated_home(folder: Path) -> Iterator[Path]:
     tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     home = folder / "home"
     with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        mp.delenv("MLFLOW_RUN_ID", raising=False)
-        mp.setenv("MLCYCLE_HOME", str(home))
-        mp.setenv("MLCYCLE_PROJECT", str(home / "mlcycle.yaml"))
-        get_settings.cache_clear()
+        _isolate(home, mp)
         yield home
     get_settings.cache_clear()
     mlflow.set_tracking_uri(tracking)

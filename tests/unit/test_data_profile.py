@@ -100,7 +100,7 @@ def test_any_change_of_content_changes_the_digest(change) -> None:
 def test_fast_counts_match_a_plain_python_reference() -> None:
     from collections import Counter
 
-    from mlcycle.data.generator import generate
+    from mlcycle.tasks.text.generator import generate
 
     texts = [*generate(3000, seed=4)["text"], "ŒUVRE Æther straße", "", None, "a", "é-è", "x y"]
     normalised = textstats.normalise(texts).to_pylist()

@@ -9,8 +9,10 @@ import pytest
 from mlcycle.core.errors import DataError, InvalidInput
 from mlcycle.data.readers import read_raw
 from mlcycle.data.validate import InvalidRows, Schema, validate
+from mlcycle.tasks.text.nace import NAF_REV2
 
-SCHEMA = Schema()
+# The pattern-checked schema of a project with NAF-shaped labels in a ``nace`` column.
+SCHEMA = Schema(label_col="nace", code_pattern=r"^\d{4}[A-Z]$", normalise_codes=True)
 
 
 def _raw(tmp_path: Path, lines: list[str], header: str = "text,nace"):
@@ -120,14 +122,17 @@ def test_duplicates_conflicts_and_null_rates_are_counted(tmp_path) -> None:
 
 def test_pattern_can_be_any_label_or_a_python_only_regex(tmp_path) -> None:
     raw = _raw(tmp_path, ["a,cat", "b,dog", "c,c4t"])
-    free = Schema(code_pattern=None, normalise_codes=False)
+    free = Schema(label_col="nace", code_pattern=None, normalise_codes=False)
     assert validate(raw, free, "reject", "d").table.column("label").to_pylist() == [
         "cat",
         "dog",
         "c4t",
     ]
     lookahead = Schema(  # RE2 has no look-ahead: Python's engine takes over
-        code_pattern=r"^(?!c4t)[a-z0-9]+$", normalise_codes=False, max_bad_share=0.5
+        label_col="nace",
+        code_pattern=r"^(?!c4t)[a-z0-9]+$",
+        normalise_codes=False,
+        max_bad_share=0.5,
     )
     assert validate(raw, lookahead, "drop", "d").reasons == {"invalid label": 1}
 
@@ -136,8 +141,8 @@ def test_pattern_can_be_any_label_or_a_python_only_regex(tmp_path) -> None:
     ("schema", "policy", "message"),
     [
         (SCHEMA, "ignore", "--on-bad-rows must be one of reject, drop, quarantine"),
-        (Schema(code_pattern="(["), "reject", "not a valid regular expression"),
-        (Schema(text_col="nace"), "reject", "name the same column"),
+        (Schema(label_col="nace", code_pattern="(["), "reject", "not a valid regular expression"),
+        (Schema(text_col="nace", label_col="nace"), "reject", "name the same column"),
     ],
 )
 def test_bad_options_are_invalid_input(tmp_path, schema, policy, message) -> None:
@@ -147,6 +152,22 @@ def test_bad_options_are_invalid_input(tmp_path, schema, policy, message) -> Non
 
 def test_nothing_valid_left_is_a_data_error(tmp_path) -> None:
     raw = _raw(tmp_path, ["bar,5630Z"])
-    schema = Schema(max_text_chars=1, max_bad_share=1.0)
+    schema = Schema(label_col="nace", max_text_chars=1, max_bad_share=1.0)
     with pytest.raises(DataError, match="no valid row left"):
         validate(raw, schema, "drop", "d.csv")
+
+
+def test_a_code_outside_the_nomenclature_is_a_bad_row_with_its_line(tmp_path) -> None:
+    # 0400Z has the shape of a NAF code, but 04 is no division of NACE rev.2.
+    schema = Schema(
+        label_col="nace", normalise_codes=True, max_bad_share=0.5, nomenclature=NAF_REV2
+    )
+    raw = _raw(tmp_path, ["bar,5630Z", "mine,0400Z", "cafe,56.10a"])
+    with pytest.raises(InvalidRows) as caught:
+        validate(raw, schema, "reject", "d.csv")
+    assert caught.value.rows == [
+        {"line": 3, "reason": "label '0400Z' is not a naf-rev2 code", "text": "mine",
+         "nace": "0400Z"}
+    ]  # fmt: skip
+    kept = validate(raw, schema, "drop", "d.csv").table.column("label").to_pylist()
+    assert kept == ["5630Z", "5610A"]

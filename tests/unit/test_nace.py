@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlcycle.text import nace
+from mlcycle.tasks.text import nace
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from schemathesis import GenerationMode
 from mlcycle.core.errors import InvalidInput, Unavailable
 from mlcycle.core.settings import Settings
 from mlcycle.models.fasttext import FastTextClassifier
-from mlcycle.registry.loading import ServedModel
+from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.app import create_app
 from mlcycle.serve.loadtest import Target, run_loadtest
 from mlcycle.serve.predict import body_chunks

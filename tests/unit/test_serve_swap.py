@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 from mlcycle.core.errors import ModelError, NotFound, Unavailable
 from mlcycle.core.settings import Settings
 from mlcycle.models.fasttext import FastTextClassifier
-from mlcycle.models.protocol import Prediction
-from mlcycle.registry.loading import ServedModel
+from mlcycle.models.protocol import Prediction, ServedModel
 from mlcycle.serve.app import create_app
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.holder import ModelHolder

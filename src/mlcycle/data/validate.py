@@ -22,17 +22,19 @@ import pyarrow.compute as pc
 from mlcycle.core.errors import DataError, InvalidInput
 from mlcycle.core.settings import Settings
 from mlcycle.data.readers import RawTable
+from mlcycle.tasks.labels import Nomenclature, nomenclature
 
 POLICIES = ("reject", "drop", "quarantine")
 SHOWN_ROWS = 10
 TEXT, LABEL = "text", "label"
 # Reason codes, in the order they are checked: a row gets the first that applies.
-_EMPTY_TEXT, _NO_LABEL, _TOO_LONG, _BAD_LABEL = 1, 2, 3, 4
+_EMPTY_TEXT, _NO_LABEL, _TOO_LONG, _BAD_LABEL, _UNKNOWN_LABEL = 1, 2, 3, 4, 5
 _REASON_NAMES = {
     _EMPTY_TEXT: "empty text",
     _NO_LABEL: "missing label",
     _TOO_LONG: "text too long",
     _BAD_LABEL: "invalid label",
+    _UNKNOWN_LABEL: "invalid label",  # outside the nomenclature; the row says so
 }
 
 
@@ -41,11 +43,13 @@ class Schema:
     """What a valid data set looks like."""
 
     text_col: str = "text"
-    label_col: str = "nace"
-    code_pattern: str | None = r"^\d{4}[A-Z]$"
-    normalise_codes: bool = True
+    label_col: str = "label"
+    code_pattern: str | None = None
+    normalise_codes: bool = False
     max_text_chars: int = 10_000
     max_bad_share: float = 0.25
+    # The labels' nomenclature: a label it does not know is a bad row.
+    nomenclature: Nomenclature | None = None
 
     @classmethod
     def from_settings(
@@ -53,12 +57,13 @@ class Schema:
     ) -> Schema:
         data = settings.data
         return cls(
-            text_col or settings.train.text_col,
-            label_col or settings.train.label_col,
-            data.code_pattern,
-            data.normalise_codes,
+            text_col or data.text_feature(),
+            label_col or data.target,
+            data.label_pattern,
+            data.normalise_labels,
             data.max_text_chars,
             data.max_bad_share,
+            nomenclature(data.nomenclature),
         )
 
 
@@ -111,8 +116,7 @@ def validate(raw: RawTable, schema: Schema, policy: str, shown: str) -> Validate
         table = table.filter(pa.array(~bad_mask))
     if table.num_rows == 0:
         raise DataError(f"{shown} has no valid row left; check the file and its columns.")
-    counts = pc.value_counts(bad.column("reason_code")).to_pylist() if n_bad else []
-    reasons = {_code_name(c["values"]): c["counts"] for c in counts}
+    reasons = _reason_counts(bad) if n_bad else {}
     return Validated(
         table,
         bad.drop_columns(["reason_code"]),
@@ -161,6 +165,8 @@ def _reasons(text: pa.ChunkedArray, label: pa.ChunkedArray, schema: Schema) -> n
     no_label = _is_empty(label)
     too_long = pc.fill_null(pc.greater(pc.utf8_length(text), schema.max_text_chars), False)
     reason = np.zeros(len(text), dtype=np.int8)
+    if schema.nomenclature is not None:
+        reason[~_known(label, schema.nomenclature)] = _UNKNOWN_LABEL
     if schema.code_pattern:
         matches = _matches(label, schema.code_pattern)
         reason[~matches] = _BAD_LABEL
@@ -189,6 +195,14 @@ def _matches(label: pa.ChunkedArray, pattern: str) -> np.ndarray:
         return _numpy(pc.match_substring_regex(filled, pattern))
     except pa.ArrowInvalid:
         return np.array([compiled.search(v) is not None for v in filled.to_pylist()], dtype=bool)
+
+
+def _known(label: pa.ChunkedArray, nomenclature: Nomenclature) -> np.ndarray:
+    """Which labels the nomenclature knows (each distinct label checked once)."""
+    filled = pc.fill_null(label, "")
+    distinct = pc.unique(filled).to_pylist()
+    known = [value for value in distinct if nomenclature.normalise(value) is not None]
+    return _numpy(pc.is_in(filled, value_set=pa.array(known, pa.string())))
 
 
 def _canonical(
@@ -245,6 +259,8 @@ def _bad_rows(
 def _describe(code: int, label: str | None, length: int | None, schema: Schema) -> str:
     if code == _BAD_LABEL:
         return f"label {label!r} does not match {schema.code_pattern}"
+    if code == _UNKNOWN_LABEL:
+        return f"label {label!r} is not a {schema.nomenclature.name} code"
     if code == _TOO_LONG:
         return f"text has {length:,} characters (at most {schema.max_text_chars:,})"
     return _REASON_NAMES[code]
@@ -254,12 +270,17 @@ def _code_name(code: int) -> str:
     return _REASON_NAMES.get(code, "malformed record")
 
 
+def _reason_counts(bad: pa.Table) -> dict[str, int]:
+    """Bad rows per reason name, most frequent first."""
+    counts: dict[str, int] = {}
+    for kind in pc.value_counts(bad.column("reason_code")).to_pylist():
+        name = _code_name(kind["values"])
+        counts[name] = counts.get(name, 0) + kind["counts"]
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
 def _refusal(shown: str, n_bad: int, total: int, bad: pa.Table, policy: str, schema: Schema) -> str:
-    kinds = pc.value_counts(bad.column("reason_code")).to_pylist()
-    summary = ", ".join(
-        f"{c['counts']:,} {_code_name(c['values'])}"
-        for c in sorted(kinds, key=lambda c: -c["counts"])
-    )
+    summary = ", ".join(f"{n:,} {name}" for name, n in _reason_counts(bad).items())
     rows = "row" if n_bad == 1 else "rows"
     head = f"{shown} has {n_bad:,} invalid {rows} out of {total:,} ({summary})"
     if policy == "reject":

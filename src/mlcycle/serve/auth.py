@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from mlcycle.core.serve_settings import AuthSettings
+from mlcycle.core.settings.serve import AuthSettings
 from mlcycle.serve.responses import HttpError
 
 MIN_KEY_CHARS = 16

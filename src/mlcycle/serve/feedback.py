@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,13 +25,20 @@ from mlcycle.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from mlcycle.data.predlog import Root, find_predictions, request_id_ms
 from mlcycle.serve.logrecords import FeedbackRecord
 from mlcycle.serve.recorder import Recorder
-from mlcycle.text import nace
 
 _FIELDS = frozenset(["request_id", "index", "true_code"])
 _EXAMPLE = '{"request_id": "<the answer\'s request_id>", "index": 0, "true_code": "5610A"}'
 POLL_S = 0.25
 # Ids from the future (beyond clock skew) were not issued here.
 SKEW_MS = 60_000
+
+
+@dataclass(frozen=True)
+class LabelRule:
+    """What a valid true label is: the task's canonical form, and how to say so."""
+
+    normalise: Callable[[str], str | None] = lambda raw: raw.strip() or None
+    described: str = "a non-empty label"
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,15 @@ class Logged:
 class FeedbackService:
     """Validates feedback, finds the predictions it is about, queues it for writing."""
 
-    def __init__(self, recorder: Recorder, max_items: int) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        max_items: int,
+        labels: LabelRule | None = None,
+    ) -> None:
         self.recorder = recorder
         self.max_items = max_items
+        self.labels = labels or LabelRule()
         # An unwritten record reaches a file within one flush and one write.
         self.wait_s = 2 * recorder.flush_seconds + 5.0
 
@@ -66,7 +80,7 @@ class FeedbackService:
                 "The prediction log is off on this server, so feedback cannot be matched "
                 "to predictions; set serve.prediction_log.enabled to true."
             )
-        items = parse_feedback(body, self.max_items)
+        items = parse_feedback(body, self.max_items, self.labels)
         logged = await self._find({item.request_id for item in items})
         now = time.time_ns() // 1_000_000
         records = [_record(i, item, logged, now, api_key) for i, item in enumerate(items)]
@@ -144,7 +158,7 @@ def _record(
     )  # fmt: skip
 
 
-def parse_feedback(body: bytes, max_items: int) -> list[Item]:
+def parse_feedback(body: bytes, max_items: int, labels: LabelRule | None = None) -> list[Item]:
     """The items of a feedback body, or one clear InvalidInput."""
     try:
         payload = orjson.loads(body) if body.strip() else None
@@ -160,10 +174,11 @@ def parse_feedback(body: bytes, max_items: int) -> list[Item]:
             f"The feedback array has {len(entries)} items, more than the limit of "
             f"{max_items}; split it."
         )
-    return [_item(i, entry) for i, entry in enumerate(entries)]
+    rule = labels or LabelRule()
+    return [_item(i, entry, rule) for i, entry in enumerate(entries)]
 
 
-def _item(position: int, entry: Any) -> Item:
+def _item(position: int, entry: Any, labels: LabelRule) -> Item:
     where = f"feedback[{position}]"
     if not isinstance(entry, dict):
         raise InvalidInput(f"{where} must be a JSON object like {_EXAMPLE}.")
@@ -183,12 +198,9 @@ def _item(position: int, entry: Any) -> Item:
         raise NotFound(f"No logged prediction has request id '{rid}'; it is from the future.")
     if index is not None and (type(index) is not int or index < 0):
         raise InvalidInput(f"{where}.index must be an integer from 0, not {_show(index)}.")
-    code = nace.normalise_code(raw_code) if isinstance(raw_code, str) else None
+    code = labels.normalise(raw_code) if isinstance(raw_code, str) else None
     if code is None:
-        raise InvalidInput(
-            f"{where}.true_code must be a NAF rev.2 subclass code such as 5610A or "
-            f"56.10A, not {_show(raw_code)}."
-        )
+        raise InvalidInput(f"{where}.true_code must be {labels.described}, not {_show(raw_code)}.")
     return Item(rid, index, code)
 
 

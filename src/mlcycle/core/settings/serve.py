@@ -1,10 +1,11 @@
-"""Production-serving settings: API keys and the prediction log.
+"""Serving settings: where and how the API answers, its API keys and prediction log.
 
-Kept apart from ``settings.py`` because they have many knobs; ``Settings.serve`` holds
-an :class:`AuthSettings` as ``auth`` and a :class:`PredictionLogSettings` as
-``prediction_log``. In the project file::
+``Settings.serve`` is a :class:`ServeSettings`; it holds an :class:`AuthSettings` as
+``auth`` and a :class:`PredictionLogSettings` as ``prediction_log``. In the project
+file::
 
     serve:
+      model: my-model@production         # default: the model's last environment
       auth:
         enabled: true
         keys: {batch-client: 3f0c...}      # name: sha256 of the key (mlcycle serve hash-key)
@@ -89,3 +90,23 @@ class PredictionLogSettings(BaseModel):
                 "characters (set MLCYCLE_SERVE__PREDICTION_LOG__SALT)"
             )
         return self
+
+
+class ServeSettings(BaseModel):
+    """``mlcycle serve``: the model it answers with, where it listens, request limits."""
+
+    # A registry reference (``NAME@ALIAS`` or ``NAME/VERSION``); None: the project's
+    # model at its last environment (``Settings.served_ref``).
+    model: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    max_batch: int = Field(1000, ge=1)
+    max_text_chars: int = Field(2000, ge=1)
+    max_k: int = Field(20, ge=1)
+    # Seconds between checks that the served alias still points at the loaded version
+    # (0: never; POST /admin/reload still checks at once).
+    reload_seconds: float = Field(30.0, ge=0.0)
+    metrics: bool = True
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)

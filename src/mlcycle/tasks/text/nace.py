@@ -4,8 +4,8 @@ A NAF subclass code is four digits and a letter (``5610A``). Its levels read off
 code itself: the section is a letter found from the division (the first two digits),
 the division is two digits, the group three, the class four, the subclass all five.
 
-This module is carried into model artifacts, so it depends on the standard library
-only and imports nothing from mlcycle.
+It depends on the standard library only. ``NAF_REV2`` offers it as a nomenclature
+(:mod:`mlcycle.tasks.labels`) to evaluation, serving and monitoring.
 """
 
 from __future__ import annotations
@@ -279,3 +279,29 @@ def label(code: str) -> str | None:
     if len(compact) == 1:
         return SECTION_LABELS.get(compact)
     return SUBCLASS_LABELS.get(compact)
+
+
+class NafRev2:
+    """NAF rev.2 as a :class:`mlcycle.tasks.labels.Nomenclature` (labels are subclasses)."""
+
+    name = "naf-rev2"
+    levels = LEVELS
+
+    def normalise(self, code: str) -> str | None:
+        canonical = normalise_code(code)
+        if canonical is None:
+            return None
+        try:
+            section_of(canonical)
+        except ValueError:  # 0400Z: the pattern, but no such division
+            return None
+        return canonical
+
+    def at_level(self, codes: Sequence[str], level: str) -> list[str]:
+        return codes_at_level(codes, level)
+
+    def label(self, code: str) -> str | None:
+        return label(code)
+
+
+NAF_REV2 = NafRev2()

@@ -1,7 +1,8 @@
 """Registry governance settings: environments, promotion gates, the frozen holdout.
 
-Kept apart from ``settings.py`` because governance has many knobs; ``Settings.registry``
-is a :class:`RegistrySettings`. Every gate is configurable in the project file::
+``Settings.registry`` is a :class:`RegistrySettings`. Every gate is configurable in the
+project file; what a gate measures by default comes from the model's task (its metrics,
+which way they go), so a setting left out here means "the task's default"::
 
     registry:
       environments: [staging, {name: production, gates: [quality, champion, contract]}]
@@ -20,39 +21,23 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 GATE_NAMES = ("contract", "quality", "champion", "behaviour", "latency")
 _NAME = re.compile(r"^[A-Za-z][\w-]*$")
 
-# Descriptions that the generator's vocabulary ties to exactly one subclass (checked by
-# tests/unit/test_registry_behaviour.py); frequent classes, so small models know them.
-DEFAULT_CASES: dict[str, str] = {
-    "coiffeur": "9602A",
-    "salon de coiffure": "9602A",
-    "restaurant traditionnel": "5610A",
-    "pizzeria": "5610A",
-    "vendeur d'huîtres": "4723Z",
-    "boulanger": "1071C",
-    "plombier": "4322A",
-    "électricien": "4321A",
-    "maçon": "4399C",
-    "taxi": "4932Z",
-    "esthéticienne": "9602B",
-}
-
 
 class QualityGate(BaseModel):
     """Minimums on the candidate's metrics over the frozen holdout."""
 
     enabled: bool = True
-    minimums: dict[str, float] = Field(
-        default_factory=lambda: {"accuracy_top1": 0.5, "f1_macro": 0.3, "accuracy_division": 0.6}
-    )
+    # metric -> floor (a ceiling for metrics where lower is better, such as rmse);
+    # None: the task's defaults.
+    minimums: dict[str, float] | None = None
 
 
 class ChampionGate(BaseModel):
     """The candidate may trail the alias holder by at most ``margin`` on each metric."""
 
     enabled: bool = True
-    metrics: list[str] = Field(
-        default_factory=lambda: ["accuracy_top1", "f1_macro", "accuracy_division"]
-    )
+    # None: the task's headline metrics.
+    metrics: list[str] | None = None
+    # Largest allowed regression, in the metric's own unit.
     margin: float = Field(0.01, ge=0.0, le=1.0)
 
 
@@ -65,13 +50,21 @@ class LatencyGate(BaseModel):
 
 
 class BehaviourGate(BaseModel):
-    """Invariance (case, accents, punctuation, spaces) and minimum functionality."""
+    """Invariance and minimum functionality, written as data the task checks.
+
+    Text tasks: invariance to case, accents, punctuation and spaces over holdout texts,
+    and ``cases`` as ``{text: expected label}``. Tabular tasks: ``invariance``
+    (``[{column: sex}]``), ``direction`` (``[{column: bmi, increases: true}]``) and
+    ``cases`` as ``[{record: {...}, expect: ...}]``.
+    """
 
     enabled: bool = True
     min_invariance: float = Field(0.99, ge=0.0, le=1.0)
     min_functionality: float = Field(1.0, ge=0.0, le=1.0)
     invariance_texts: int = Field(100, ge=0, le=10_000)
-    cases: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CASES))
+    cases: dict[str, str] | list[dict[str, Any]] = Field(default_factory=dict)
+    invariance: list[dict[str, Any]] = Field(default_factory=list)
+    direction: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class ContractGate(BaseModel):
@@ -138,11 +131,8 @@ class RegistrySettings(BaseModel):
     # The experiment holding holdouts and audit logs (kept out of the training runs).
     governance_experiment: str = "mlcycle-governance"
     lock_timeout_s: float = Field(900.0, gt=0.0)
-    intended_use: str = (
-        "Suggest NAF rev.2 subclass codes (APE) for free-text French company activity "
-        "descriptions, ranked with probabilities, to assist human coders. Not for "
-        "automatic legal classification without review."
-    )
+    # What the model is for, shown on its card; say it in the project file.
+    intended_use: str = "Not stated; say it under registry.intended_use in the project file."
 
     @field_validator("environments", mode="before")
     @classmethod

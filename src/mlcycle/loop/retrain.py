@@ -26,10 +26,11 @@ from typing import Any
 import pandas as pd
 
 from mlcycle.core.errors import InvalidInput
-from mlcycle.core.monitor_settings import duration_seconds
 from mlcycle.core.settings import Settings, get_settings
+from mlcycle.core.settings.monitor import duration_seconds
 from mlcycle.monitor.logstore import LogStore
 from mlcycle.monitor.policy import RetrainDecision, labelled_texts, retrain_decision
+from mlcycle.tasks import task_of
 from mlcycle.train.pipeline import Reporter, TrainResult, load_training_data, train_model
 
 NOT_NEEDED, PROMOTED, STAGED, REFUSED = "not-needed", "promoted", "staged", "refused"
@@ -99,7 +100,8 @@ def build_training_set(
     from mlcycle.data.store import resolve, training_frame
 
     if decision.latest_dataset:
-        base = training_frame(resolve(decision.latest_dataset, settings), settings)
+        version = resolve(decision.latest_dataset, settings)
+        base = training_frame(version, task_of(settings).columns(), settings)
     else:
         base = load_training_data(None, settings).frame
     feedback = pd.DataFrame(columns=["text", "label"])
@@ -120,7 +122,7 @@ def _store_version(frame: pd.DataFrame, settings: Settings) -> str:
     """Add the training set as the next version of the project's dataset."""
     from mlcycle.data.ingest import add_dataset
 
-    name = settings.data.default_dataset or settings.model_name
+    name = settings.dataset_name
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{name}-retrain.parquet"
         frame.to_parquet(path, index=False)

@@ -1,11 +1,12 @@
 """The frozen holdout: drawn once per model, stored versioned in the tracking store.
 
 Champion and candidate are compared on the same rows, which no version was trained
-on: training drops every row whose normalised text is in the holdout. The holdout is
-drawn from the rows whose normalised text occurs once in the first data set, so the
-exclusion removes exactly the holdout rows there, not every ``coiffeur`` of the set
-(a frequent short text held out would be missing from training altogether). The
-behaviour gate's curated descriptions never enter it, so models can learn them.
+on: training drops every row whose input is in the holdout (the same input as the
+leakage check means it, :func:`mlcycle.data.leakage.input_keys`). The holdout is
+drawn from the rows whose input occurs once in the first data set, so the exclusion
+removes exactly the holdout rows there, not every ``coiffeur`` of the set (a frequent
+short text held out would be missing from training altogether). Inputs the behaviour
+gate curates never enter it, so models can learn them.
 
 It lives as ``holdout/holdout.parquet`` in a run of the governance experiment, tagged
 with the model, a version and a digest; a team server shares it like any artifact.
@@ -22,10 +23,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlcycle.core.registry_settings import RegistrySettings
+from mlcycle.core.lock import registry_lock
 from mlcycle.core.settings import Settings
+from mlcycle.core.settings.registry import HoldoutSettings
 from mlcycle.core.tracking import ensure_experiment
-from mlcycle.registry.lock import registry_lock
+from mlcycle.data.leakage import input_keys
+
+LABEL = "label"
+# The key of a text with nothing left once normalised ("123 !!!"): never held out.
+_EMPTY_TEXT_KEY = int(input_keys(pd.DataFrame({"text": [""]}), "text", LABEL)[0])
 
 ARTIFACT = "holdout/holdout.parquet"
 _KIND = "mlcycle.kind"
@@ -34,7 +40,7 @@ _MODEL = "mlcycle.holdout_model"
 
 @dataclass(frozen=True)
 class Holdout:
-    """Rows (``text``, ``label``) never trained on, with their identity in the store."""
+    """Rows (canonical layout) never trained on, with their identity in the store."""
 
     model: str
     version: int
@@ -42,10 +48,9 @@ class Holdout:
     run_id: str
     frame: pd.DataFrame
 
-    @property
-    def normalised(self) -> frozenset[str]:
-        """The holdout's texts as the classifier's cleaner sees them."""
-        return frozenset(normalise(self.frame["text"]))
+    def keys(self, text_column: str | None, target: str = LABEL) -> np.ndarray:
+        """The input keys of the holdout's rows (:func:`input_keys`)."""
+        return input_keys(self.frame, text_column, target)
 
     def tags(self) -> dict[str, str]:
         """Lineage tags for a training run that excluded this holdout."""
@@ -56,23 +61,25 @@ class Holdout:
         }
 
 
-def normalise(texts: pd.Series | np.ndarray | list[str]) -> np.ndarray:
-    """Texts cleaned as the model cleans them (case, accents, punctuation, stems)."""
-    from mlcycle.text.normalize import default_cleaner
-
-    clean = default_cleaner().clean
-    return np.array([clean(str(t)) for t in texts], dtype=object)
-
-
-def is_held_out(texts: np.ndarray, holdout: frozenset[str]) -> np.ndarray:
-    """A boolean mask: which of ``texts`` normalise to a holdout text."""
-    if not holdout:
-        return np.zeros(len(texts), dtype=bool)
-    return np.array([t in holdout for t in normalise(texts)], dtype=bool)
+def is_held_out(keys: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """A boolean mask: which rows' input keys are among the holdout's."""
+    if len(held) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    return np.isin(keys, held)
 
 
-def ensure_holdout(model: str, frame: pd.DataFrame, settings: Settings) -> Holdout:
-    """The model's holdout; drawn from ``frame`` (text, label) if it has none yet."""
+def ensure_holdout(
+    model: str, frame: pd.DataFrame, keys: np.ndarray, curated: np.ndarray, settings: Settings
+) -> Holdout:
+    """The model's holdout; drawn from ``frame`` if it has none yet.
+
+    Args:
+        model: The registered model's name.
+        frame: The training data (canonical layout).
+        keys: Each row's input key (:func:`input_keys`).
+        curated: Keys of inputs the behaviour gate curates (never held out).
+        settings: The project's settings.
+    """
     found = find_holdout(model, settings)
     if found is not None:
         return found
@@ -80,27 +87,25 @@ def ensure_holdout(model: str, frame: pd.DataFrame, settings: Settings) -> Holdo
         found = find_holdout(model, settings)  # another process may have won the race
         if found is not None:
             return found
-        return _store(model, draw(frame, settings.registry), settings, version=1)
+        held = draw(frame, keys, curated, settings.registry.holdout)
+        return _store(model, held, settings, version=1)
 
 
-def draw(frame: pd.DataFrame, settings: RegistrySettings) -> pd.DataFrame:
-    """A seeded sample of the rows whose normalised text occurs once in ``frame``."""
-    clean = pd.Series(normalise(frame["text"]), index=frame.index)
-    curated = set(normalise(list(settings.gates.behaviour.cases)))
-    counts = clean.map(clean.value_counts())
-    candidates = np.flatnonzero(((counts == 1) & (clean != "") & ~clean.isin(curated)).to_numpy())
-    size = min(
-        len(candidates),
-        settings.holdout.max_rows,
-        round(len(frame) * settings.holdout.fraction),
-    )
-    rng = np.random.default_rng(settings.holdout.seed)
+def draw(
+    frame: pd.DataFrame, keys: np.ndarray, curated: np.ndarray, settings: HoldoutSettings
+) -> pd.DataFrame:
+    """A seeded sample of the rows whose input occurs once in ``frame``."""
+    unique, counts = np.unique(keys, return_counts=True)
+    once = np.isin(keys, unique[counts == 1])
+    candidates = np.flatnonzero(once & ~np.isin(keys, curated) & (keys != _EMPTY_TEXT_KEY))
+    size = min(len(candidates), settings.max_rows, round(len(frame) * settings.fraction))
+    rng = np.random.default_rng(settings.seed)
     rows = np.sort(rng.choice(candidates, size=size, replace=False))
-    return frame.iloc[rows][["text", "label"]].reset_index(drop=True)
+    return frame.iloc[rows].reset_index(drop=True)
 
 
 def _digest(frame: pd.DataFrame) -> str:
-    hashed = pd.util.hash_pandas_object(frame[["text", "label"]], index=False).to_numpy()
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
 
 

@@ -30,3 +30,27 @@ def confusion_png(confusion: pd.DataFrame, path: Path, max_classes: int = 40) ->
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def residuals_png(residuals: pd.DataFrame, path: Path) -> Path:
+    """Residuals (truth minus prediction) against the prediction, and their histogram."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    predicted = residuals["prediction"].to_numpy(dtype=float)
+    errors = residuals["truth"].to_numpy(dtype=float) - predicted
+    fig, (scatter, histogram) = plt.subplots(1, 2, figsize=(11, 4.5))
+    scatter.scatter(predicted, errors, s=8, alpha=0.5)
+    scatter.axhline(0.0, color="black", linewidth=0.8)
+    scatter.set_xlabel("prediction")
+    scatter.set_ylabel("truth - prediction")
+    scatter.set_title("Residuals against the prediction")
+    histogram.hist(errors, bins=40)
+    histogram.set_xlabel("truth - prediction")
+    histogram.set_title("Distribution of the residuals")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

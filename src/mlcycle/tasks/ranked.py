@@ -1,20 +1,13 @@
-"""Evaluation: top-k accuracy, macro F1, accuracy at every NACE level, per-class report."""
+"""Evaluation of ranked classifications: top-k accuracy, macro F1, per-class report,
+confusion, and accuracy at every level of the labels' nomenclature when there is one."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from mlcycle.text.nace import LEVELS, codes_at_level, normalise_code
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    metrics: dict[str, float]
-    report: pd.DataFrame  # one row per class: precision, recall, f1, support
-    confusion: pd.DataFrame  # true x predicted counts over the classes seen
+from mlcycle.tasks.base import Evaluation
+from mlcycle.tasks.labels import Nomenclature
 
 
 def per_class_report(true: np.ndarray, pred: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -33,36 +26,47 @@ def per_class_report(true: np.ndarray, pred: np.ndarray) -> tuple[pd.DataFrame, 
     report = pd.DataFrame(
         {"precision": precision, "recall": recall, "f1": f1, "support": support}, index=classes
     )
-    report.index.name = "code"
+    report.index.name = "class"
     return report, pd.DataFrame(confusion, index=classes, columns=classes)
 
 
-def level_accuracy(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """Top-1 accuracy at each NACE level, for codes that are valid NAF subclasses."""
-    valid = np.array([normalise_code(c) is not None for c in true]) & np.array(
-        [normalise_code(c) is not None for c in pred]
-    )
-    if not valid.any():
+def level_accuracy(
+    true: np.ndarray, pred: np.ndarray, nomenclature: Nomenclature
+) -> dict[str, float]:
+    """Top-1 accuracy at each level of the nomenclature, over rows whose true and
+    predicted labels both belong to it."""
+    canonical_true = [nomenclature.normalise(c) for c in true.tolist()]
+    canonical_pred = [nomenclature.normalise(c) for c in pred.tolist()]
+    pairs = [
+        (t, p)
+        for t, p in zip(canonical_true, canonical_pred, strict=True)
+        if t is not None and p is not None
+    ]
+    if not pairs:
         return {}
-    t, p = true[valid].tolist(), pred[valid].tolist()
+    t, p = (list(side) for side in zip(*pairs, strict=True))
     return {
         f"accuracy_{level}": float(
-            np.mean(np.asarray(codes_at_level(t, level)) == np.asarray(codes_at_level(p, level)))
+            np.mean(np.asarray(nomenclature.at_level(t, level)) == nomenclature.at_level(p, level))
         )
-        for level in LEVELS
+        for level in nomenclature.levels
     }
 
 
-def evaluate(true: np.ndarray, top_codes: np.ndarray) -> Evaluation:
-    """Score ranked predictions ``top_codes`` (n x k, best first) against ``true``."""
+def evaluate_ranked(
+    true: np.ndarray, top: np.ndarray, nomenclature: Nomenclature | None = None
+) -> Evaluation:
+    """Score ranked labels ``top`` (n x k, best first) against ``true``."""
     true = np.asarray(true).astype(str)
-    top1 = top_codes[:, 0].astype(str)
+    top = np.asarray(top).astype(str)
+    top1 = top[:, 0]
     report, confusion = per_class_report(true, top1)
-    in_top5 = (top_codes[:, :5].astype(str) == true[:, None]).any(axis=1)
+    in_top5 = (top[:, :5] == true[:, None]).any(axis=1)
     metrics = {
         "accuracy_top1": float(np.mean(top1 == true)),
         "accuracy_top5": float(np.mean(in_top5)),
         "f1_macro": float(report.loc[np.unique(true), "f1"].mean()),
-        **level_accuracy(true, top1),
     }
+    if nomenclature is not None:
+        metrics.update(level_accuracy(true, top1, nomenclature))
     return Evaluation(metrics, report, confusion)

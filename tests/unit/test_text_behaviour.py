@@ -6,12 +6,16 @@ from collections import defaultdict
 
 import pytest
 
-from mlcycle.core.registry_settings import DEFAULT_CASES
-from mlcycle.data import nace_vocabulary as vocab
-from mlcycle.data.generator import generate
+from mlcycle.core.settings import load_settings
 from mlcycle.models.fasttext import FastTextClassifier
-from mlcycle.registry import behaviour
-from mlcycle.text.normalize import default_cleaner
+from mlcycle.models.fasttext.cleaner import default_cleaner
+from mlcycle.registry.gates import p99_latency_ms
+from mlcycle.tasks.text import behaviour
+from mlcycle.tasks.text import nace_vocabulary as vocab
+from mlcycle.tasks.text.generator import generate
+
+# The curated cases of the NACE example project (the default project).
+DEFAULT_CASES: dict[str, str] = dict(load_settings().registry.gates.behaviour.cases)
 
 
 def _phrase_owners() -> dict[str, set[str]]:
@@ -66,4 +70,4 @@ def test_checks_on_a_real_classifier(model: FastTextClassifier) -> None:
     assert hit == 0.5 and misses == ["'coiffeur ' -> 9602A, expected 0111Z"]
     report = behaviour.check(model, texts, cases)
     assert report.functionality == 0.5 and report.broken == misses
-    assert behaviour.p99_latency_ms(model, texts, samples=50) > 0.0
+    assert p99_latency_ms(model, [[text] for text in texts], samples=50) > 0.0

@@ -16,20 +16,16 @@ touches rows one by one, and only the rows it changes.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import unicodedata
-import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mlcycle.core.errors import InvalidInput
-from mlcycle.data import nace_vocabulary as vocab
+from mlcycle.tasks.text import nace_vocabulary as vocab
 
 # Difficulty knobs, calibrated so a TF-IDF + linear model lands near 82% top-1.
 _ZIPF_EXPONENT = 0.9  # most frequent class ~50x the rarest over 83 classes
@@ -371,49 +367,3 @@ def generate(rows: int, seed: int, drift: bool = False) -> pd.DataFrame:
     noisy = _apply_noise(rng, texts)
     labels = _noisy_labels(rng, tables, classes, weights)
     return pd.DataFrame({"text": noisy, "nace": tables.codes[labels].tolist()})
-
-
-_FORMATS = {".csv": "csv", ".parquet": "parquet"}
-
-
-def dataset_format(path: Path) -> str:
-    """The file format a dataset path asks for, from its suffix.
-
-    Raises:
-        InvalidInput: If the suffix is neither ``.csv`` nor ``.parquet``.
-    """
-    fmt = _FORMATS.get(Path(path).suffix.lower())
-    if fmt is None:
-        raise InvalidInput(
-            f"Cannot write {Path(path).name!r}: the file name must end in .csv or .parquet."
-        )
-    return fmt
-
-
-def write_dataset(df: pd.DataFrame, path: Path) -> None:
-    """Write a dataset as CSV (UTF-8, with header) or Parquet, chosen by the suffix.
-
-    The frame goes to a temporary file in the target folder, then replaces the target
-    in one rename, so a crash never leaves a half-written dataset behind.
-
-    Raises:
-        InvalidInput: If the suffix is unknown or the folder cannot be written.
-    """
-    path = Path(path)
-    fmt = dataset_format(path)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "csv":
-            df.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
-        else:
-            df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InvalidInput(
-            f"Cannot write {path}: {exc.strerror or exc}; choose a writable folder."
-        ) from exc
-    finally:
-        # Gone after a successful rename; the folder may not even exist after a failure.
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)

@@ -1,8 +1,8 @@
 """Hyperparameter search settings (``mlcycle tune``).
 
-Kept apart from ``settings.py`` like the registry's; ``Settings.tune`` is a
-:class:`TuneSettings`. The search space is written as in a space file, one entry per
-fastText parameter::
+``Settings.tune`` is a :class:`TuneSettings`. The search space is written as in a space
+file, one entry per parameter of the model's family (left out: the family's default
+space)::
 
     tune:
       space:
@@ -19,29 +19,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Wide enough to matter, narrow enough that one trial stays within seconds to a minute
-# on the synthetic set: the seed's "accuracy against dim" exercise is the dim axis.
-DEFAULT_TUNE_SPACE: dict[str, Any] = {
-    "dim": {"low": 25, "high": 200, "step": 25},
-    "lr": {"low": 0.05, "high": 1.0, "log": True},
-    "epoch": {"low": 5, "high": 40, "step": 5},
-    "wordNgrams": {"low": 1, "high": 3},
-    "minn": {"low": 2, "high": 4},
-    "maxn": {"low": 3, "high": 6},
-    "minCount": {"low": 1, "high": 5},
-    "bucket": [50_000, 100_000, 200_000],
-    "loss": ["ova", "softmax", "hs"],
-}
-
 
 class TuneSettings(BaseModel):
     """Every knob of the search; the command-line options override a few of them."""
 
     model_config = ConfigDict(extra="forbid")  # a misspelt knob is an error, not ignored
 
-    space: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_TUNE_SPACE))
-    metric: str = "accuracy_top1"
-    direction: Literal["maximize", "minimize"] = "maximize"
+    # None: the family's default space.
+    space: dict[str, Any] | None = None
+    # None: the task's headline metric; the direction follows from the metric.
+    metric: str | None = None
+    direction: Literal["maximize", "minimize"] | None = None
     trials: int = Field(20, ge=0)
     workers: int = Field(1, ge=1, le=64)
     study: str | None = None  # default: "<experiment>-tune"

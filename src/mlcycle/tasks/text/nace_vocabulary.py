@@ -13,14 +13,14 @@ those shared words are what keeps the classification task from being trivial.
 The sentence templates, boilerplate, abbreviations and class-frequency order the
 generator uses live here too, so every piece of French text is in one place. Word
 lists are written as one string with ``;`` between entries to keep the data readable.
-Labels are the official NAF rev.2 labels, read from ``mlcycle.text.nace`` (one copy).
+Labels are the official NAF rev.2 labels, read from ``mlcycle.tasks.text.nace`` (one copy).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlcycle.text import nace
+from mlcycle.tasks.text import nace
 
 # The slots a description is built from, in the order the generator reads them.
 SLOTS = ("heads", "activities", "products", "qualifiers")
