@@ -42,8 +42,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
         401: "No API key was sent (when keys are on).",
-        403: "The API key is not valid.",
-        404: "A request id in the feedback was never logged.",
+        403: "The API key is not valid, or its role may not use this endpoint.",
+        404: "A request id in the feedback was never logged (for this key).",
         408: "The body did not arrive in time.",
         409: "The server cannot do this in its configuration, or a new version failed.",
         413: "Too many texts, or a body over the byte limit.",
@@ -135,10 +135,10 @@ def _add_admin_routes(app: FastAPI, services: Services) -> None:
             raise Conflict("This server answers with a fixed model; there is nothing to reload.")
         result = await run_in_threadpool(follower.check, True)
         follower.touch_trigger()
-        if result.error is not None:
+        if result.error is not None:  # the reason is in the server log, not for clients
             raise Conflict(
-                f"Version {result.previous} keeps answering: the new version failed "
-                f"({result.error})."
+                f"Version {result.previous} keeps answering: the new version failed to load "
+                "or to answer its check; the server log says why."
             )
         return {"previous": result.previous, "current": result.current, "swapped": result.swapped}
 
