@@ -27,14 +27,14 @@ from mlcycle.serve.responses import INTERNAL_ERROR, HttpError
 from mlcycle.serve.schemas import (
     ErrorBody,
     FeedbackAnswer,
-    FeedbackItem,
     ModelInfo,
-    PredictRequest,
     PredictResponse,
     ReloadAnswer,
     Status,
+    feedback_schema,
+    predict_schema,
 )
-from mlcycle.serve.validation import Limits, read_body
+from mlcycle.serve.validation import Limits, check_content_type, read_body
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 _PREDICT_ERRORS = (401, 403, 408, 413, 415, 422, 503)
-_FEEDBACK_ERRORS = (401, 403, 404, 408, 409, 413, 422, 503)
+_FEEDBACK_ERRORS = (401, 403, 404, 408, 409, 413, 415, 422, 503)
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,11 @@ def add_routes(app: FastAPI, services: Services) -> None:
 
 def _add_data_routes(app: FastAPI, services: Services) -> None:
     """/predict (documented here, answered by the gateway's fast path) and /feedback."""
-    feedback_schema = {
-        "anyOf": [
-            FeedbackItem.model_json_schema(),
-            {"type": "array", "items": FeedbackItem.model_json_schema(), "minItems": 1},
-        ]
-    }
 
     @app.post(
         PREDICT_PATH, summary="Ranked codes for a batch of texts", response_model=None,
         responses={200: {"model": PredictResponse}, **_errors(*_PREDICT_ERRORS)},
-        openapi_extra=_json_body(PredictRequest.model_json_schema()),
+        openapi_extra=_json_body(predict_schema(services.limits)),
     )  # fmt: skip
     async def predict(request: Request) -> Response:
         chunks = body_chunks(request.receive, services.limits.body_timeout_s)
@@ -113,9 +107,10 @@ def _add_data_routes(app: FastAPI, services: Services) -> None:
     @app.post(
         "/feedback", summary="The true codes of texts answered before", response_model=None,
         responses={200: {"model": FeedbackAnswer}, **_errors(*_FEEDBACK_ERRORS)},
-        openapi_extra=_json_body(feedback_schema),
+        openapi_extra=_json_body(feedback_schema(services.limits)),
     )  # fmt: skip
     async def feedback(request: Request) -> Response:
+        check_content_type(request.headers.get("content-type"))
         chunks = body_chunks(request.receive, services.limits.body_timeout_s)
         body = await read_body(chunks, services.limits)
         stored = await services.feedback.store(body, request.scope.get(API_KEY_SCOPE))
