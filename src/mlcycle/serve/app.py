@@ -76,10 +76,11 @@ def create_app(
     holder = ModelHolder(serve.model, model, on_swap=_on_swap(metrics))
     follower = None if model is not None else _follower(holder, settings, metrics)
     limits = Limits.from_settings(serve)
+    auth = Authenticator(serve.auth)
     services = Services(
         holder=holder,
         predict=PredictService(holder, limits, recorder),
-        feedback=FeedbackService(recorder, serve.max_batch),
+        feedback=FeedbackService(recorder, serve.max_batch, auth.admin_names),
         recorder=recorder,
         metrics=metrics,
         follower=follower,
@@ -97,7 +98,6 @@ def create_app(
     app.state.follower = follower
     add_error_handlers(app)
     add_routes(app, services)
-    auth = Authenticator(serve.auth)
     document_security(app, auth)
     app.add_middleware(
         Gateway, service=services.predict, auth=auth, recorder=recorder, fast_path=fast_path
