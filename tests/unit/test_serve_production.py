@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +21,7 @@ from mlcycle.data import predlog
 from mlcycle.models.fasttext import FastTextClassifier
 from mlcycle.registry.loading import ServedModel
 from mlcycle.serve.app import create_app
+from mlcycle.serve.metrics import forget_dead_processes
 from tests.unit.test_serve_app import _rows
 
 KEY = "k-0123456789abcdef-secret"
@@ -325,6 +329,18 @@ def test_bulk_histogram_updates_match_one_by_one() -> None:
     text = pc.generate_latest(registry).decode()
     for suffix in ('_bucket{le="0.1"}', '_bucket{le="0.5"}', '_bucket{le="+Inf"}', "_sum"):
         assert _sample(text, "one" + suffix) == _sample(text, "bulk" + suffix)
+
+
+def test_metrics_forget_the_live_gauges_of_dead_processes(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid, live_pid = int(dead.stdout), os.getpid()
+    names = [f"gauge_liveall_{dead_pid}.db", f"gauge_livesum_{dead_pid}.db",
+             f"counter_{dead_pid}.db", f"gauge_liveall_{live_pid}.db"]  # fmt: skip
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    forget_dead_processes(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
 
 
 def test_metrics_can_be_turned_off(served: ServedModel, tmp_path: Path) -> None:

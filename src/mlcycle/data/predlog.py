@@ -89,6 +89,7 @@ _REPEATED = ("request_id", "model_name", "model_version", "api_key", "codes", "t
              "predicted_code")  # fmt: skip
 _FILTERED = ("request_id", "timestamp", "index")
 _PART = re.compile(r"^part-(\d+)-(\d+)-[0-9a-f]+\.parquet$")
+_HEX = re.compile(r"^[0-9a-f]+$")
 _VERSION_7 = 0x7 << 76
 _VARIANT = 0b10 << 62
 _RAND_B = (1 << 62) - 1
@@ -164,8 +165,14 @@ def day_of(ms: int) -> str:
     return (_EPOCH + timedelta(days=ms // MS_PER_DAY)).isoformat()
 
 
-def write_partitioned(root: Root, table: pa.Table) -> list[str]:
-    """Write ``table`` under ``root``, one whole file per UTC day of its ``timestamp``."""
+def write_partitioned(root: Root, table: pa.Table, *, tag: str | None = None) -> list[str]:
+    """Write ``table`` under ``root``, one whole file per UTC day of its ``timestamp``.
+
+    ``tag`` (hex digits) replaces the random end of the file names: writing the same
+    rows again with the same tag replaces the files instead of adding a copy.
+    """
+    if tag is not None and not _HEX.match(tag):
+        raise ValueError(f"A log file tag is hex digits, not {tag!r}.")
     if table.num_rows == 0:
         return []
     ms = table.column("timestamp").cast(pa.int64()).to_numpy()
@@ -176,7 +183,7 @@ def write_partitioned(root: Root, table: pa.Table) -> list[str]:
         part = table if len(rows) == table.num_rows else table.take(pa.array(rows))
         part_ms = ms[rows]
         folder = f"{PARTITION}={day_of(int(day) * MS_PER_DAY)}"
-        name = f"part-{part_ms.min()}-{part_ms.max()}-{uuid.uuid4().hex}.parquet"
+        name = f"part-{part_ms.min()}-{part_ms.max()}-{tag or uuid.uuid4().hex}.parquet"
         written.append(_write_whole(root, folder, name, part))
     return written
 

@@ -29,6 +29,7 @@ from mlcycle.serve.feedback import FeedbackService
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.gateway import Gateway
 from mlcycle.serve.holder import ModelHolder, Predictor
+from mlcycle.serve.journal import Journal, journal_folder
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PredictService
 from mlcycle.serve.recorder import Recorder
@@ -107,12 +108,14 @@ def create_app(
 
 def _recorder(settings: Settings, metrics: Metrics | None) -> Recorder:
     config = settings.serve.prediction_log
+    roots = log_roots(settings) if config.enabled else None
     return Recorder(
         metrics,
-        log_roots(settings) if config.enabled else None,
+        roots,
         salt=None if config.log_text else config.salt.encode(),
         flush_seconds=config.flush_seconds,
         max_queue=config.max_queue,
+        journal=Journal(journal_folder(settings.home, roots[0])) if roots else None,
     )
 
 
