@@ -6,6 +6,10 @@ artifacts under the project home, so a project folder is self-contained.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+
 from mlcycle.core.settings import Settings, get_settings
 
 
@@ -41,3 +45,19 @@ def ensure_experiment(name: str, settings: Settings | None = None) -> str:
         if experiment is None:
             raise
         return experiment.experiment_id
+
+
+@contextlib.contextmanager
+def no_progress_bar() -> Iterator[None]:
+    """MLflow draws a progress bar per download on stderr; a CLI's output and a server's
+    log have no room for it."""
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(name)
+    os.environ[name] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
