@@ -150,3 +150,40 @@ def test_nothing_valid_left_is_a_data_error(tmp_path) -> None:
     schema = Schema(max_text_chars=1, max_bad_share=1.0)
     with pytest.raises(DataError, match="no valid row left"):
         validate(raw, schema, "drop", "d.csv")
+
+
+def _with_unknown_divisions() -> list[str]:
+    """20 rows; lines 4, 9 and 14 carry codes of the right shape in no NACE division."""
+    fake = {2: "0400Z", 7: "34.00a", 12: "0000A"}
+    return [f"activite {i},{fake.get(i, '5610A')}" for i in range(20)]
+
+
+def test_a_code_outside_the_nace_divisions_is_a_bad_row_with_its_line(tmp_path) -> None:
+    raw = _raw(tmp_path, _with_unknown_divisions())
+    with pytest.raises(InvalidRows) as caught:
+        validate(raw, SCHEMA, "reject", "d.csv")
+    assert "3 invalid rows out of 20 (3 not a NACE code)" in caught.value.message
+    assert [row["line"] for row in caught.value.rows] == [4, 9, 14]
+    assert caught.value.rows[0]["reason"] == (
+        "label '0400Z' is not a NACE rev.2 code (there is no division 04)"
+    )
+    assert caught.value.rows[1]["nace"] == "34.00a"  # shown as written in the file
+
+
+@pytest.mark.parametrize("policy", ["drop", "quarantine"])
+def test_codes_outside_the_nace_divisions_follow_the_bad_row_policy(tmp_path, policy) -> None:
+    schema = Schema(max_bad_share=0.5)
+    checked = validate(_raw(tmp_path, _with_unknown_divisions()), schema, policy, "d.csv")
+    assert checked.table.column("label").unique().to_pylist() == ["5610A"]
+    assert checked.reasons == {"not a NACE code": 3}
+    assert checked.bad.column("line").to_pylist() == [4, 9, 14]
+
+
+def test_divisions_are_checked_only_for_nace_codes(tmp_path) -> None:
+    """Another pattern says what a label is; NACE divisions then do not apply."""
+    raw = _raw(tmp_path, ["a,0400Z", "b,9999Z"])
+    schema = Schema(code_pattern=r"^\d{4}[A-Z]+$")
+    assert validate(raw, schema, "reject", "d").table.column("label").to_pylist() == [
+        "0400Z",
+        "9999Z",
+    ]

@@ -14,7 +14,7 @@ import sys
 import typer
 
 from mlcycle import __version__
-from mlcycle.cli import data, demo, loadtest, models, monitor, retrain, serve, train, tune
+from mlcycle.cli import data, demo, doctor, loadtest, models, monitor, retrain, serve, train, tune
 from mlcycle.core.errors import MlcycleError
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ app.command("loadtest")(loadtest.loadtest)
 app.add_typer(monitor.app, name="monitor")
 app.command("retrain")(retrain.retrain)
 app.command("demo")(demo.demo)
+app.command("doctor")(doctor.doctor)
 
 
 def _version(value: bool) -> None:

@@ -1,7 +1,9 @@
 """Point MLflow at the right store: the embedded SQLite one or a team server.
 
 Called by commands, never at import. The embedded store keeps its database and its
-artifacts under the project home, so a project folder is self-contained.
+artifacts under the project home, so a project folder is self-contained; the home is
+created owner-only and the database file too, before SQLite opens it (SQLite gives
+its journal files the database file's mode).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+from mlcycle.core.private import private_file
 from mlcycle.core.settings import Settings, get_settings
 
 
@@ -19,8 +22,9 @@ def use_tracking(settings: Settings | None = None) -> str:
 
     settings = settings or get_settings()
     uri = settings.resolved_tracking_uri()
-    if uri.startswith("sqlite:///") and uri.endswith(str(settings.home.resolve() / "mlflow.db")):
-        settings.home.mkdir(parents=True, exist_ok=True)
+    database = settings.home.resolve() / "mlflow.db"
+    if uri.startswith("sqlite:///") and uri.endswith(str(database)):
+        private_file(database)  # and the home, owner-only
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri

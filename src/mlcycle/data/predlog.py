@@ -9,9 +9,11 @@ numbers in a file name bound the ``timestamp`` of its rows (Unix milliseconds), 
 lets a lookup open only the files that can hold a given request. Local files are
 written to a dot-prefixed temporary name and renamed, so a reader never sees half a file
 (readers skip names that do not match the pattern); on object storage each file is one
-PUT, which is whole or absent. The roots default to ``<home>/predictions`` and
-``<home>/feedback``; ``serve.prediction_log.dir`` and ``.feedback_dir`` move them to
-another folder or to an fsspec URL (``s3://bucket/predictions``).
+PUT, which is whole or absent. Local folders and files are created owner-only (they hold
+raw texts), whatever the umask; a folder that already exists keeps its mode. The roots
+default to ``<home>/predictions`` and ``<home>/feedback``; ``serve.prediction_log.dir``
+and ``.feedback_dir`` move them to another folder or to an fsspec URL
+(``s3://bucket/predictions``).
 
 Request ids are UUID version 7 strings: the first 48 bits are the Unix millisecond at
 which the server received the request, the same value as the ``timestamp`` column, so an
@@ -42,6 +44,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+from mlcycle.core.private import private_dirs, private_file
 
 if TYPE_CHECKING:
     from mlcycle.core.settings import Settings
@@ -203,13 +207,13 @@ def _write_whole(root: Root, folder: str, name: str, table: pa.Table) -> str:
         path = f"{base.rstrip('/')}/{folder}/{name}"
         fs.pipe_file(path, sink.getvalue().to_pybytes())
         return path
-    directory = Path(base) / folder
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = private_dirs(Path(base) / folder)
     temporary = directory / f".{name}.tmp"
     try:
         # A path, not a Python file object: Arrow then writes without calling back into
-        # Python, so the GIL stays free for the server's requests.
-        pq.write_table(table, str(temporary), **options)
+        # Python, so the GIL stays free for the server's requests. It fills the
+        # owner-only file made here, keeping its mode.
+        pq.write_table(table, str(private_file(temporary)), **options)
         descriptor = os.open(temporary, os.O_RDONLY)
         try:
             os.fsync(descriptor)

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mlcycle.core.errors import DataError, InvalidInput, NotFound
+from mlcycle.core.private import private_dirs
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import no_progress_bar
 from mlcycle.data.catalog import ROLE_TAG, Catalog, open_catalog
@@ -206,7 +207,7 @@ def _download(version: DatasetVersion, file: str, target: Path) -> None:
     """Download into a private folder, check the snapshot's digest, rename into the cache."""
     import mlflow.artifacts
 
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dirs(target.parent)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp, no_progress_bar():
         try:
             got = Path(mlflow.artifacts.download_artifacts(version.uri(file), dst_path=tmp))

@@ -2,11 +2,12 @@
 
 Required columns must exist; each row needs a non-empty text no longer than the limit
 and a label matching the configured code pattern (NAF rev.2 subclass by default, with
-``56.10A``-style codes normalised first). Rows failing a check, and CSV records that
-could not be split, are *bad rows*: ``reject`` refuses the file and shows the first
-ones with their line numbers, ``drop`` leaves them out, ``quarantine`` leaves them out
-and keeps them for review. Everything is vectorised in Arrow: a million rows take
-well under a second.
+``56.10A``-style codes normalised first). Under that default pattern a label must also
+start with a NACE rev.2 division: ``0400Z`` has the shape of a code but is none.
+Rows failing a check, and CSV records that could not be split, are *bad rows*:
+``reject`` refuses the file and shows the first ones with their line numbers, ``drop``
+leaves them out, ``quarantine`` leaves them out and keeps them for review. Everything
+is vectorised in Arrow: a million rows take well under a second.
 """
 
 from __future__ import annotations
@@ -22,18 +23,21 @@ import pyarrow.compute as pc
 from mlcycle.core.errors import DataError, InvalidInput
 from mlcycle.core.settings import Settings
 from mlcycle.data.readers import RawTable
+from mlcycle.text.nace import DIVISIONS, SUBCLASS_PATTERN
 
 POLICIES = ("reject", "drop", "quarantine")
 SHOWN_ROWS = 10
 TEXT, LABEL = "text", "label"
 # Reason codes, in the order they are checked: a row gets the first that applies.
-_EMPTY_TEXT, _NO_LABEL, _TOO_LONG, _BAD_LABEL = 1, 2, 3, 4
+_EMPTY_TEXT, _NO_LABEL, _TOO_LONG, _BAD_LABEL, _NOT_NACE = 1, 2, 3, 4, 5
 _REASON_NAMES = {
     _EMPTY_TEXT: "empty text",
     _NO_LABEL: "missing label",
     _TOO_LONG: "text too long",
     _BAD_LABEL: "invalid label",
+    _NOT_NACE: "not a NACE code",
 }
+_DIVISIONS = pa.array(sorted(DIVISIONS))
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,11 @@ class Schema:
     normalise_codes: bool = True
     max_text_chars: int = 10_000
     max_bad_share: float = 0.25
+
+    @property
+    def nace_codes(self) -> bool:
+        """Whether labels are NAF subclass codes (the default pattern): divisions checked."""
+        return self.code_pattern == SUBCLASS_PATTERN.pattern
 
     @classmethod
     def from_settings(
@@ -164,6 +173,8 @@ def _reasons(text: pa.ChunkedArray, label: pa.ChunkedArray, schema: Schema) -> n
     if schema.code_pattern:
         matches = _matches(label, schema.code_pattern)
         reason[~matches] = _BAD_LABEL
+        if schema.nace_codes:
+            reason[matches & ~_known_division(label)] = _NOT_NACE
     for code, mask in ((_TOO_LONG, too_long), (_NO_LABEL, no_label), (_EMPTY_TEXT, empty_text)):
         reason[_numpy(mask)] = code
     return reason
@@ -171,6 +182,12 @@ def _reasons(text: pa.ChunkedArray, label: pa.ChunkedArray, schema: Schema) -> n
 
 def _is_empty(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.or_kleene(pc.is_null(column), pc.equal(pc.fill_null(column, ""), ""))
+
+
+def _known_division(label: pa.ChunkedArray) -> np.ndarray:
+    """Whether each label starts with a NACE rev.2 division."""
+    division = pc.utf8_slice_codeunits(pc.fill_null(label, ""), 0, 2)
+    return _numpy(pc.is_in(division, value_set=_DIVISIONS))
 
 
 def _numpy(mask: pa.ChunkedArray) -> np.ndarray:
@@ -245,6 +262,8 @@ def _bad_rows(
 def _describe(code: int, label: str | None, length: int | None, schema: Schema) -> str:
     if code == _BAD_LABEL:
         return f"label {label!r} does not match {schema.code_pattern}"
+    if code == _NOT_NACE:
+        return f"label {label!r} is not a NACE rev.2 code (there is no division {label[:2]})"
     if code == _TOO_LONG:
         return f"text has {length:,} characters (at most {schema.max_text_chars:,})"
     return _REASON_NAMES[code]

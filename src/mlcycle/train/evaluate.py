@@ -38,9 +38,9 @@ def per_class_report(true: np.ndarray, pred: np.ndarray) -> tuple[pd.DataFrame, 
 
 
 def level_accuracy(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """Top-1 accuracy at each NACE level, for codes that are valid NAF subclasses."""
-    valid = np.array([normalise_code(c) is not None for c in true]) & np.array(
-        [normalise_code(c) is not None for c in pred]
+    """Top-1 accuracy at each NACE level, for codes that are NAF subclasses (others skipped)."""
+    valid = np.array([normalise_code(t) is not None for t in true], dtype=bool) & np.array(
+        [normalise_code(p) is not None for p in pred], dtype=bool
     )
     if not valid.any():
         return {}

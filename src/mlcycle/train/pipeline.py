@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 import mlcycle
+from mlcycle.core.errors import DataError
 from mlcycle.core.gitinfo import git_state
+from mlcycle.core.private import private_dirs
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import ensure_experiment, use_tracking
 from mlcycle.data.leakage import separate_duplicates
@@ -95,7 +97,7 @@ def synthetic_file(settings: Settings, rows: int = SYNTHETIC_ROWS) -> Path:
     name = f"synthetic-{mlcycle.__version__}-{rows}-seed{settings.train.seed}.csv"
     path = settings.home / "data" / name
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(path.parent)
         write_dataset(generate(rows, settings.train.seed), path)
     return path
 
@@ -128,6 +130,12 @@ def split_data(
     texts = dataset.frame["text"].to_numpy()
     labels = dataset.frame["label"].to_numpy()
     train, test = stratified_split(labels, settings.train.test_size, settings.train.seed)
+    if len(test) == 0:
+        raise DataError(
+            f"No code has enough rows to set one aside for evaluation ({len(labels):,} rows, "
+            f"{len(np.unique(labels)):,} codes, train.test_size {settings.train.test_size}); "
+            "add more rows per code or raise train.test_size."
+        )
     # Leakage guard: evaluation rows whose normalised text is in training move there.
     train, test, moved = separate_duplicates(texts, train, test)
     if holdout:
