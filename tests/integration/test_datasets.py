@@ -174,6 +174,9 @@ def _bad_file(kind: str, folder: Path) -> tuple[str, dict]:
     elif kind == "invalid-codes":
         good.loc[::10, "nace"] = "99999"
         good.to_csv(path, index=False)
+    elif kind == "no-nace-division":
+        good.loc[3::20, "nace"] = ["0400Z", "34.00a", "4000Z"][: len(good.loc[3::20])]
+        good.to_csv(path, index=False)
     elif kind == "nonexistent":
         path = folder / "nope" / "missing.csv"
     return str(path), {}
@@ -189,6 +192,7 @@ BAD_INPUTS = [
     ("long-text", InvalidRows, "1 text too long"),
     ("truncated-parquet", DataError, "not a readable Parquet file"),
     ("invalid-codes", InvalidRows, "5 invalid rows out of 50 \\(5 invalid label\\)"),
+    ("no-nace-division", InvalidRows, "3 invalid rows out of 50 \\(3 not a NACE code\\)"),
     ("nonexistent", NotFound, "does not exist"),
 ]
 
@@ -292,6 +296,83 @@ def test_cli_refusal_is_a_sentence_then_a_table_of_lines(first, home, tmp_path) 
     assert as_json.returncode == 5 and payload["error"] == "data_error"
     assert [row["line"] for row in payload["rows"]] == [2, 12, 22, 32, 42]
     assert store_state() == before
+
+
+def _nasty_file(kind: str, folder: Path) -> Path:
+    """A file of a kind people really send, written by hand."""
+    rows = generate(60, 4)
+    path = folder / f"{kind}.csv"
+    if kind == "bom":
+        path.write_bytes(b"\xef\xbb\xbf" + rows.to_csv(index=False).encode())
+    elif kind == "mixed-separators":
+        lines = [f"{t};{c}" if i % 3 == 0 else f"{t},{c}" for i, (t, c) in enumerate(rows.values)]
+        path.write_text("\n".join(["text,nace", *lines]) + "\n")
+    elif kind == "numbers-as-text":
+        rows.assign(text=[f"{i * 3.5}" for i in range(60)]).to_csv(path, index=False)
+    elif kind == "numbers-as-codes":
+        rows.assign(nace=[1000 + i % 7 for i in range(60)]).to_csv(path, index=False)
+    elif kind == "empty-texts":
+        rows.loc[::6, "text"] = "   "
+        rows.to_csv(path, index=False)
+    elif kind == "no-nace-division":
+        rows.loc[[1, 30], "nace"] = ["0400Z", "40.00Z"]
+        rows.to_csv(path, index=False)
+    return path
+
+
+NASTY = [
+    ("bom", 0, "Added nasty-bom@1: 60 rows"),
+    ("mixed-separators", 5, "malformed record"),
+    ("numbers-as-text", 0, "Added nasty-numbers-as-text@1"),
+    ("numbers-as-codes", 5, "60 invalid label"),
+    ("empty-texts", 5, "10 empty text"),
+    ("no-nace-division", 5, "2 not a NACE code"),
+]
+
+
+@pytest.mark.parametrize(("kind", "code", "says"), NASTY, ids=[n[0] for n in NASTY])
+def test_nasty_files_are_added_or_refused_in_one_sentence(
+    first, home, tmp_path, kind, code, says
+) -> None:
+    path = _nasty_file(kind, tmp_path)
+    result = run_cli(home, "data", "add", str(path), "--name", f"nasty-{kind}")
+    assert result.returncode == code, result.stderr
+    assert says in (result.stdout if code == 0 else result.stderr.splitlines()[0])
+    assert "Traceback" not in result.stderr and "Unexpected error" not in result.stderr
+    if kind == "no-nace-division":  # each bad row shown with its line in the file
+        assert "│ 3 " in result.stderr and "│ 32 " in result.stderr
+
+
+def test_training_on_nasty_data_gives_a_model_or_a_sentence(tmp_path) -> None:
+    """Past ``data add``: codes outside NACE and codes seen once, straight to ``train``."""
+    with isolated_home(tmp_path) as home:
+        train = ["train", "-P", "epoch=2", "-P", "dim=16", "-P", "bucket=10000", "--no-register"]
+        rows = generate(300, 7)
+        rows.loc[::10, "nace"] = "0400Z"  # 30 rows: some are evaluated
+        rows.to_csv(tmp_path / "odd-codes.csv", index=False)
+        result = run_cli(home, *train, "--data", str(tmp_path / "odd-codes.csv"))
+        assert result.returncode == 0, result.stderr
+        rows.iloc[:2].to_csv(tmp_path / "tiny.csv", index=False)
+        result = run_cli(home, *train, "--data", str(tmp_path / "tiny.csv"))
+        assert result.returncode == 5 and "Unexpected error" not in result.stderr
+        assert "No code has enough rows to set one aside for evaluation" in result.stderr
+
+
+def test_the_home_is_owner_only_whatever_the_umask(tmp_path) -> None:
+    with isolated_home(tmp_path) as home:
+        path = write_csv(tmp_path / "extract.csv", rows=80)
+        add = [sys.executable, "-m", "mlcycle", "data", "add", str(path), "--name", "private"]
+        done = subprocess.run(add, env=cli_env(home), capture_output=True, umask=0o022)
+        assert done.returncode == 0, done.stderr
+        assert (home / "datasets").is_dir()  # made by MLflow with the umask's 755...
+        assert home.stat().st_mode & 0o777 == 0o700  # ...unreachable inside the home
+        assert (home / "mlflow.db").stat().st_mode & 0o777 == 0o600
+        # A home left open (by an older mlcycle, or by hand) is closed on demand.
+        home.chmod(0o755)
+        result = run_cli(home, "doctor")
+        assert result.returncode == 0, result.stderr
+        assert f"{home}: other users can access it (mode 755); set to 700." in result.stdout
+        assert home.stat().st_mode & 0o777 == 0o700
 
 
 def test_an_unusual_delimiter_is_given_with_delimiter(first, tmp_path) -> None:

@@ -3,11 +3,14 @@
 Every add here is a separate Python process. Racing adds are lined up on a file
 barrier right before the claim, so they really contend for the same version number;
 killed adds die by SIGKILL at the worst moments (files uploaded but not claimed, and
-claimed but not tidied), and must leave either no version or a complete one.
+claimed but not tidied), and must leave either no version or a complete one; what they
+leave behind is then removed by the next add or by ``mlcycle doctor``, which never
+touch an add still in progress.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -22,10 +25,13 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from mlcycle.core.scratch import leftovers
 from mlcycle.core.settings import get_settings
 from mlcycle.core.tracking import use_tracking
+from mlcycle.data.catalog import ROLE_TAG, open_catalog
+from mlcycle.data.housekeeping import HOST_TAG, WORK_TAG, check_home
 from mlcycle.data.snapshot import table_digest
-from mlcycle.data.store import list_versions, read_table
+from mlcycle.data.store import TAG, VERSION_ROLE, list_versions, read_table
 from tests.conftest import cli_env
 from tests.integration.test_datasets import isolated_home, write_csv
 
@@ -49,9 +55,20 @@ CHILD = textwrap.dedent(
                 sys.exit("barrier timeout")
             time.sleep(0.01)
 
+    def hold():
+        hold = Path(os.environ["HOLD"])
+        (hold / "ready").touch()
+        deadline = time.time() + 120
+        while not (hold / "go").exists():
+            if time.time() > deadline:
+                sys.exit("hold timeout")
+            time.sleep(0.01)
+
     def patched(self, name, run_id):
         if mode == "kill-before-claim":
             os.kill(os.getpid(), signal.SIGKILL)
+        if mode == "hold-before-claim":
+            hold()
         if "BARRIER" in os.environ:
             wait_for_all()
         number = claim(self, name, run_id)
@@ -169,6 +186,155 @@ def test_add_killed_at_any_moment_is_all_or_nothing(home, tmp_path) -> None:
     assert versions == [] or [v.version for v in versions] == [1]
     if versions:
         _check_versions("anytime", [path], [1])
+    # What it left (a RUNNING run, its files, its work folder) goes; the listing stays.
+    code, report = doctor(home)
+    assert code == 0 and report["healthy"], report
+    assert running_dataset_runs() == [] and leftovers(home) == []
+    assert list_versions("anytime") == versions
+
+
+def doctor(home: Path, *options: str) -> tuple[int, dict]:
+    """``mlcycle doctor --json`` in a process of its own: exit code and report."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mlcycle", "doctor", "--json", *options],
+        env=cli_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def running_dataset_runs() -> list:
+    """Runs of the dataset experiment still RUNNING, deleted ones included."""
+    use_tracking(get_settings())
+    catalog = open_catalog(get_settings())
+    if catalog is None:
+        return []
+    runs = mlflow.MlflowClient().search_runs(
+        [catalog.experiment_id], run_view_type=mlflow.entities.ViewType.ALL
+    )
+    return [run for run in runs if run.info.status == "RUNNING"]
+
+
+def _artifacts(run) -> Path:
+    return Path(run.info.artifact_uri.removeprefix("file://"))
+
+
+def _kill_before_claim(home: Path, path: Path, name: str):
+    """A real add SIGKILLed with its files uploaded, before its claim: its orphan run."""
+    child = _spawn(home, path, name, {"CHILD_MODE": "kill-before-claim"})
+    child.communicate(timeout=300)
+    assert child.returncode == -signal.SIGKILL
+    (orphan,) = running_dataset_runs()
+    assert (_artifacts(orphan) / "data.parquet").is_file() and len(leftovers(home)) == 1
+    return orphan
+
+
+def test_doctor_removes_the_run_files_and_folder_of_an_add_killed_before_its_claim(
+    tmp_path,
+) -> None:
+    with isolated_home(tmp_path) as home:
+        orphan = _kill_before_claim(home, write_csv(tmp_path / "part-300.csv", 300), "gone")
+        code, report = doctor(home, "--dry-run")
+        assert code == 1 and not report["healthy"]
+        assert [f["repaired"] for f in report["findings"]] == [False, False]
+        assert running_dataset_runs() != []  # a dry run changes nothing
+        code, report = doctor(home)
+        assert code == 0 and report["healthy"], report
+        subjects = [f["subject"] for f in report["findings"]]
+        assert subjects[0].startswith("tmp/add-")
+        assert subjects[1] == f"dataset run {orphan.info.run_id}"
+        assert running_dataset_runs() == [] and leftovers(home) == []
+        assert not _artifacts(orphan).parent.exists()  # its files are gone
+        assert list_versions() == []
+        assert doctor(home) == (0, {"home": str(home), "healthy": True, "findings": []})
+
+
+def test_the_next_add_tidies_a_killed_add_with_one_line_each(tmp_path) -> None:
+    with isolated_home(tmp_path) as home:
+        _kill_before_claim(home, write_csv(tmp_path / "part-300.csv", 300), "gone")
+        path = write_csv(tmp_path / "part-200.csv", 200, seed=2)
+        done = subprocess.run(
+            [sys.executable, "-m", "mlcycle", "data", "add", str(path), "--name", "next"],
+            env=cli_env(home),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        tidied = [line for line in done.stderr.splitlines() if line.startswith("Tidied ")]
+        assert len(tidied) == 2 and "killed before its commit" in tidied[1]
+        assert running_dataset_runs() == [] and leftovers(home) == []
+        assert [v.ref for v in list_versions()] == ["next@1"]
+
+
+def test_a_version_whose_add_died_after_its_claim_is_finished_not_removed(tmp_path) -> None:
+    with isolated_home(tmp_path) as home:
+        path = write_csv(tmp_path / "part-250.csv", 250)
+        child = _spawn(home, path, "late", {"CHILD_MODE": "kill-after-claim"})
+        child.communicate(timeout=300)
+        assert child.returncode == -signal.SIGKILL
+        code, report = doctor(home)
+        assert code == 0 and report["healthy"]
+        assert [f["outcome"] for f in report["findings"]] == ["removed", "marked finished"]
+        (version,) = list_versions("late")
+        run = mlflow.MlflowClient().get_run(version.run_id)
+        assert run.info.status == "FINISHED" and run.info.run_name == "late@1"
+        _check_versions("late", [path], [1])
+
+
+def test_an_add_in_progress_is_left_alone(tmp_path) -> None:
+    with isolated_home(tmp_path) as home:
+        hold = tmp_path / "hold"
+        hold.mkdir()
+        path = write_csv(tmp_path / "part-150.csv", 150)
+        child = _spawn(home, path, "busy", {"CHILD_MODE": "hold-before-claim", "HOLD": str(hold)})
+        try:
+            deadline = time.monotonic() + 120
+            while not (hold / "ready").exists():
+                assert child.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            # Files uploaded, claim pending: neither doctor nor another add may touch it.
+            assert doctor(home) == (0, {"home": str(home), "healthy": True, "findings": []})
+            other = write_csv(tmp_path / "part-120.csv", 120, seed=3)
+            done = subprocess.run(
+                [sys.executable, "-m", "mlcycle", "data", "add", str(other), "--name", "other"],
+                env=cli_env(home),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert done.returncode == 0 and "Tidied" not in done.stderr, done.stderr
+            (busy,) = running_dataset_runs()
+            assert (_artifacts(busy) / "data.parquet").is_file()
+        finally:
+            (hold / "go").touch()
+        out, err = child.communicate(timeout=300)
+        assert child.returncode == 0, err
+        _check_versions("busy", [path], [int(out.strip().splitlines()[-1])])
+
+
+def test_an_owner_that_cannot_be_checked_is_presumed_gone_only_after_a_day(tmp_path) -> None:
+    """Runs of another host, or of an older mlcycle, carry no lock this host can try."""
+    with isolated_home(tmp_path) as home:
+        path = write_csv(tmp_path / "part-100.csv", 100)
+        assert _spawn(home, path, "seed", {}).wait(timeout=300) == 0  # makes the catalog
+        use_tracking(get_settings())
+        catalog = open_catalog(get_settings())
+        client = mlflow.MlflowClient()
+        now_ms = int(time.time() * 1000)
+        tags = {ROLE_TAG: VERSION_ROLE, TAG + "name": "far"}
+        elsewhere = {**tags, HOST_TAG: "another-host", WORK_TAG: "/elsewhere/tmp/add-1"}
+        old = client.create_run(
+            catalog.experiment_id, start_time=now_ms - 2 * 86_400_000, tags=tags
+        )
+        recent = client.create_run(catalog.experiment_id, start_time=now_ms, tags=elsewhere)
+        result = check_home(get_settings())
+        assert result.healthy
+        assert [f.subject for f in result.findings] == [f"dataset run {old.info.run_id}"]
+        assert [r.info.run_id for r in running_dataset_runs()] == [recent.info.run_id]
 
 
 def _free_port() -> int:

@@ -36,13 +36,17 @@ from tests.integration.test_serve_process import (
 )
 
 KEY = "integration-key-0123456789abcdef"
+ADMIN_KEY = "integration-admin-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 SETTINGS_FILE = f"""
 serve:
   reload_seconds: 0.5
   auth:
     enabled: true
-    keys: {{integration: {hashlib.sha256(KEY.encode()).hexdigest()}}}
+    keys:
+      integration: {hashlib.sha256(KEY.encode()).hexdigest()}
+      ops: {{digest: {hashlib.sha256(ADMIN_KEY.encode()).hexdigest()}, role: admin}}
   prediction_log: {{flush_seconds: 0.5}}
 """
 TEXTS = ["brasserie menu", "salon coiffure", "logiciel web", "épicerie caisse"]
@@ -313,7 +317,8 @@ def test_hot_swap_under_load_fails_no_request(home: Path) -> None:
                 )
             broken = _register_broken(home)
             load.wait_for(lambda: _reloads(server.url, "failed") >= 2, "both workers to fail")
-            reload = httpx.post(f"{server.url}/admin/reload", headers=AUTH, timeout=LIMIT_S)
+            refused = httpx.post(f"{server.url}/admin/reload", headers=AUTH, timeout=LIMIT_S)
+            reload = httpx.post(f"{server.url}/admin/reload", headers=ADMIN, timeout=LIMIT_S)
             count = len(load.answers)
             load.wait_for(lambda: len(load.answers) >= count + 50, "answers after the failure")
         assert load.failures == []
@@ -322,12 +327,16 @@ def test_hot_swap_under_load_fails_no_request(home: Path) -> None:
             seen = [int(a["model"]["version"]) for t, a in load.answers if t == thread]
             assert seen == sorted(seen)
         assert {a["model"]["version"] for _, a in load.answers} == {"1", "2", "3"}
+        assert refused.status_code == 403 and "admin role" in refused.json()["detail"]
         assert reload.status_code == 409, reload.text
         assert "Version 3 keeps answering" in reload.json()["detail"]
     finally:
         code, err = _stop(server)
     assert code == 0, err
-    assert f"Version {broken} of swapme@production failed to load" in err  # says why
+    said = f"Version {broken} of swapme@production failed to load ("
+    assert said in err  # the server log says why
+    reason = err.split(said, 1)[1].split("); still answering", 1)[0]
+    assert reason and reason not in reload.text  # the client is not told internals
 
 
 def _last_versions(load: Load, count: int) -> set[str]:

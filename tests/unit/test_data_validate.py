@@ -13,6 +13,8 @@ from mlcycle.tasks.text.nace import NAF_REV2
 
 # The pattern-checked schema of a project with NAF-shaped labels in a ``nace`` column.
 SCHEMA = Schema(label_col="nace", code_pattern=r"^\d{4}[A-Z]$", normalise_codes=True)
+# The flagship project's schema: labels must be NAF rev.2 subclasses.
+NACE = Schema(label_col="nace", normalise_codes=True, nomenclature=NAF_REV2)
 
 
 def _raw(tmp_path: Path, lines: list[str], header: str = "text,nace"):
@@ -171,3 +173,38 @@ def test_a_code_outside_the_nomenclature_is_a_bad_row_with_its_line(tmp_path) ->
     ]  # fmt: skip
     kept = validate(raw, schema, "drop", "d.csv").table.column("label").to_pylist()
     assert kept == ["5630Z", "5610A"]
+
+
+def _with_unknown_divisions() -> list[str]:
+    """20 rows; lines 4, 9 and 14 carry codes of the right shape in no NACE division."""
+    fake = {2: "0400Z", 7: "34.00a", 12: "0000A"}
+    return [f"activite {i},{fake.get(i, '5610A')}" for i in range(20)]
+
+
+def test_a_code_outside_the_nace_divisions_is_a_bad_row_with_its_line(tmp_path) -> None:
+    raw = _raw(tmp_path, _with_unknown_divisions())
+    with pytest.raises(InvalidRows) as caught:
+        validate(raw, NACE, "reject", "d.csv")
+    assert "3 invalid rows out of 20 (3 invalid label)" in caught.value.message
+    assert [row["line"] for row in caught.value.rows] == [4, 9, 14]
+    assert caught.value.rows[0]["reason"] == "label '0400Z' is not a naf-rev2 code"
+    assert caught.value.rows[1]["nace"] == "34.00a"  # shown as written in the file
+
+
+@pytest.mark.parametrize("policy", ["drop", "quarantine"])
+def test_codes_outside_the_nace_divisions_follow_the_bad_row_policy(tmp_path, policy) -> None:
+    schema = Schema(label_col="nace", max_bad_share=0.5, nomenclature=NAF_REV2)
+    checked = validate(_raw(tmp_path, _with_unknown_divisions()), schema, policy, "d.csv")
+    assert checked.table.column("label").unique().to_pylist() == ["5610A"]
+    assert checked.reasons == {"invalid label": 3}
+    assert checked.bad.column("line").to_pylist() == [4, 9, 14]
+
+
+def test_divisions_are_checked_only_with_the_nomenclature(tmp_path) -> None:
+    """A pattern alone says what a label is; NACE divisions then do not apply."""
+    raw = _raw(tmp_path, ["a,0400Z", "b,9999Z"])
+    schema = Schema(label_col="nace", code_pattern=r"^\d{4}[A-Z]+$")
+    assert validate(raw, schema, "reject", "d").table.column("label").to_pylist() == [
+        "0400Z",
+        "9999Z",
+    ]

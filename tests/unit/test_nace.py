@@ -22,7 +22,11 @@ def test_normalise_code_accepts_common_spellings(raw: str, expected: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "5610", "561A", "56100A", "5610AA", "A5610", "56-10A", "5610É", None, 5610]
+    "raw",
+    [
+        *("", "5610", "561A", "56100A", "5610AA", "A5610", "56-10A", "5610É", None, 5610),
+        *("0400Z", "04.00z", "3400Z", "0000A", "4000Z"),  # the shape, but no NACE division
+    ],
 )
 def test_normalise_code_rejects_malformed_codes(raw: object) -> None:
     assert nace.normalise_code(raw) is None  # type: ignore[arg-type]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import random
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -39,6 +41,30 @@ def test_request_ids_are_uuid7_carrying_their_millisecond() -> None:
         assert predlog.request_id_ms(rid) == NOON
     later = predlog.new_request_id(NOON + 1)
     assert later > max(ids)  # time-ordered as strings too
+
+
+def test_request_ids_do_not_follow_pythons_random_generator() -> None:
+    """Ids from Mersenne Twister can be predicted from the ids a client has seen."""
+    random.seed(11)
+    first = predlog.new_request_id(NOON)
+    random.seed(11)
+    assert predlog.new_request_id(NOON) != first
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_worker_does_not_reuse_its_parents_ids() -> None:
+    predlog.new_request_id(NOON)  # the parent has random bits in hand
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the worker: send its first id and leave at once
+        os.write(writer, predlog.new_request_id(NOON).encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    with os.fdopen(reader) as pipe:
+        in_child = pipe.read()
+    assert uuid.UUID(in_child).version == 7
+    assert in_child != predlog.new_request_id(NOON)
 
 
 @pytest.mark.parametrize("bad", ["", "nope", str(uuid.uuid4()), 42, None, "01a201e4-8cdd"])
@@ -113,6 +139,23 @@ def test_find_predictions_opens_only_files_whose_range_fits(tmp_path: Path) -> N
     # A file that cannot hold the id is not read, even when it is unreadable.
     (tmp_path / "date=2026-01-01" / f"part-{NOON + 10}-{NOON + 20}-ff.parquet").write_bytes(b"x")
     assert predlog.find_predictions(tmp_path, [late.request_id]).num_rows == 1
+
+
+@pytest.mark.parametrize("cut", [0, 0.5], ids=["empty", "cut-short"])
+def test_readers_skip_and_name_a_file_that_is_not_whole_parquet(tmp_path: Path, cut: float) -> None:
+    early, late = _record(NOON, ["x"]), _record(NOON + 60_000, ["y", "z"])
+    predlog.write_partitioned(tmp_path, prediction_table([early], None))
+    [victim] = predlog.write_partitioned(tmp_path, prediction_table([late], None))
+    data = Path(victim).read_bytes()
+    Path(victim).write_bytes(data[: int(len(data) * cut)])  # what a crash can leave
+    skipped: list[predlog.Skipped] = []
+    found = predlog.find_predictions(tmp_path, [early.request_id, late.request_id], skipped)
+    assert found.column("request_id").to_pylist() == [early.request_id]
+    assert [s.path for s in skipped] == [victim]
+    assert predlog.read_log(tmp_path).num_rows == 1
+    also: list[predlog.Skipped] = []
+    predlog.read_log(tmp_path, skipped=also)
+    assert also == skipped and "cut short" in also[0].reason
 
 
 def test_feedback_table_has_the_feedback_schema(tmp_path: Path) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,10 +16,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlcycle.core.settings import Settings
+from mlcycle.core.settings.serve import ApiKey
 from mlcycle.data import predlog
 from mlcycle.models.fasttext import FastTextClassifier
 from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.app import create_app
+from mlcycle.serve.metrics import forget_dead_processes
 from tests.unit.test_serve_app import _rows
 
 KEY = "k-0123456789abcdef-secret"
@@ -215,6 +220,34 @@ def test_keys_401_without_403_wrong_200_right(
     assert KEY not in caplog.text and OTHER_KEY not in caplog.text
 
 
+def test_admin_routes_need_a_key_with_the_admin_role(served: ServedModel, tmp_path: Path) -> None:
+    admin_key = "k-0123456789abcdef-admin"
+    keys = {**KEYS, "ops": {"digest": hashlib.sha256(admin_key.encode()).hexdigest(),
+                            "role": "admin"}}  # fmt: skip
+    settings = _settings(tmp_path, auth={"enabled": True, "keys": keys})
+    with TestClient(create_app(served, settings)) as client:
+        as_client = client.post("/admin/reload", headers=BEARER)
+        as_admin = client.post("/admin/reload", headers={"X-API-Key": admin_key})
+        assert _predict(client, ["taxi"], **{"X-API-Key": admin_key})["request_id"]
+        assert client.post("/predict", json={"texts": ["taxi"]}, headers=BEARER).status_code == 200
+    assert as_client.status_code == 403 and as_client.json() == {
+        "error": "forbidden",
+        "detail": "/admin/reload needs a key with the admin role; this one is a client key.",
+    }
+    assert as_admin.status_code == 409  # past the key check: a fixed model has no reload
+
+
+def test_a_key_is_a_bare_digest_or_a_digest_with_a_role() -> None:
+    digest = KEYS["other"]
+    both = {"a": digest, "b": {"digest": KEYS["batch-client"], "role": "admin"}}
+    keys = Settings(serve={"auth": {"keys": both}}).serve.auth.keys
+    assert (keys["a"].digest, keys["a"].role) == (digest, "client")  # the first form still works
+    assert keys["b"].role == "admin"
+    for wrong in ({"digest": digest, "role": "root"}, {"digest": digest, "roles": ["admin"]}):
+        with pytest.raises(ValueError, match="role"):
+            Settings(serve={"auth": {"keys": {"a": wrong}}})
+
+
 def test_open_paths_are_configurable(served: ServedModel, tmp_path: Path) -> None:
     settings = _settings(tmp_path, auth={"enabled": True, "keys": KEYS, "open_paths": []})
     with TestClient(create_app(served, settings)) as client:
@@ -298,6 +331,18 @@ def test_bulk_histogram_updates_match_one_by_one() -> None:
         assert _sample(text, "one" + suffix) == _sample(text, "bulk" + suffix)
 
 
+def test_metrics_forget_the_live_gauges_of_dead_processes(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid, live_pid = int(dead.stdout), os.getpid()
+    names = [f"gauge_liveall_{dead_pid}.db", f"gauge_livesum_{dead_pid}.db",
+             f"counter_{dead_pid}.db", f"gauge_liveall_{live_pid}.db"]  # fmt: skip
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    forget_dead_processes(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+
+
 def test_metrics_can_be_turned_off(served: ServedModel, tmp_path: Path) -> None:
     with TestClient(create_app(served, _settings(tmp_path, metrics=False))) as client:
         _predict(client, ["taxi"])
@@ -322,6 +367,7 @@ def test_the_production_example_turns_keys_and_the_log_on(
 
 
 def test_hash_key_prints_the_settings_entry() -> None:
+    import yaml
     from typer.testing import CliRunner
 
     from mlcycle.cli.main import app
@@ -330,12 +376,19 @@ def test_hash_key_prints_the_settings_entry() -> None:
     runner = CliRunner()
     done = runner.invoke(app, ["serve", "hash-key", "--name", "ci"], input=f"{KEY}\n")
     assert done.exit_code == 0, done.output
-    assert f"ci: {KEYS['batch-client']}" in done.output and KEY not in done.output
+    assert KEY not in done.output
+    [key] = Settings(**yaml.safe_load(done.output)).serve.auth.keys.items()
+    assert key == ("ci", ApiKey(digest=KEYS["batch-client"], role="client"))
+    admin = runner.invoke(app, ["serve", "hash-key", "--role", "admin"], input=f"{KEY}\n")
+    assert Settings(**yaml.safe_load(admin.output)).serve.auth.keys["client"].role == "admin"
     fresh = runner.invoke(app, ["serve", "hash-key", "--generate"])
     key = fresh.output.split("shown once): ")[1].split()[0]
     assert hashlib.sha256(key.encode()).hexdigest() in fresh.output and len(key) >= 32
     short = runner.invoke(app, ["serve", "hash-key"], input="short\n")
     assert isinstance(short.exception, InvalidInput) and "at least 16" in short.exception.message
+    wrong = runner.invoke(app, ["serve", "hash-key", "--role", "root"], input=f"{KEY}\n")
+    assert isinstance(wrong.exception, InvalidInput)
+    assert "use client or admin" in wrong.exception.message
 
 
 def test_the_log_and_feedback_can_live_on_object_storage(

@@ -17,6 +17,8 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from mlcycle.core.errors import InvalidInput, Unavailable
 from mlcycle.core.settings import Settings
@@ -43,9 +45,15 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return create_app(served, Settings(home=home, serve={"max_batch": 20, "auth": auth}))
 
 
+# A body the schema forbids is refused as malformed (422) or too large (413), never
+# looked up (404) or stored; a mangled key header is refused as such (401, 403).
+REFUSED = {"checks": {"negative_data_rejection": {"expected-statuses": [401, 403, 413, 422]}}}
+
+
 @pytest.fixture(scope="module")
 def api_schema(app: Any) -> Any:
-    return schemathesis.openapi.from_asgi("/openapi.json", app, headers=HEADERS)
+    config = SchemathesisConfig.from_dict(REFUSED)
+    return schemathesis.openapi.from_asgi("/openapi.json", app, headers=HEADERS, config=config)
 
 
 OPERATIONS = [
@@ -89,6 +97,38 @@ def test_no_generated_request_gets_a_5xx(
     check()
     needs_key = path not in ("/health", "/ready", "/metrics")
     assert statuses and (401 in statuses) == needs_key  # the key was checked where needed
+
+
+@pytest.mark.parametrize("path", ["/predict", "/feedback"])
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_the_server_accepts_what_its_schema_allows_and_refuses_the_rest(
+    api_schema: Any, path: str, mode: GenerationMode
+) -> None:
+    """The published schema says what the server does: no valid body gets a 413/415/422
+    (an unknown request id is still a 404), no invalid one gets past validation."""
+    operation = api_schema[path]["POST"]
+    check = positive_data_acceptance if mode is GenerationMode.POSITIVE else negative_data_rejection
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=60, deadline=None, derandomize=True, database=None,
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip
+    def conforms(case: Any) -> None:
+        case.validate_response(case.call(headers=HEADERS), checks=[check], headers=HEADERS)
+
+    conforms()
+
+
+def test_the_schema_says_blank_texts_and_ids_are_invalid(api_schema: Any) -> None:
+    bodies = api_schema.raw_schema["paths"]
+    text = bodies["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    item = bodies["/feedback"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    texts = text["properties"]["texts"]
+    assert texts["items"]["minLength"] == 1 and texts["items"]["pattern"] == r"\S"
+    assert texts["maxItems"] == 20  # this server's batch limit
+    request_id = item["anyOf"][0]["properties"]["request_id"]
+    assert request_id["pattern"].startswith("^[0-9a-f]{8}-")
 
 
 def test_a_declared_oversized_body_is_413_before_any_route_reads_it(app: Any) -> None:

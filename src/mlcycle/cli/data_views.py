@@ -17,6 +17,8 @@ def print_add(result: Any, as_json: bool) -> None:
     if as_json:
         print_json(result.to_dict())
         return
+    for line in result.tidied:  # leftovers of killed adds, removed on the way
+        typer.echo(f"Tidied {line}", err=True)
     v = result.version
     if not result.created:
         typer.echo(f"Same content as {v.ref} (digest {v.digest[:12]}); no new version.")

@@ -7,13 +7,14 @@ one sentence on stderr and the mapped exit code, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
 import typer
 
 from mlcycle import __version__
-from mlcycle.cli import data, demo, loadtest, models, monitor, retrain, serve, train, tune
+from mlcycle.cli import data, demo, doctor, loadtest, models, monitor, retrain, serve, train, tune
 from mlcycle.core.errors import MlcycleError
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.command("loadtest")(loadtest.loadtest)
 app.add_typer(monitor.app, name="monitor")
 app.command("retrain")(retrain.retrain)
 app.command("demo")(demo.demo)
+app.command("doctor")(doctor.doctor)
 
 
 def _version(value: bool) -> None:
@@ -57,10 +59,27 @@ def _quiet_libraries() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def _cache_kernels_in_home() -> None:
+    """Compiled numba kernels are cached under the project home; serve workers inherit it.
+
+    Skipped for help (it needs no settings) and for unreadable settings (the command
+    itself says what is wrong). The settings read here are cached for the command.
+    """
+    from mlcycle.core.settings import get_settings
+    from mlcycle.models.numba_cache import use_numba_cache
+
+    arguments = sys.argv[1:]
+    if not arguments or {"--help", "--version"} & set(arguments):
+        return
+    with contextlib.suppress(MlcycleError):
+        use_numba_cache(get_settings().home.resolve() / "cache" / "numba")
+
+
 def run() -> None:
     """Console-script entry point."""
     _quiet_libraries()
     try:
+        _cache_kernels_in_home()
         app(standalone_mode=True)
     except MlcycleError as exc:
         typer.secho(f"Error: {exc.message}", err=True, fg=typer.colors.RED)

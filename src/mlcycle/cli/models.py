@@ -1,4 +1,5 @@
-"""``mlcycle models``: versions, environments, gated promotion, rollback, history, cards.
+"""``mlcycle models``: versions, environments, gated promotion, rollback, history, cards,
+integrity checks.
 
 Each command is a thin wrapper over :mod:`mlcycle.registry`; heavy imports stay inside
 the commands so ``mlcycle --help`` stays fast.
@@ -13,7 +14,7 @@ import typer
 from mlcycle.cli.output import print_json
 
 app = typer.Typer(
-    help="Registered models: list, show, promote through gates, roll back, audit, cards.",
+    help="Registered models: list, show, promote through gates, roll back, audit, cards, verify.",
     no_args_is_help=True,
 )
 
@@ -328,3 +329,36 @@ def lineage(
     typer.echo(f"  source   {found.dataset_source}")
     typer.echo(f"  commit   {found.git_commit}{dirty}")
     typer.echo(f"  run      {found.run_id}")
+
+
+@app.command("verify")
+def verify(
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. nace@production."),
+    record: bool = typer.Option(
+        False,
+        "--record",
+        help="Record a manifest for a version registered without one, from its files as "
+        "stored now (check them first).",
+    ),
+    as_json: bool = _JSON,
+) -> None:
+    """Check every file of a version against the manifest recorded when it was registered."""
+    from mlcycle.registry.integrity import record_manifest, verify_files
+    from mlcycle.registry.manifest import mismatch_error
+
+    _connect()
+    result = record_manifest(ref) if record else verify_files(ref)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        for difference in result.differences:
+            typer.echo(f"{difference.problem:<10} {difference.path}")
+        if result.recorded:
+            typer.echo(
+                f"Recorded the manifest of {result.name} version {result.version}: "
+                f"{result.files} files; only these files will load."
+            )
+        elif result.ok:
+            typer.echo(f"{result.name} version {result.version}: all {result.files} files match.")
+    if not result.ok:
+        raise mismatch_error(result.name, result.version, result.differences)

@@ -69,6 +69,11 @@ def hash_key(
         False, "--generate", help="Make a new random key and print it with its digest."
     ),
     name: str = typer.Option("client", "--name", help="The key's name in the settings."),
+    role: str = typer.Option(
+        "client",
+        "--role",
+        help="client (predict, feedback on its own requests) or admin (also /admin/*).",
+    ),
 ) -> None:
     """Print the serve.auth.keys entry for an API key read from standard input.
 
@@ -76,8 +81,11 @@ def hash_key(
     Example: `mlcycle serve hash-key --generate --name batch-client`.
     """
     from mlcycle.core.errors import InvalidInput
+    from mlcycle.core.settings.serve import ADMIN, CLIENT
     from mlcycle.serve.auth import MIN_KEY_CHARS, generate_api_key, hash_api_key
 
+    if role not in (CLIENT, ADMIN):
+        raise InvalidInput(f"--role is '{role}'; use {CLIENT} or {ADMIN}.")
     if generate:
         key = generate_api_key()
         typer.echo(f"key (give it to the client, it is shown once): {key}", err=True)
@@ -90,4 +98,5 @@ def hash_key(
                 f"The key has {len(key)} characters; use at least {MIN_KEY_CHARS} random "
                 "ones, or let `mlcycle serve hash-key --generate` make one."
             )
-    typer.echo(f"serve:\n  auth:\n    keys:\n      {name}: {hash_api_key(key)}")
+    entry = f"{{digest: {hash_api_key(key)}, role: {role}}}"
+    typer.echo(f"serve:\n  auth:\n    keys:\n      {name}: {entry}")

@@ -1,11 +1,18 @@
 """Point MLflow at the right store: the embedded SQLite one or a team server.
 
 Called by commands, never at import. The embedded store keeps its database and its
-artifacts under the project home, so a project folder is self-contained.
+artifacts under the project home, so a project folder is self-contained; the home is
+created owner-only and the database file too, before SQLite opens it (SQLite gives
+its journal files the database file's mode).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+
+from mlcycle.core.private import private_file
 from mlcycle.core.settings import Settings, get_settings
 
 
@@ -15,8 +22,9 @@ def use_tracking(settings: Settings | None = None) -> str:
 
     settings = settings or get_settings()
     uri = settings.resolved_tracking_uri()
-    if uri.startswith("sqlite:///") and uri.endswith(str(settings.home.resolve() / "mlflow.db")):
-        settings.home.mkdir(parents=True, exist_ok=True)
+    database = settings.home.resolve() / "mlflow.db"
+    if uri.startswith("sqlite:///") and uri.endswith(str(database)):
+        private_file(database)  # and the home, owner-only
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri
@@ -41,3 +49,19 @@ def ensure_experiment(name: str, settings: Settings | None = None) -> str:
         if experiment is None:
             raise
         return experiment.experiment_id
+
+
+@contextlib.contextmanager
+def no_progress_bar() -> Iterator[None]:
+    """MLflow draws a progress bar per download on stderr; a CLI's output and a server's
+    log have no room for it."""
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(name)
+    os.environ[name] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before

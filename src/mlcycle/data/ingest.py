@@ -1,16 +1,18 @@
 """``data add``: fetch, read, validate, digest, profile and store a new dataset version.
 
 Everything that can refuse the file happens before anything is written, so a bad file
-leaves the store untouched. The snapshot, profile and metadata are then uploaded as
-artifacts of a fresh run, and only then is the version number claimed (the commit
-point, see :mod:`mlcycle.data.catalog`).
+leaves the store untouched. The snapshot, profile and metadata are then written to a
+work folder under the home and uploaded as artifacts of a fresh run, and only then is
+the version number claimed (the commit point, see :mod:`mlcycle.data.catalog`). The
+run carries its host and work folder, by which a later add (or ``mlcycle doctor``)
+tells a killed add's leftovers from an add in progress, and removes them (see
+:mod:`mlcycle.data.housekeeping`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,8 +23,10 @@ import pyarrow.compute as pc
 
 import mlcycle
 from mlcycle.core.errors import InvalidInput
+from mlcycle.core.scratch import scratch_dir
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.data.catalog import ROLE_TAG, Catalog, open_catalog
+from mlcycle.data.housekeeping import discard_run, finish_version_run, owner_tags, tidy_killed_adds
 from mlcycle.data.profile import build_profile
 from mlcycle.data.readers import RawTable, read_raw
 from mlcycle.data.snapshot import table_digest, write_parquet
@@ -54,6 +58,7 @@ class AddResult:
     dropped: int = 0
     quarantined: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    tidied: list[str] = field(default_factory=list)  # leftovers of killed adds removed
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "version": self.version.to_dict()}
@@ -82,34 +87,53 @@ def add_dataset(
     check_name(name)
     policy = on_bad_rows or settings.data.on_bad_rows
     schema = Schema.from_settings(settings, text_col, label_col)
-    with fetch(location) as local:
+    with fetch(location, settings.home) as local:
         shown = local.source if is_url(location) else location
         raw = read_raw(local.path, _delimiter(delimiter), shown)
     checked = validate(raw, schema, policy, shown)
     quarantined = checked.bad.num_rows if policy == "quarantine" else 0
 
-    def result(version: DatasetVersion, created: bool) -> AddResult:
+    def result(version: DatasetVersion, created: bool, tidied: list[str]) -> AddResult:
         dropped = checked.bad.num_rows
-        return AddResult(version, created, checked.rows_read, dropped, quarantined, checked.reasons)
+        return AddResult(
+            version, created, checked.rows_read, dropped, quarantined, checked.reasons, tidied
+        )
 
     # The profile is the longest step: it runs beside the digest, the store look-ups
     # and the snapshot write (Arrow and numpy release the GIL, so two cores share it).
-    with ThreadPoolExecutor(max_workers=1) as pool, tempfile.TemporaryDirectory() as tmp:
+    with ThreadPoolExecutor(max_workers=1) as pool, scratch_dir(settings.home, "add") as work:
         profiling = pool.submit(build_profile, checked.table)
         digest = table_digest(checked.table)
         catalog = _open(settings)
+        tidied = _tidy(catalog, settings)
         for existing in list_versions(name, settings):
             if existing.digest == digest:
-                return result(existing, False)
+                return result(existing, False, tidied)
         metadata = _metadata(name, local.source, raw, checked, schema, policy, digest)
-        folder = Path(tmp)
-        write_parquet(checked.table, folder / DATA_FILE)
-        if quarantined:
-            write_parquet(checked.bad, folder / QUARANTINE_FILE)
-        (folder / METADATA_FILE).write_text(json.dumps(metadata, ensure_ascii=False, indent=1))
-        profiling.result().write(folder / PROFILE_FILE)
-        number = _commit(catalog, name, folder, metadata)
-    return result(resolve(f"{name}@{number}", settings), True)
+        _write_files(work, checked, quarantined > 0, metadata)
+        profiling.result().write(work / PROFILE_FILE)
+        number = _commit(catalog, name, work, metadata)
+    return result(resolve(f"{name}@{number}", settings), True, tidied)
+
+
+def _write_files(
+    folder: Path, checked: Validated, quarantine: bool, metadata: dict[str, Any]
+) -> None:
+    """The snapshot, the quarantined rows if kept, and the metadata, ready to upload."""
+    write_parquet(checked.table, folder / DATA_FILE)
+    if quarantine:
+        write_parquet(checked.bad, folder / QUARANTINE_FILE)
+    (folder / METADATA_FILE).write_text(json.dumps(metadata, ensure_ascii=False, indent=1))
+
+
+def _tidy(catalog: Catalog, settings: Settings) -> list[str]:
+    """What killed adds left, removed on the way; best effort: it never fails this add."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return [f.line() for f in tidy_killed_adds(catalog, settings) if f.repaired]
+    except (MlflowException, OSError):
+        return []  # mlcycle doctor reports what stays
 
 
 def _open(settings: Settings) -> Catalog:
@@ -171,11 +195,16 @@ def _metadata(
 
 
 def _commit(catalog: Catalog, name: str, folder: Path, metadata: dict[str, Any]) -> int:
-    """Upload the files to a new run, then claim the version: the claim commits it."""
+    """Upload the files in ``folder`` to a new run, then claim the version: the claim commits.
+
+    ``folder`` is this add's locked work folder: the run names it, so that a later add
+    knows this one is alive for as long as the folder's lock is held.
+    """
     from mlflow import MlflowClient
 
     client = MlflowClient()
     tags = {
+        **owner_tags(folder),
         ROLE_TAG: VERSION_ROLE,
         TAG + "name": name,
         TAG + "digest": metadata["digest"],
@@ -192,12 +221,12 @@ def _commit(catalog: Catalog, name: str, folder: Path, metadata: dict[str, Any])
         client.log_artifacts(run_id, str(folder))
         number = catalog.claim(name, run_id)
     except BaseException:
-        # Nothing was claimed: the run is no version; remove it so no one wonders.
+        # Nothing was claimed: the run is no version; remove it and its files.
         with contextlib.suppress(Exception):
-            client.delete_run(run_id)
+            discard_run(run_id)
         raise
-    # Committed. What follows only makes the run easier to read in the MLflow UI.
+    # Committed. What follows only makes the run easier to read in the MLflow UI (a
+    # later add finishes it if this process dies here).
     with contextlib.suppress(Exception):
-        client.set_tag(run_id, TAG + "version", str(number))
-        client.update_run(run_id, status="FINISHED", name=f"{name}@{number}")
+        finish_version_run(run_id, name, number)
     return number

@@ -9,24 +9,33 @@ numbers in a file name bound the ``timestamp`` of its rows (Unix milliseconds), 
 lets a lookup open only the files that can hold a given request. Local files are
 written to a dot-prefixed temporary name and renamed, so a reader never sees half a file
 (readers skip names that do not match the pattern); on object storage each file is one
-PUT, which is whole or absent. The roots default to ``<home>/predictions`` and
-``<home>/feedback``; ``serve.prediction_log.dir`` and ``.feedback_dir`` move them to
-another folder or to an fsspec URL (``s3://bucket/predictions``).
+PUT, which is whole or absent. Local folders and files are created owner-only (they hold
+raw texts), whatever the umask; a folder that already exists keeps its mode. The roots
+default to ``<home>/predictions`` and ``<home>/feedback``; ``serve.prediction_log.dir``
+and ``.feedback_dir`` move them to another folder or to an fsspec URL
+(``s3://bucket/predictions``).
 
 Request ids are UUID version 7 strings: the first 48 bits are the Unix millisecond at
 which the server received the request, the same value as the ``timestamp`` column, so an
-id alone says which day folder and which files hold it. One request may carry a batch
-of texts: each text is one row, addressed by ``(request_id, index)``, its position in
-the request's ``texts`` (0 for a single text). Feedback names the same pair.
+id alone says which day folder and which files hold it. The other 74 bits come from the
+operating system's CSPRNG, so an id cannot be guessed from the ids a client has seen.
+One request may carry a batch of texts: each text is one row, addressed by
+``(request_id, index)``, its position in the request's ``texts`` (0 for a single text).
+Feedback names the same pair.
+
+A file that is not a whole Parquet file (0 bytes, or cut short by a crash or a full
+disk) is skipped by every reader here and by monitoring (:func:`damage`), and reported
+to the caller as a :class:`Skipped`, never fatal.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import re
 import uuid
+from collections import deque
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +44,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+from mlcycle.core.private import private_dirs, private_file
 
 if TYPE_CHECKING:
     from mlcycle.core.settings import Settings
@@ -82,10 +93,27 @@ _REPEATED = ("request_id", "model_name", "model_version", "api_key", "codes", "t
              "predicted_code")  # fmt: skip
 _FILTERED = ("request_id", "timestamp", "index")
 _PART = re.compile(r"^part-(\d+)-(\d+)-[0-9a-f]+\.parquet$")
+_HEX = re.compile(r"^[0-9a-f]+$")
 _VERSION_7 = 0x7 << 76
 _VARIANT = 0b10 << 62
 _RAND_B = (1 << 62) - 1
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+_RAND_BYTES = 10  # 80 bits drawn per id, 74 of them used
+_IDS_PER_DRAW = 256
+# What a request id looks like (also published in the API's OpenAPI schema).
+REQUEST_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+_UUID = re.compile(REQUEST_ID_PATTERN)
+_MAGIC = b"PAR1"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A log file a reader left out, and why."""
+
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "reason": self.reason}
 
 
 def log_roots(settings: Settings) -> tuple[Root, Root]:
@@ -101,15 +129,32 @@ def _root(value: Path | str | None, default: Path) -> Root:
     return str(value) if "://" in str(value) else Path(value)
 
 
+# The random part of ids to come, version and variant bits already set. One os.urandom
+# call per id would cost more than the rest of the id (benchmarks/bench_request_id.py);
+# drawing for many ids at once keeps ids secret at nearly the cost of `random`, whose
+# Mersenne Twister a client could predict from the ids it has seen.
+_RANDOM_BITS: deque[int] = deque()
+# A forked worker must not hand out the ids its parent drew.
+os.register_at_fork(after_in_child=_RANDOM_BITS.clear)
+
+
 def new_request_id(now_ms: int) -> str:
     """A UUID version 7 for a request received at ``now_ms`` (Unix milliseconds)."""
-    # Unique, not secret: Python's generator (seeded from the OS per process) is ~20x
-    # cheaper than os.urandom on the request path.
-    rand = random.getrandbits(74)
-    rand_a, rand_b = rand >> 62, rand & _RAND_B
-    value = (now_ms << 80) | _VERSION_7 | (rand_a << 64) | _VARIANT | rand_b
-    h = f"{value:032x}"
+    try:
+        bits = _RANDOM_BITS.popleft()  # atomic: each value goes to one caller, any thread
+    except IndexError:
+        bits = _draw_random_bits()
+    h = f"{(now_ms << 80) | bits:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _draw_random_bits() -> int:
+    """Refill the pool from the OS's CSPRNG; returns one more value for the caller."""
+    block = os.urandom(_RAND_BYTES * _IDS_PER_DRAW)
+    draws = (int.from_bytes(block[i : i + _RAND_BYTES]) for i in range(0, len(block), _RAND_BYTES))
+    values = [_VERSION_7 | _VARIANT | ((r >> 62 & 0xFFF) << 64) | (r & _RAND_B) for r in draws]
+    _RANDOM_BITS.extend(values[1:])
+    return values[0]
 
 
 def request_id_ms(request_id: str) -> int | None:
@@ -124,8 +169,14 @@ def day_of(ms: int) -> str:
     return (_EPOCH + timedelta(days=ms // MS_PER_DAY)).isoformat()
 
 
-def write_partitioned(root: Root, table: pa.Table) -> list[str]:
-    """Write ``table`` under ``root``, one whole file per UTC day of its ``timestamp``."""
+def write_partitioned(root: Root, table: pa.Table, *, tag: str | None = None) -> list[str]:
+    """Write ``table`` under ``root``, one whole file per UTC day of its ``timestamp``.
+
+    ``tag`` (hex digits) replaces the random end of the file names: writing the same
+    rows again with the same tag replaces the files instead of adding a copy.
+    """
+    if tag is not None and not _HEX.match(tag):
+        raise ValueError(f"A log file tag is hex digits, not {tag!r}.")
     if table.num_rows == 0:
         return []
     ms = table.column("timestamp").cast(pa.int64()).to_numpy()
@@ -136,7 +187,7 @@ def write_partitioned(root: Root, table: pa.Table) -> list[str]:
         part = table if len(rows) == table.num_rows else table.take(pa.array(rows))
         part_ms = ms[rows]
         folder = f"{PARTITION}={day_of(int(day) * MS_PER_DAY)}"
-        name = f"part-{part_ms.min()}-{part_ms.max()}-{uuid.uuid4().hex}.parquet"
+        name = f"part-{part_ms.min()}-{part_ms.max()}-{tag or uuid.uuid4().hex}.parquet"
         written.append(_write_whole(root, folder, name, part))
     return written
 
@@ -156,13 +207,13 @@ def _write_whole(root: Root, folder: str, name: str, table: pa.Table) -> str:
         path = f"{base.rstrip('/')}/{folder}/{name}"
         fs.pipe_file(path, sink.getvalue().to_pybytes())
         return path
-    directory = Path(base) / folder
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = private_dirs(Path(base) / folder)
     temporary = directory / f".{name}.tmp"
     try:
         # A path, not a Python file object: Arrow then writes without calling back into
-        # Python, so the GIL stays free for the server's requests.
-        pq.write_table(table, str(temporary), **options)
+        # Python, so the GIL stays free for the server's requests. It fills the
+        # owner-only file made here, keeping its mode.
+        pq.write_table(table, str(private_file(temporary)), **options)
         descriptor = os.open(temporary, os.O_RDONLY)
         try:
             os.fsync(descriptor)
@@ -182,19 +233,22 @@ def read_log(
     start: datetime | None = None,
     end: datetime | None = None,
     columns: Sequence[str] | None = None,
+    skipped: list[Skipped] | None = None,
 ) -> pa.Table:
     """Rows of a log (predictions by default, or ``FEEDBACK_SCHEMA``) with start <= time < end.
 
     Returns an empty table of the schema when nothing has been written yet. Convert
     with ``.to_pandas()``; DuckDB reads the same folders with
-    ``read_parquet('<root>/*/*.parquet', hive_partitioning = true)``.
+    ``read_parquet('<root>/*/*.parquet', hive_partitioning = true)``. Files that are
+    not whole Parquet files are left out and added to ``skipped`` when it is given.
     """
     wanted = list(columns) if columns is not None else schema.names
     first = start.astimezone(UTC).date().isoformat() if start else ""
     last = end.astimezone(UTC).date().isoformat() if end else "9999"
-    files = [
+    listed = [
         path for day in _days(root) if first <= day <= last for path, _, _ in _parts(root, day)
     ]
+    files = _whole_files(root, listed, skipped)
     if not files:
         return schema.empty_table().select(wanted)
     where = None
@@ -206,19 +260,60 @@ def read_log(
     return _dataset(root, files, schema).to_table(columns=wanted, filter=where)
 
 
-def find_predictions(root: Root, request_ids: Iterable[str]) -> pa.Table:
-    """The logged rows of these request ids (only the files whose time range fits)."""
+def find_predictions(
+    root: Root, request_ids: Iterable[str], skipped: list[Skipped] | None = None
+) -> pa.Table:
+    """The logged rows of these request ids (only the files whose time range fits).
+
+    Files that are not whole Parquet files are left out and added to ``skipped``.
+    """
     wanted = {rid: ms for rid in set(request_ids) if (ms := request_id_ms(rid)) is not None}
-    files = {
+    listed = {
         path
         for ms in set(wanted.values())
         for path, first, last in _parts(root, day_of(ms))
         if first <= ms <= last
     }
+    files = _whole_files(root, sorted(listed), skipped)
     if not files:
         return PREDICTION_SCHEMA.empty_table()
-    dataset = _dataset(root, sorted(files), PREDICTION_SCHEMA)
+    dataset = _dataset(root, files, PREDICTION_SCHEMA)
     return dataset.to_table(filter=ds.field("request_id").isin(sorted(wanted)))
+
+
+def damage(path: str, fs: Any = None) -> str | None:
+    """Why a log file is not a whole Parquet file (a crash mid-write, a full disk), or None.
+
+    Reads only its first and last bytes. ``fs`` is the fsspec filesystem of ``path``,
+    None for a local file.
+    """
+    try:
+        size = os.path.getsize(path) if fs is None else fs.size(path)
+        if size < 12:
+            return f"only {size} bytes: not a Parquet file (cut short?)"
+        with open(path, "rb") if fs is None else fs.open(path, "rb") as handle:
+            head = handle.read(4)
+            handle.seek(size - 8)
+            tail = handle.read(8)
+    except OSError as exc:
+        return f"unreadable ({exc})"
+    footer = int.from_bytes(tail[:4], "little")
+    if head != _MAGIC or tail[4:] != _MAGIC or footer > size - 12:
+        return "no Parquet footer: the file was cut short (a crash while writing?)"
+    return None
+
+
+def _whole_files(root: Root, paths: list[str], skipped: list[Skipped] | None) -> list[str]:
+    """The paths that are whole Parquet files; the others go to ``skipped``."""
+    fs, _ = _filesystem(root)
+    whole = []
+    for path in paths:
+        reason = damage(path, fs)
+        if reason is None:
+            whole.append(path)
+        elif skipped is not None:
+            skipped.append(Skipped(path if fs is None else fs.unstrip_protocol(path), reason))
+    return whole
 
 
 def _filesystem(root: Root) -> tuple[Any, str]:

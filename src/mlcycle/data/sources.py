@@ -1,8 +1,13 @@
 """Where a data file comes from: a local path, an ``http(s)://`` URL or any fsspec URL.
 
 :func:`fetch` yields a local file to read and the source string recorded as lineage.
-Remote files are copied once into a temporary folder that is removed afterwards; the
-recorded source never carries credentials or signed query strings.
+Remote files are copied once into a work folder under the project home (see
+:mod:`mlcycle.core.scratch`: a killed process leaves nothing there for good) and
+removed afterwards; the recorded source never carries credentials or signed query
+strings. Credentials written in an ``http(s)://`` URL go to that URL's
+origin only: a redirect to another origin (another scheme, host or port, an https ->
+http downgrade included) is followed without them, as curl and requests do, so a
+pre-signed download link still works and the password never leaves its server.
 """
 
 from __future__ import annotations
@@ -10,7 +15,6 @@ from __future__ import annotations
 import base64
 import re
 import shutil
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,13 +22,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlcycle.core.errors import InvalidInput, NotFound, Unavailable
+from mlcycle.core.scratch import scratch_dir
 
 # A scheme of two letters or more: "C:\data.csv" stays a path on every platform.
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+)://")
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,11 @@ def public_source(location: str) -> str:
 
 
 @contextmanager
-def fetch(location: str) -> Iterator[LocalFile]:
+def fetch(location: str, home: Path) -> Iterator[LocalFile]:
     """A local file holding the data at ``location``, removed on exit if it was copied.
+
+    A local path is read in place; a remote file is copied into a work folder under
+    the project ``home``.
 
     Raises:
         NotFound: The path does not exist or the server answered 404.
@@ -65,8 +75,8 @@ def fetch(location: str) -> Iterator[LocalFile]:
         path = _local_path(location)
         yield LocalFile(path, str(path))
         return
-    with tempfile.TemporaryDirectory(prefix="mlcycle-fetch-") as tmp:
-        target = Path(tmp) / _file_name(location)
+    with scratch_dir(home, "fetch") as work:
+        target = work / _file_name(location)
         if match["scheme"].lower() in ("http", "https"):
             _download_http(location, target)
         else:
@@ -91,12 +101,43 @@ def _file_name(location: str) -> str:
     return name or "download"
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of a URL (the default port made explicit): who may see secrets."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+class _CredentialsStayHome(urllib.request.HTTPRedirectHandler):
+    """Follows redirects; the Authorization header goes along only to the same origin.
+
+    urllib copies every header of a request to its redirect, wherever it points.
+    """
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and origin(newurl) != origin(req.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_CredentialsStayHome)
+
+
 def _download_http(url: str, target: Path) -> None:
     shown = public_source(url)
     request = _request(url)
     try:
         with (
-            urllib.request.urlopen(request, timeout=_TIMEOUT_S) as reply,
+            _OPENER.open(request, timeout=_TIMEOUT_S) as reply,
             open(target, "wb") as out,
         ):
             shutil.copyfileobj(reply, out, _CHUNK)
@@ -106,13 +147,26 @@ def _download_http(url: str, target: Path) -> None:
                 f"{shown} answered {exc.code} {exc.reason}: there is no file there; check the URL."
             ) from None
         if exc.code in (401, 403):
-            raise InvalidInput(
-                f"{shown} refused access ({exc.code} {exc.reason}); check the URL's credentials."
-            ) from None
+            raise InvalidInput(_refused(url, exc)) from None
         raise Unavailable(f"{shown} answered {exc.code} {exc.reason}; try again later.") from None
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise Unavailable(f"{shown} could not be reached ({reason}); check the URL.") from None
+
+
+def _refused(url: str, exc: urllib.error.HTTPError) -> str:
+    """Why access was refused, naming the redirect that got no credentials, if any."""
+    answer = f"{exc.code} {exc.reason}"
+    final = exc.geturl() or url
+    if origin(final) == origin(url):
+        return f"{public_source(url)} refused access ({answer}); check the URL's credentials."
+    refused = f"{public_source(url)} redirected to {public_source(final)}, which refused access"
+    if urllib.parse.urlsplit(url).username is None:
+        return f"{refused} ({answer}); put the credentials it needs in that URL."
+    return (
+        f"{refused} ({answer}); credentials are never sent to another origin: give that "
+        "URL, with its own credentials, directly."
+    )
 
 
 def _request(url: str) -> urllib.request.Request:

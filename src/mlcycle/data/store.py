@@ -7,7 +7,6 @@ digest, then cached by digest under the project home) from a remote one.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -15,7 +14,6 @@ import shutil
 import tempfile
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,9 @@ import pandas as pd
 import pyarrow as pa
 
 from mlcycle.core.errors import DataError, InvalidInput, NotFound
+from mlcycle.core.private import private_dirs
 from mlcycle.core.settings import Settings, get_settings
+from mlcycle.core.tracking import no_progress_bar
 from mlcycle.data.catalog import ROLE_TAG, Catalog, open_catalog
 from mlcycle.data.profile import ReferenceProfile
 from mlcycle.data.snapshot import read_parquet, table_digest
@@ -207,8 +207,8 @@ def _download(version: DatasetVersion, file: str, target: Path) -> None:
     """Download into a private folder, check the snapshot's digest, rename into the cache."""
     import mlflow.artifacts
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, _no_progress_bar():
+    private_dirs(target.parent)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, no_progress_bar():
         try:
             got = Path(mlflow.artifacts.download_artifacts(version.uri(file), dst_path=tmp))
         except Exception as exc:  # the artifact store's own errors vary by backend
@@ -217,21 +217,6 @@ def _download(version: DatasetVersion, file: str, target: Path) -> None:
             raise DataError(f"The stored snapshot of {version.ref} does not match its digest.")
         os.replace(got, target)
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _no_progress_bar() -> Iterator[None]:
-    """MLflow draws a progress bar per download on stderr; a CLI's output has no room."""
-    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    before = os.environ.get(name)
-    os.environ[name] = "false"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
 
 
 def read_table(

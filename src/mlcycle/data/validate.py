@@ -2,11 +2,12 @@
 
 Required columns must exist; each row needs a non-empty text no longer than the limit
 and a label matching the configured code pattern (NAF rev.2 subclass by default, with
-``56.10A``-style codes normalised first). Rows failing a check, and CSV records that
-could not be split, are *bad rows*: ``reject`` refuses the file and shows the first
-ones with their line numbers, ``drop`` leaves them out, ``quarantine`` leaves them out
-and keeps them for review. Everything is vectorised in Arrow: a million rows take
-well under a second.
+``56.10A``-style codes normalised first). Under that default pattern a label must also
+start with a NACE rev.2 division: ``0400Z`` has the shape of a code but is none.
+Rows failing a check, and CSV records that could not be split, are *bad rows*:
+``reject`` refuses the file and shows the first ones with their line numbers, ``drop``
+leaves them out, ``quarantine`` leaves them out and keeps them for review. Everything
+is vectorised in Arrow: a million rows take well under a second.
 """
 
 from __future__ import annotations

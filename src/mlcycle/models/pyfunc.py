@@ -23,6 +23,7 @@ RUNTIME_MODULES = (
     "core/__init__.py",
     "core/errors.py",
     "models/__init__.py",
+    "models/numba_cache.py",
     "models/protocol.py",
     "models/pyfunc.py",
     "models/fasttext/__init__.py",
@@ -44,6 +45,11 @@ class TextClassifierModel(mlflow.pyfunc.PythonModel):
     """
 
     def load_context(self, context: Any) -> None:
+        from mlcycle.models.numba_cache import use_numba_cache, user_cache_folder
+
+        # Loaded with plain MLflow, the kernels are this model's shipped copy: numba would
+        # write its cache into the model's folder. mlcycle's commands set their own.
+        use_numba_cache(user_cache_folder())
         from mlcycle.models.fasttext import FastTextClassifier
 
         self.model = FastTextClassifier.load(Path(context.artifacts[ARTIFACT_KEY]))

@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from mlcycle.data.predlog import FEEDBACK_SCHEMA, PARTITION, PREDICTION_SCHEMA, log_roots
+from mlcycle.data.predlog import (
+    FEEDBACK_SCHEMA,
+    PARTITION,
+    PREDICTION_SCHEMA,
+    Skipped,
+    damage,
+    log_roots,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -32,18 +39,6 @@ if TYPE_CHECKING:
     from mlcycle.core.settings import Settings
 
 _PART = re.compile(r"part-(\d+)-(\d+)-[0-9a-f]+\.parquet$")
-_MAGIC = b"PAR1"
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A log file left out of the figures, and why."""
-
-    path: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "reason": self.reason}
 
 
 @dataclass
@@ -100,30 +95,13 @@ class LogStore:
                 first is not None and int(match[2]) < first
             ):
                 continue
-            problem = self._truncated(path)
+            problem = damage(path, self.fs)
             shown = path if self.is_local else self.fs.unstrip_protocol(path)
             if problem:
                 scan.skipped.append(Skipped(shown, problem))
             else:
                 scan.files.append(shown)
         return scan
-
-    def _truncated(self, path: str) -> str | None:
-        """Why a file is not a whole Parquet file (a crash mid-write), or None."""
-        try:
-            size = self.fs.size(path)
-            if size < 12:
-                return f"only {size} bytes: not a Parquet file (cut short?)"
-            with self.fs.open(path, "rb") as handle:
-                head = handle.read(4)
-                handle.seek(size - 8)
-                tail = handle.read(8)
-        except OSError as exc:
-            return f"unreadable ({exc})"
-        footer = int.from_bytes(tail[:4], "little")
-        if head != _MAGIC or tail[4:] != _MAGIC or footer > size - 12:
-            return "no Parquet footer: the file was cut short (a crash while writing?)"
-        return None
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A private in-memory DuckDB that can read this store's files."""

@@ -1,8 +1,9 @@
 """Copy a registered version to another tracking server (dev to prod), lineage included.
 
 The target gets a run carrying the source run's params, metrics, tags, dataset inputs
-and evaluation artifacts, the model files as they were registered, and a new version
-(marked ``challenger``) tagged with where it came from. The model's frozen holdout is
+and evaluation artifacts, the model files as they were registered (checked against the
+source's manifest; the target records its own), and a new version (marked
+``challenger``) tagged with where it came from. The model's frozen holdout is
 copied too when the target has none, so the target's gates compare on the same rows.
 """
 
@@ -20,6 +21,7 @@ from mlcycle.core.errors import InvalidInput, Unavailable
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import ensure_experiment
 from mlcycle.data.holdout import find_holdout, store_copy
+from mlcycle.registry.manifest import download_verified
 from mlcycle.registry.ops import VersionInfo, register, resolve
 from mlcycle.registry.refs import ModelRef
 
@@ -102,13 +104,11 @@ def copy_version(ref: str, to_tracking_uri: str, settings: Settings | None = Non
 
 
 def _export(info: VersionInfo, work: Path) -> dict[str, Any]:
-    """Download what the copy needs from the source store."""
+    """Download what the copy needs from the source store (model files checked)."""
     import mlflow
 
     client = mlflow.MlflowClient()
-    model_dir = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{info.name}/{info.version}", dst_path=str(work / "model")
-    )
+    model_dir = str(download_verified(info.name, info.version, work / "model"))
     mv = client.get_model_version(info.name, info.version)
     bundle: dict[str, Any] = {
         "model": model_dir,

@@ -7,21 +7,23 @@ it never raises, so a promotion always reports every gate.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlcycle.core.errors import ModelError
 from mlcycle.core.settings import Settings
 from mlcycle.data.holdout import Holdout
 from mlcycle.models.protocol import ServedModel
 from mlcycle.registry.loading import load_served_model
+from mlcycle.registry.manifest import download_verified
 from mlcycle.registry.ops import VersionInfo
 from mlcycle.tasks import Task
 
@@ -55,8 +57,6 @@ class Subject:
 
     @classmethod
     def load(cls, info: VersionInfo) -> Subject:
-        from mlcycle.core.errors import ModelError
-
         try:
             return cls(info, load_served_model(f"{info.name}/{info.version}"))
         except ModelError as exc:
@@ -160,19 +160,22 @@ print("ANSWERED", len(answer))
 
 
 def _fresh_load(info: VersionInfo, settings: Settings) -> str | None:
-    """Load and query the version in a new interpreter; the error, or None if it worked."""
-    import mlflow
+    """Load and query the version in a new interpreter; the error, or None if it worked.
 
-    uri = mlflow.get_tracking_uri()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri}
+    The interpreter loads a checked copy with plain MLflow, as a user without mlcycle
+    would: the model's shipped code runs, so it must be the code the manifest names.
+    """
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", _FRESH, f"models:/{info.name}/{info.version}"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=settings.registry.gates.contract.timeout_s,
-        )
+        with tempfile.TemporaryDirectory(prefix="mlcycle-fresh-") as tmp:
+            local = download_verified(info.name, info.version, Path(tmp))
+            done = subprocess.run(
+                [sys.executable, "-c", _FRESH, str(local)],
+                capture_output=True,
+                text=True,
+                timeout=settings.registry.gates.contract.timeout_s,
+            )
+    except ModelError as exc:
+        return exc.message
     except subprocess.TimeoutExpired:
         return "timed out"
     if done.returncode != 0:

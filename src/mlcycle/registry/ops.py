@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlcycle.core.errors import InvalidInput, NotFound
+from mlcycle.registry.manifest import MANIFEST_TAG, manifest_of
 from mlcycle.registry.refs import ModelRef
 
 CHALLENGER = "challenger"
@@ -35,9 +36,14 @@ def _info(mv: Any) -> VersionInfo:
 
 
 def register(model_uri: str, name: str, tags: dict[str, str] | None = None) -> VersionInfo:
-    """Register a logged model as a new version of ``name`` and mark it challenger."""
+    """Register a logged model as a new version of ``name`` and mark it challenger.
+
+    The version carries the manifest of its files as stored (a ``mlcycle.manifest``
+    given in ``tags`` is replaced): only those exact files will load.
+    """
     import mlflow
 
+    tags = {**(tags or {}), MANIFEST_TAG: manifest_of(model_uri)}
     mv = mlflow.register_model(model_uri, name, tags=tags)
     _client().set_registered_model_alias(name, CHALLENGER, mv.version)
     return _info(_client().get_model_version(name, mv.version))

@@ -29,6 +29,7 @@ from mlcycle.serve.feedback import FeedbackService, LabelRule
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.gateway import Gateway
 from mlcycle.serve.holder import ModelHolder, Predictor
+from mlcycle.serve.journal import Journal, journal_folder
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PredictService
 from mlcycle.serve.recorder import Recorder
@@ -80,11 +81,15 @@ def create_app(
     )
     follower = None if model is not None else _follower(holder, settings, metrics)
     limits = Limits.from_settings(serve)
+    auth = Authenticator(serve.auth)
     services = Services(
         holder=holder,
         predict=PredictService(holder, limits, recorder),
         feedback=FeedbackService(
-            recorder, serve.max_batch, LabelRule(task.normalise_label, task.label_description())
+            recorder,
+            serve.max_batch,
+            auth.admin_names,
+            LabelRule(task.normalise_label, task.label_description()),
         ),
         recorder=recorder,
         metrics=metrics,
@@ -103,7 +108,6 @@ def create_app(
     app.state.follower = follower
     add_error_handlers(app)
     add_routes(app, services)
-    auth = Authenticator(serve.auth)
     document_security(app, auth)
     app.add_middleware(
         Gateway, service=services.predict, auth=auth, recorder=recorder, fast_path=fast_path
@@ -113,12 +117,14 @@ def create_app(
 
 def _recorder(settings: Settings, metrics: Metrics | None) -> Recorder:
     config = settings.serve.prediction_log
+    roots = log_roots(settings) if config.enabled else None
     return Recorder(
         metrics,
-        log_roots(settings) if config.enabled else None,
+        roots,
         salt=None if config.log_text else config.salt.encode(),
         flush_seconds=config.flush_seconds,
         max_queue=config.max_queue,
+        journal=Journal(journal_folder(settings.home, roots[0])) if roots else None,
     )
 
 

@@ -1,7 +1,9 @@
 """API keys: clients send ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``.
 
-Settings hold only the SHA-256 digest of each key with a name for it; the name is what
-the prediction log records, the key itself is never stored or logged. Keys are long
+Settings hold only the SHA-256 digest of each key with a name and a role for it; the
+name is what the prediction log records, the key itself is never stored or logged. A
+``client`` key may predict and label its own requests; the routes under ``/admin``
+need a key with the ``admin`` role (403 for a client key). Keys are long
 random tokens (``mlcycle serve hash-key --generate``), so an unsalted digest is enough:
 there is no dictionary to try against it. Looking a digest up in a dict tells a timing
 attacker nothing useful, since he would need a key whose digest matches.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from mlcycle.core.settings.serve import AuthSettings
+from mlcycle.core.settings.serve import ADMIN, AuthSettings, is_admin_path
 from mlcycle.serve.responses import HttpError
 
 MIN_KEY_CHARS = 16
@@ -35,14 +37,21 @@ class Authenticator:
     def __init__(self, settings: AuthSettings) -> None:
         self.enabled = settings.enabled
         self.open_paths = frozenset(settings.open_paths)
-        self._names = {digest: name for name, digest in settings.keys.items()}
+        self._names = {key.digest: name for name, key in settings.keys.items()}
+        # The keys that may use /admin and label any request.
+        self.admin_names = frozenset(n for n, key in settings.keys.items() if key.role == ADMIN)
 
     def needs_key(self, path: str) -> bool:
         """Whether a request to ``path`` must carry a key."""
         return self.enabled and path not in self.open_paths
 
-    def identify(self, authorization: bytes | None, api_key: bytes | None) -> str:
-        """The name of the key in these header values; raises HttpError 401 or 403."""
+    def identify(self, authorization: bytes | None, api_key: bytes | None, path: str) -> str:
+        """The name of the key in these header values, if it may use ``path``.
+
+        Raises:
+            HttpError: 401 without a key, 403 for an unknown key or a client key on an
+                admin route.
+        """
         key = _key_from(authorization, api_key)
         name = self._names.get(hashlib.sha256(key).hexdigest())
         if name is None:
@@ -50,6 +59,12 @@ class Authenticator:
                 403,
                 "forbidden",
                 "The API key is not valid for this server; check it or ask for a new one.",
+            )
+        if is_admin_path(path) and name not in self.admin_names:
+            raise HttpError(
+                403,
+                "forbidden",
+                f"{path} needs a key with the admin role; this one is a client key.",
             )
         return name
 

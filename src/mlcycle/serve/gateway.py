@@ -72,7 +72,7 @@ class Gateway:
         try:
             key_name = None
             if self.auth.needs_key(path):
-                key_name = self.auth.identify(authorization, api_key)
+                key_name = self.auth.identify(authorization, api_key, path)
             if self.fast_path and path == PREDICT_PATH and scope["method"] == "POST":
                 chunks = body_chunks(receive, self.service.limits.body_timeout_s)
                 status, body, request_id, answer = await self.service.respond(

@@ -1,8 +1,9 @@
 """Prediction-log and feedback records: what requests hand over, and their Arrow tables.
 
-A request hands over one :class:`LogRecord` for all its texts (one tuple appended to a
-deque); the background writer turns many records into one table of one row per text,
-with vectorised numpy/Arrow work instead of a Python loop per field.
+A request hands over one :class:`LogRecord` for all its texts (a tuple appended to a
+deque and a line to the journal, ``mlcycle.serve.journal``); the background writer
+turns many records into one table of one row per text, with vectorised numpy/Arrow
+work instead of a Python loop per field.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class LogRecord(NamedTuple):
     probs: list[list[float]]
     latency_ms: float
     api_key: str | None
+    # Set by ``protect``: then ``texts`` hold HMAC digests, and these the texts' lengths.
+    text_chars: list[int] | None = None
 
 
 class FeedbackRecord(NamedTuple):
@@ -46,12 +49,24 @@ class FeedbackRecord(NamedTuple):
     api_key: str | None
 
 
-def prediction_table(records: Sequence[LogRecord], salt: bytes | None) -> pa.Table:
+def protect(record: LogRecord, salt: bytes) -> LogRecord:
+    """The record with its texts replaced by their HMAC-SHA256, before anything keeps it
+    (the journal on disk included) when ``serve.prediction_log.log_text`` is false."""
+    texts = record.texts
+    return record._replace(
+        texts=[_digest(salt, t) for t in texts], text_chars=list(map(len, texts))
+    )
+
+
+def prediction_table(records: Sequence[LogRecord], salt: bytes | None = None) -> pa.Table:
     """One row per text; with ``salt`` the texts are replaced by their HMAC-SHA256.
 
+    Records already protected (all of them or none) give their digests and lengths.
     Every per-record step is a list comprehension or one Arrow call over a list: this
     runs in the background thread, but holds the GIL the request path needs.
     """
+    if salt is not None:
+        records = [protect(record, salt) for record in records]
     sizes = [len(r.texts) for r in records]
     rows = sum(sizes)
     owner = None  # the record of each row, when some record has several texts
@@ -66,9 +81,12 @@ def prediction_table(records: Sequence[LogRecord], salt: bytes | None) -> pa.Tab
         column = pa.array(values, kind)
         return column if owner is None else column.take(pa.array(owner))
 
-    texts = [text for record in records for text in record.texts]
-    text_array = pa.array(texts, pa.string())
-    hashed = None if salt is None else pa.array([_digest(salt, t) for t in texts], pa.string())
+    text_array = pa.array([text for record in records for text in record.texts], pa.string())
+    hashed = bool(records) and records[0].text_chars is not None
+    if hashed:
+        chars = pa.array([n for record in records for n in record.text_chars or ()], pa.int32())
+    else:
+        chars = pc.utf8_length(text_array).cast(pa.int32())
     columns = {
         "request_id": per_record([r.request_id for r in records], pa.string()),
         "index": pa.array(index, pa.int32()),
@@ -76,9 +94,9 @@ def prediction_table(records: Sequence[LogRecord], salt: bytes | None) -> pa.Tab
         "timestamp": per_record([r.ms for r in records], pa.int64()).cast(TIMESTAMP),
         "model_name": per_record([r.model_name for r in records], pa.string()),
         "model_version": per_record([r.model_version for r in records], pa.string()),
-        "text": text_array if hashed is None else pa.nulls(rows, pa.string()),
-        "text_hash": pa.nulls(rows, pa.string()) if hashed is None else hashed,
-        "text_chars": pc.utf8_length(text_array).cast(pa.int32()),
+        "text": pa.nulls(rows, pa.string()) if hashed else text_array,
+        "text_hash": text_array if hashed else pa.nulls(rows, pa.string()),
+        "text_chars": chars,
         "codes": pa.array([row for r in records for row in r.codes], pa.list_(pa.string())),
         "probabilities": pa.array(
             [row for r in records for row in r.probs], pa.list_(pa.float32())

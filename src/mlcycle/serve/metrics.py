@@ -4,12 +4,17 @@ Requests only append an event to a deque (``mlcycle.serve.recorder``); a backgro
 thread hands the events here every half second, and a few hundred counter and bucket
 updates cover thousands of requests. With several uvicorn workers every process writes
 its values to files in ``PROMETHEUS_MULTIPROC_DIR`` (one directory per server, made by
-``mlcycle.serve.runner``) and ``/metrics`` of any worker merges them all.
+``mlcycle.serve.runner``) and ``/metrics`` of any worker merges them all. A worker that
+stops cleanly removes its live gauges (model info, requests in flight); one killed
+(SIGKILL, the OOM killer) cannot, so ``/metrics`` removes those of dead processes
+before merging, while their counters stay: what they counted still happened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from collections import Counter as Tally
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,6 +26,8 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 PROBABILITY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 TEXTS_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+# prometheus_client's file of one process's live gauges: gauge_live<mode>_<pid>.db
+_LIVE_GAUGES = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
 
 # One request's event: route, status, seconds, and for an answered /predict the answer
 # (``mlcycle.serve.holder.Answer``: per text the ranked codes and probabilities).
@@ -118,6 +125,8 @@ class Metrics:
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
+        if self.multiprocess_dir:
+            forget_dead_processes(self.multiprocess_dir)
         return self._pc.generate_latest(self.registry), self._pc.CONTENT_TYPE_LATEST
 
     def close(self) -> None:
@@ -126,6 +135,27 @@ class Metrics:
             from prometheus_client import multiprocess
 
             multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)
+
+
+def forget_dead_processes(folder: str) -> None:
+    """Remove the live gauges of the processes in ``folder`` that no longer exist."""
+    from prometheus_client import multiprocess
+
+    pids = {int(match[1]) for name in os.listdir(folder) if (match := _LIVE_GAUGES.match(name))}
+    for pid in pids:
+        if not _alive(pid):
+            with contextlib.suppress(FileNotFoundError):  # another worker got there first
+                multiprocess.mark_process_dead(pid, folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal sent: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def observe_many(histogram: Any, values: np.ndarray) -> None:

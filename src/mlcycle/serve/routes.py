@@ -27,14 +27,14 @@ from mlcycle.serve.responses import INTERNAL_ERROR, HttpError
 from mlcycle.serve.schemas import (
     ErrorBody,
     FeedbackAnswer,
-    FeedbackItem,
     ModelInfo,
-    PredictRequest,
     PredictResponse,
     ReloadAnswer,
     Status,
+    feedback_schema,
+    predict_schema,
 )
-from mlcycle.serve.validation import Limits, read_body
+from mlcycle.serve.validation import Limits, check_content_type, read_body
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
         401: "No API key was sent (when keys are on).",
-        403: "The API key is not valid.",
-        404: "A request id in the feedback was never logged.",
+        403: "The API key is not valid, or its role may not use this endpoint.",
+        404: "A request id in the feedback was never logged (for this key).",
         408: "The body did not arrive in time.",
         409: "The server cannot do this in its configuration, or a new version failed.",
         413: "Too many texts, or a body over the byte limit.",
@@ -53,7 +53,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 _PREDICT_ERRORS = (401, 403, 408, 413, 415, 422, 503)
-_FEEDBACK_ERRORS = (401, 403, 404, 408, 409, 413, 422, 503)
+_FEEDBACK_ERRORS = (401, 403, 404, 408, 409, 413, 415, 422, 503)
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,11 @@ def add_routes(app: FastAPI, services: Services) -> None:
 
 def _add_data_routes(app: FastAPI, services: Services) -> None:
     """/predict (documented here, answered by the gateway's fast path) and /feedback."""
-    feedback_schema = {
-        "anyOf": [
-            FeedbackItem.model_json_schema(),
-            {"type": "array", "items": FeedbackItem.model_json_schema(), "minItems": 1},
-        ]
-    }
 
     @app.post(
         PREDICT_PATH, summary="Ranked codes for a batch of texts", response_model=None,
         responses={200: {"model": PredictResponse}, **_errors(*_PREDICT_ERRORS)},
-        openapi_extra=_json_body(PredictRequest.model_json_schema()),
+        openapi_extra=_json_body(predict_schema(services.limits)),
     )  # fmt: skip
     async def predict(request: Request) -> Response:
         chunks = body_chunks(request.receive, services.limits.body_timeout_s)
@@ -113,9 +107,10 @@ def _add_data_routes(app: FastAPI, services: Services) -> None:
     @app.post(
         "/feedback", summary="The true codes of texts answered before", response_model=None,
         responses={200: {"model": FeedbackAnswer}, **_errors(*_FEEDBACK_ERRORS)},
-        openapi_extra=_json_body(feedback_schema),
+        openapi_extra=_json_body(feedback_schema(services.limits)),
     )  # fmt: skip
     async def feedback(request: Request) -> Response:
+        check_content_type(request.headers.get("content-type"))
         chunks = body_chunks(request.receive, services.limits.body_timeout_s)
         body = await read_body(chunks, services.limits)
         stored = await services.feedback.store(body, request.scope.get(API_KEY_SCOPE))
@@ -135,10 +130,10 @@ def _add_admin_routes(app: FastAPI, services: Services) -> None:
             raise Conflict("This server answers with a fixed model; there is nothing to reload.")
         result = await run_in_threadpool(follower.check, True)
         follower.touch_trigger()
-        if result.error is not None:
+        if result.error is not None:  # the reason is in the server log, not for clients
             raise Conflict(
-                f"Version {result.previous} keeps answering: the new version failed "
-                f"({result.error})."
+                f"Version {result.previous} keeps answering: the new version failed to load "
+                "or to answer its check; the server log says why."
             )
         return {"previous": result.previous, "current": result.current, "swapped": result.swapped}
 

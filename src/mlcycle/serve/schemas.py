@@ -1,18 +1,38 @@
 """The shapes of the API's requests and answers, as documented in OpenAPI.
 
-``/predict`` validates its body by hand for speed (see ``mlcycle.serve.validation``);
-these models describe the same contract for ``/docs`` and for clients.
+``/predict`` and ``/feedback`` validate their bodies by hand for speed (see
+``mlcycle.serve.validation``); these models describe the same contract for ``/docs`` and
+for clients: a body the schema allows is accepted and one it forbids is refused (the
+schemathesis tests hold the server to it). The limits a server is configured with
+(batch size, text length, k) are filled in by :func:`predict_schema` and
+:func:`feedback_schema`.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated, Any
+
 from pydantic import BaseModel, Field
+
+from mlcycle.data.predlog import REQUEST_ID_PATTERN
+
+if TYPE_CHECKING:
+    from mlcycle.serve.validation import Limits
+
+# At least one character that is not white space.
+NON_BLANK = r"\S"
+# What ``nace.normalise_code`` accepts: four digits and a letter, with any dots and
+# white space around or between them (5610A, 56.10A, 56 10 a).
+_SEP = r"[\s.]*"
+SUBCLASS_WRITTEN = f"^{_SEP}{f'[0-9]{_SEP}' * 4}[A-Za-z]{_SEP}$"
 
 
 class PredictRequest(BaseModel):
     """Texts to classify and how many ranked codes to return for each."""
 
-    texts: list[str] = Field(
+    model_config = {"extra": "forbid"}
+
+    texts: list[Annotated[str, Field(min_length=1, pattern=NON_BLANK)]] = Field(
         min_length=1,
         description="Activity descriptions, 1 to the batch limit (1,000 by default), "
         "each non-blank and at most the text limit (2,000 characters by default).",
@@ -87,6 +107,7 @@ class FeedbackItem(BaseModel):
     model_config = {"extra": "forbid"}
 
     request_id: str = Field(
+        pattern=REQUEST_ID_PATTERN,
         description="The request_id of the /predict answer.",
         examples=["01a201e4-8cdd-7b2a-86e3-7adad27870a6"],
     )
@@ -97,6 +118,7 @@ class FeedbackItem(BaseModel):
         "the request had one text.",
     )
     true_code: str = Field(
+        pattern=SUBCLASS_WRITTEN,
         description="The right NAF rev.2 subclass code (5610A; 56.10A is accepted).",
         examples=["5610A"],
     )
@@ -114,3 +136,21 @@ class ReloadAnswer(BaseModel):
     previous: str | None
     current: str | None
     swapped: bool
+
+
+def predict_schema(limits: Limits) -> dict[str, Any]:
+    """The JSON schema of a ``/predict`` body on a server with these limits."""
+    schema = PredictRequest.model_json_schema()
+    texts = schema["properties"]["texts"]
+    texts["maxItems"] = limits.max_batch
+    texts["items"]["maxLength"] = limits.max_text_chars
+    schema["properties"]["k"]["maximum"] = limits.max_k
+    return schema
+
+
+def feedback_schema(limits: Limits) -> dict[str, Any]:
+    """The JSON schema of a ``/feedback`` body: one item, or an array of them."""
+    item = FeedbackItem.model_json_schema()
+    item["properties"]["index"]["maximum"] = limits.max_batch - 1
+    array = {"type": "array", "items": item, "minItems": 1, "maxItems": limits.max_batch}
+    return {"anyOf": [item, array]}

@@ -122,11 +122,21 @@ def _texts(texts: Any, limits: Limits) -> list[str]:
 
 
 def _k(k: Any, limits: Limits) -> int:
-    if type(k) is not int:
+    whole = json_integer(k)
+    if whole is None:
         raise InvalidInput(f"'k' must be an integer from 1 to {limits.max_k}, not {_kind(k)}.")
-    if not 1 <= k <= limits.max_k:
+    if not 1 <= whole <= limits.max_k:
         raise InvalidInput(f"'k' must be from 1 to {limits.max_k}, got {k}.")
-    return k
+    return whole
+
+
+def json_integer(value: Any) -> int | None:
+    """``value`` as an int when JSON Schema calls it an integer (5, and 5.0 too), else None."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return None
 
 
 def _kind(value: Any) -> str:

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 import mlcycle
+from mlcycle.core.errors import DataError
 from mlcycle.core.gitinfo import git_state
+from mlcycle.core.private import private_dirs
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import ensure_experiment, use_tracking
 from mlcycle.data.holdout import Holdout, ensure_holdout, is_held_out
@@ -125,7 +127,7 @@ def synthetic_file(
     name = f"synthetic-{mlcycle.__version__}-{rows}-seed{settings.train.seed}.csv"
     path = settings.home / "data" / name
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(path.parent)
         write_dataset(frame, path)
     return path
 
@@ -158,6 +160,12 @@ def split_data(
     frame = dataset.frame
     keys = input_keys(frame, task.text_column, LABEL)
     train, test = task.split(frame, settings.train.test_size, settings.train.seed)
+    if len(test) == 0:
+        raise DataError(
+            f"No {task.target!r} value has enough rows to set one aside for evaluation "
+            f"({len(frame):,} rows, train.test_size {settings.train.test_size}); add more "
+            "rows per value or raise train.test_size."
+        )
     train, test, moved = separate_duplicates(keys, train, test)
     held = 0
     if holdout is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcycle.core.errors import InvalidInput, Unavailable
+from mlcycle.core.private import private_dirs
 from mlcycle.core.settings import Settings
 
 WORKER_ATTR = "mlcycle.worker"  # "host:pid" of the process running a trial
@@ -109,7 +110,7 @@ def _journal(path: Path) -> Any:
     from optuna.storages.journal import JournalFileBackend
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(path.parent)
         return JournalStorage(JournalFileBackend(str(path)))
     except OSError as exc:
         raise Unavailable(

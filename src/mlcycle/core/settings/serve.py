@@ -8,7 +8,10 @@ file::
       model: my-model@production         # default: the model's last environment
       auth:
         enabled: true
-        keys: {batch-client: 3f0c...}      # name: sha256 of the key (mlcycle serve hash-key)
+        keys:                               # name: sha256 of the key (mlcycle serve hash-key)
+          batch-client: {digest: 3f0c..., role: client}
+          ops: {digest: 9a1b..., role: admin}
+          legacy-client: 5d2e...           # a bare digest: role client
         open_paths: [/health, /ready, /metrics]
       prediction_log: {log_text: false, salt: a-long-random-secret}
 """
@@ -17,35 +20,63 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 MIN_SALT_CHARS = 16
+CLIENT, ADMIN = "client", "admin"
+# Paths that change the server: they need a key with the admin role and are never open.
+ADMIN_PREFIX = "/admin"
+
+
+def is_admin_path(path: str) -> bool:
+    """Whether ``path`` is one of the server-changing routes under ``/admin``."""
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
+class ApiKey(BaseModel):
+    """One client's key: the SHA-256 digest of the key and what the key may do."""
+
+    model_config = {"extra": "forbid"}
+
+    digest: str
+    # client: /predict, /feedback on its own requests, /; admin: also /admin/* and
+    # feedback on any request.
+    role: Literal["client", "admin"] = CLIENT
 
 
 class AuthSettings(BaseModel):
     """API keys: off in the embedded mode, on in production."""
 
     enabled: bool = False
-    # key name -> sha256 hex digest of the key; the name is what the prediction log shows.
-    keys: dict[str, str] = Field(default_factory=dict)
+    # key name -> its digest and role; the name is what the prediction log shows. A bare
+    # digest (``name: 3f0c...``, the first form of this setting) is a client key.
+    keys: dict[str, ApiKey] = Field(default_factory=dict)
     # Paths answered without a key (probes and the Prometheus scrape).
     open_paths: list[str] = Field(default_factory=lambda: ["/health", "/ready", "/metrics"])
 
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _bare_digests(cls, keys: Any) -> Any:
+        if not isinstance(keys, dict):
+            return keys
+        return {name: {"digest": v} if isinstance(v, str) else v for name, v in keys.items()}
+
     @field_validator("keys")
     @classmethod
-    def _hashed(cls, keys: dict[str, str]) -> dict[str, str]:
-        for name, digest in keys.items():
+    def _hashed(cls, keys: dict[str, ApiKey]) -> dict[str, ApiKey]:
+        for name, key in keys.items():
             if not _KEY_NAME.match(name):
                 raise ValueError(f"key name {name!r} must be letters, digits, '.', '_' or '-'")
-            if not _SHA256.match(digest):
+            if not _SHA256.match(key.digest):
                 raise ValueError(
                     f"key {name!r} must be the sha256 hex digest of the key, not the key "
                     "itself; make it with `mlcycle serve hash-key`"
                 )
-        if len(set(keys.values())) != len(keys):
+        if len({key.digest for key in keys.values()}) != len(keys):
             raise ValueError("two key names share the same key; give each client its own")
         return keys
 
@@ -55,7 +86,7 @@ class AuthSettings(BaseModel):
         for path in paths:
             if not path.startswith("/"):
                 raise ValueError(f"open path {path!r} must start with '/'")
-            if path.startswith("/admin"):
+            if is_admin_path(path):
                 raise ValueError(f"{path!r} changes the server and cannot be open")
         return paths
 

@@ -1,7 +1,8 @@
 """NACE rev.2 / NAF rev.2 code helpers: validation, hierarchy levels and labels.
 
-A NAF subclass code is four digits and a letter (``5610A``). Its levels read off the
-code itself: the section is a letter found from the division (the first two digits),
+A NAF subclass code is four digits and a letter (``5610A``) whose first two digits
+are a division of NACE rev.2 (``0400Z`` has the shape but no division: not a code).
+Its levels read off the code itself: the section is a letter found from the division,
 the division is two digits, the group three, the class four, the subclass all five.
 
 It depends on the standard library only. ``NAF_REV2`` offers it as a nomenclature
@@ -49,6 +50,9 @@ _DIVISION_SECTION: dict[str, str] = {
     for section, first, last in _SECTION_RANGES
     for division in range(first, last + 1)
 }
+
+# The two-digit divisions of NACE rev.2 ("01" ... "99").
+DIVISIONS: frozenset[str] = frozenset(_DIVISION_SECTION)
 
 SECTION_LABELS: dict[str, str] = {
     "A": "Agriculture, sylviculture et pêche",
@@ -172,13 +176,15 @@ def normalise_code(raw: str) -> str | None:
 
     Returns:
         The canonical five-character code (``"5610A"``), or None when the input is not
-        a well-formed subclass code.
+        a subclass code: malformed, or not starting with a NACE rev.2 division
+        (``"0400Z"``), so that every code it returns has a section.
     """
     if not isinstance(raw, str):
         return None
     code = _SEPARATORS.sub("", raw).upper()
     # isascii: the pattern's \d would also accept digits of other scripts.
-    return code if code.isascii() and SUBCLASS_PATTERN.match(code) else None
+    well_formed = code.isascii() and SUBCLASS_PATTERN.match(code)
+    return code if well_formed and code[:2] in DIVISIONS else None
 
 
 def _compact(code: str) -> str:
