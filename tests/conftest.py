@@ -12,12 +12,18 @@ import yaml
 from mlcycle.core.settings import default_project, get_settings
 
 
+def project_path(home: Path) -> Path:
+    """A test project's file: beside its home (``home.yaml``), so the home is left for
+    mlcycle to create."""
+    return home.with_name(f"{home.name}.yaml")
+
+
 def write_project(home: Path, overrides: str = "") -> Path:
-    """``home/mlcycle.yaml``: the default project (the NACE example) with ``overrides``
-    (YAML text) merged in, the way a test adjusts a few settings."""
+    """The project file of ``home``: the default project (the NACE example) with
+    ``overrides`` (YAML text) merged in, the way a test adjusts a few settings."""
     merged = _merged(yaml.safe_load(default_project().read_text()), yaml.safe_load(overrides))
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / "mlcycle.yaml"
+    path = project_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False))
     get_settings.cache_clear()
     return path
@@ -39,9 +45,9 @@ def _isolate(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
     monkeypatch.setenv("MLCYCLE_HOME", str(home))
-    if not (home / "mlcycle.yaml").exists():
+    if not project_path(home).exists():
         write_project(home)
-    monkeypatch.setenv("MLCYCLE_PROJECT", str(home / "mlcycle.yaml"))
+    monkeypatch.setenv("MLCYCLE_PROJECT", str(project_path(home)))
     get_settings.cache_clear()
 
 
@@ -65,8 +71,8 @@ def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def cli_env(home: Path) -> dict[str, str]:
     """Environment for a subprocess running the CLI against ``home``."""
-    if not (home / "mlcycle.yaml").exists():
+    if not project_path(home).exists():
         write_project(home)
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID")}
-    env.update(MLCYCLE_HOME=str(home), MLCYCLE_PROJECT=str(home / "mlcycle.yaml"))
+    env.update(MLCYCLE_HOME=str(home), MLCYCLE_PROJECT=str(project_path(home)))
     return env

@@ -31,7 +31,7 @@ from mlcycle.registry.loading import load_served_model
 from mlcycle.registry.ops import register, set_alias
 from mlcycle.registry.promotion import promote
 from mlcycle.train.pipeline import train_model
-from tests.conftest import cli_env
+from tests.conftest import _isolate, cli_env, write_project
 from tests.integration.test_serve_process import (
     MLCYCLE,
     SMALL_MODEL,
@@ -45,7 +45,7 @@ from tests.unit.test_serve_app import _rows
 NAME = "integ"
 TEXTS = ["brasserie menu", "salon coiffure", "logiciel web", "épicerie caisse"]
 PROJECT = f"""\
-model_name: {NAME}
+model: {{name: {NAME}}}
 registry:
   environments:
     - {{name: qa, gates: [contract]}}
@@ -58,19 +58,14 @@ serve:
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A project whose registry holds ``integ`` version 1, trained small, at ``live``."""
     home = tmp_path_factory.mktemp("integrity") / "home"
-    home.mkdir()
-    (home / "mlcycle.yaml").write_text(PROJECT)
+    write_project(home, PROJECT)
     texts, labels = _rows(400, seed=3)
     data = home.parent / "train.csv"
     pd.DataFrame({"text": texts, "nace": labels}).to_csv(data, index=False)
     before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        mp.delenv("MLFLOW_RUN_ID", raising=False)
         mp.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-        mp.setenv("MLCYCLE_HOME", str(home))
-        mp.setenv("MLCYCLE_PROJECT", str(home / "mlcycle.yaml"))
-        get_settings.cache_clear()
+        _isolate(home, mp)
         set_alias(NAME, "live", train_model(str(data), SMALL_MODEL).version)
         yield home
     get_settings.cache_clear()

@@ -24,7 +24,7 @@ from mlcycle.core.tracking import use_tracking
 from mlcycle.data import predlog
 from mlcycle.registry.ops import register, resolve, set_alias
 from mlcycle.train.pipeline import train_model
-from tests.conftest import write_project
+from tests.conftest import project_path, write_project
 from tests.integration.test_serve_process import (
     MLCYCLE,
     SMALL_MODEL,
@@ -93,7 +93,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLCYCLE_", "MLFLOW_"))}
-    return {**env, "MLCYCLE_HOME": str(home), "MLCYCLE_PROJECT": str(home / "mlcycle.yaml"),
+    return {**env, "MLCYCLE_HOME": str(home), "MLCYCLE_PROJECT": str(project_path(home)),
             **extra}  # fmt: skip
 
 

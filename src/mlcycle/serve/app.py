@@ -89,7 +89,7 @@ def create_app(
             recorder,
             serve.max_batch,
             auth.admin_names,
-            LabelRule(task.normalise_label, task.label_description()),
+            LabelRule(task.normalise_label, task.label_description(), task.label_pattern()),
         ),
         recorder=recorder,
         metrics=metrics,

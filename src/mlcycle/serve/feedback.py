@@ -53,6 +53,7 @@ class LabelRule:
 
     normalise: Callable[[str], str | None] = lambda raw: raw.strip() or None
     described: str = "a non-empty label"
+    pattern: str = r"\S"  # the same rule as a regular expression, for the API schema
 
 
 @dataclass(frozen=True)

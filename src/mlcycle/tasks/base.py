@@ -155,6 +155,11 @@ class Task(ABC):
         found = self.nomenclature
         return f"a {found.name} code" if found is not None else "a non-empty label"
 
+    def label_pattern(self) -> str:
+        """A regular expression of the true labels a client may send (API schemas)."""
+        found = self.nomenclature
+        return found.written_pattern if found is not None else r"\S"
+
     def curated_inputs(self) -> pd.DataFrame | None:
         """The inputs of the behaviour gate's cases (canonical layout): the frozen holdout
         never takes them, so models can learn them."""

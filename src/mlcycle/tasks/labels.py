@@ -19,6 +19,9 @@ class Nomenclature(Protocol):
 
     name: str
     levels: tuple[str, ...]
+    # A regular expression of the labels as people may write them (what ``normalise``
+    # accepts), published in API schemas.
+    written_pattern: str
 
     def normalise(self, code: str) -> str | None:
         """The canonical form of a label, or None when it is not one of the hierarchy's."""

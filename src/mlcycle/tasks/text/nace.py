@@ -181,9 +181,12 @@ def normalise_code(raw: str) -> str | None:
     """
     if not isinstance(raw, str):
         return None
-    code = _SEPARATORS.sub("", raw).upper()
-    # isascii: the pattern's \d would also accept digits of other scripts.
-    well_formed = code.isascii() and SUBCLASS_PATTERN.match(code)
+    compact = _SEPARATORS.sub("", raw)
+    # ASCII before upper case: "ſ".upper() is "S", and \d accepts digits of any script.
+    if not compact.isascii():
+        return None
+    code = compact.upper()
+    well_formed = SUBCLASS_PATTERN.match(code)
     return code if well_formed and code[:2] in DIVISIONS else None
 
 
@@ -287,11 +290,20 @@ def label(code: str) -> str | None:
     return SUBCLASS_LABELS.get(compact)
 
 
+def _written_pattern() -> str:
+    """A regular expression of the subclass codes :meth:`NafRev2.normalise` accepts, as
+    people write them: dots and white space anywhere, any case, a real division."""
+    sep = r"[\s.]*"
+    divisions = "|".join(f"{d[0]}{sep}{d[1]}" for d in sorted(_DIVISION_SECTION))
+    return f"^{sep}(?:{divisions}){sep}[0-9]{sep}[0-9]{sep}[A-Za-z]{sep}$"
+
+
 class NafRev2:
     """NAF rev.2 as a :class:`mlcycle.tasks.labels.Nomenclature` (labels are subclasses)."""
 
     name = "naf-rev2"
     levels = LEVELS
+    written_pattern = _written_pattern()
 
     def normalise(self, code: str) -> str | None:
         canonical = normalise_code(code)
