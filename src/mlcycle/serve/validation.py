@@ -20,6 +20,13 @@ from mlcycle.core.settings import ServeSettings
 # every text at the limit written that way cannot be a valid request.
 _BYTES_PER_CHAR = 6
 _ENVELOPE_BYTES = 4096
+# Bodies up to this size are parsed as they come: whatever they hold, orjson is done in
+# under half a millisecond. Larger ones have their JSON values counted first (a 12 MB
+# body of ``[],`` is four million lists: 355 MB and a second of parsing) and are parsed
+# off the event loop (``mlcycle.serve.predict``).
+LARGE_BODY_BYTES = 16 * 1024
+# Keys and containers of a request beyond its texts and their commas, with room to spare.
+_SPARE_VALUES = 16
 _FIELDS = ("texts", "k")
 _EXAMPLE = '{"texts": ["Restaurant traditionnel"], "k": 5}'
 
@@ -81,6 +88,8 @@ def parse_predict(body: bytes, limits: Limits) -> tuple[list[str], int]:
     """Return the texts and k of a ``/predict`` body, or raise one clear error."""
     if not body.strip():
         raise InvalidInput(f"The request body is empty; send a JSON object like {_EXAMPLE}.")
+    if len(body) > LARGE_BODY_BYTES:
+        _check_value_count(body, limits)
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -93,6 +102,29 @@ def parse_predict(body: bytes, limits: Limits) -> tuple[list[str], int]:
         if key not in _FIELDS:
             raise InvalidInput(f"Unknown field '{key}'; a request has only 'texts' and 'k'.")
     return _texts(payload.get("texts"), limits), _k(payload.get("k", 1), limits)
+
+
+def _check_value_count(body: bytes, limits: Limits) -> None:
+    """Refuse a body holding more JSON values than a valid request, before parsing it (413).
+
+    Parsing builds a Python object for every value, so the values, not the bytes, are
+    what a body costs. They are counted with byte searches that run at memory speed.
+    Strings lie between the quotes that are not escaped: valid JSON has backslashes only
+    inside strings, so dropping escaped backslashes, then escaped quotes, leaves just
+    those. Outside strings, every value but a container's first follows a comma, and
+    containers open with a bracket or a brace. In a body that is not valid JSON the
+    counts are exact up to its first fault, which is where the parser stops as well.
+    """
+    most = 2 * limits.max_batch + _SPARE_VALUES  # each text and its comma
+    plain = body.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in body else body
+    values = plain.count(b'"') // 2
+    if values > most:
+        raise _too_many_values(limits)
+    outside = plain.split(b'"')[::2]
+    for mark in (b",", b"[", b"{"):  # commas first: they are what a long array has most
+        values += sum(part.count(mark) for part in outside)
+        if values > most:
+            raise _too_many_values(limits)
 
 
 def _texts(texts: Any, limits: Limits) -> list[str]:
@@ -146,6 +178,14 @@ def _kind(value: Any) -> str:
 
 def _unsupported(message: str) -> MlcycleError:
     return MlcycleError(message, code=ErrorCode.UNSUPPORTED_MEDIA)
+
+
+def _too_many_values(limits: Limits) -> MlcycleError:
+    return MlcycleError(
+        f"The request body holds more JSON values than a batch of {limits.max_batch} texts; "
+        f"send at most {limits.max_batch} texts per request, each a string.",
+        code=ErrorCode.TOO_LARGE,
+    )
 
 
 def _too_large(limits: Limits) -> MlcycleError:
