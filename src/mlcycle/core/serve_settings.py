@@ -8,7 +8,7 @@ an :class:`AuthSettings` as ``auth`` and a :class:`PredictionLogSettings` as
       auth:
         enabled: true
         keys: {batch-client: 3f0c...}      # name: sha256 of the key (mlcycle serve hash-key)
-        open_paths: [/health, /ready, /metrics]
+        open_paths: [/health, /ready, /metrics, /docs, /redoc, /openapi.json]
       prediction_log: {log_text: false, salt: a-long-random-secret}
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+_OPEN_PATHS = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 MIN_SALT_CHARS = 16
@@ -30,8 +31,12 @@ class AuthSettings(BaseModel):
     enabled: bool = False
     # key name -> sha256 hex digest of the key; the name is what the prediction log shows.
     keys: dict[str, str] = Field(default_factory=dict)
-    # Paths answered without a key (probes and the Prometheus scrape).
-    open_paths: list[str] = Field(default_factory=lambda: ["/health", "/ready", "/metrics"])
+    # Paths answered without a key: the probes, the Prometheus scrape and the API docs.
+    # A browser sends no key when it opens a docs page, nor does the page when it fetches
+    # the schema. The schema shows what the open-source code does, never data, and a
+    # request tried from the page still needs a key ("Authorize"). To hide the docs, list
+    # the paths without them.
+    open_paths: list[str] = Field(default_factory=lambda: list(_OPEN_PATHS))
 
     @field_validator("keys")
     @classmethod

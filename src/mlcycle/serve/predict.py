@@ -23,7 +23,7 @@ from mlcycle.data.predlog import new_request_id
 from mlcycle.serve.holder import Answer, ModelHolder
 from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.recorder import Recorder
-from mlcycle.serve.responses import INTERNAL_ERROR, HttpError
+from mlcycle.serve.responses import INTERNAL_ERROR, HttpError, request_timeout
 from mlcycle.serve.validation import (
     LARGE_BODY_BYTES,
     Limits,
@@ -101,8 +101,9 @@ async def body_chunks(receive: Receive, timeout: float) -> AsyncIterator[bytes]:
 
     The clock starts once the first bytes are in: a timer costs a few microseconds,
     too much for the usual request whose body arrives with its headers. A client
-    trickling bytes holds one coroutine (no thread) and only until the deadline; clients
-    that send headers and then nothing are a reverse proxy's job.
+    trickling bytes holds one coroutine (no thread) and only until the deadline. Under
+    ``mlcycle serve`` the connection's own deadlines (:mod:`mlcycle.serve.protocol`)
+    also cover a client that sends its headers and then nothing.
     """
     message = await receive()
     deadline: float | None = None
@@ -116,8 +117,4 @@ async def body_chunks(receive: Receive, timeout: float) -> AsyncIterator[bytes]:
             async with asyncio.timeout_at(deadline):
                 message = await receive()
         except TimeoutError:
-            raise HttpError(
-                408,
-                "request_timeout",
-                f"The request body did not arrive within {timeout:g} seconds; send it in one go.",
-            ) from None
+            raise request_timeout("body", timeout) from None

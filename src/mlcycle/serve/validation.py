@@ -40,7 +40,7 @@ class Limits:
     max_k: int
     max_body_bytes: int
     # Seconds a body may take to arrive once its first bytes are in (then 408).
-    body_timeout_s: float = 30.0
+    body_timeout_s: float = 15.0
 
     @classmethod
     def from_settings(cls, serve: ServeSettings) -> Limits:
@@ -51,6 +51,7 @@ class Limits:
             max_text_chars=serve.max_text_chars,
             max_k=serve.max_k,
             max_body_bytes=serve.max_batch * per_text + _ENVELOPE_BYTES,
+            body_timeout_s=serve.body_timeout_s,
         )
 
 
