@@ -143,6 +143,13 @@ def test_a_body_in_several_chunks_within_the_deadline_is_read_whole() -> None:
     assert asyncio.run(chunks()) == b'{"texts": ["a"]}'
 
 
+def _read(body: bytes, limits: Limits) -> bytes:
+    async def chunks() -> Any:
+        yield body
+
+    return asyncio.run(read_body(chunks(), limits))
+
+
 def test_millions_of_tiny_items_are_refused_before_they_are_parsed() -> None:
     """Four million empty lists fit in 12 MB; parsed, they took 355 MB and a second."""
     limits = Limits.from_settings(Settings().serve)
@@ -153,7 +160,7 @@ def test_millions_of_tiny_items_are_refused_before_they_are_parsed() -> None:
         tracemalloc.start()
         try:
             with pytest.raises(MlcycleError) as caught:
-                parse_predict(body, limits)
+                _read(body, limits)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -170,14 +177,26 @@ def test_millions_of_tiny_items_are_refused_before_they_are_parsed() -> None:
         ["brasserie, menu"] * 1000,
     ],
 )
-def test_a_large_valid_batch_passes_the_value_count(texts: list[str]) -> None:
+def test_large_valid_bodies_pass_the_value_count(texts: list[str]) -> None:
     limits = Limits.from_settings(Settings().serve)
     for ensure_ascii in (True, False):
         body = json.dumps({"texts": texts, "k": 3}, ensure_ascii=ensure_ascii, indent=2)
-        assert parse_predict(body.encode(), limits) == (texts, 3)
-    too_many = json.dumps({"texts": texts + texts[:20]}).encode()
-    with pytest.raises(MlcycleError, match="than a batch of 1000 texts"):
+        assert parse_predict(_read(body.encode(), limits), limits) == (texts, 3)
+    feedback = [{"request_id": "0" * 36, "index": i, "true_code": "5610A"} for i in range(1000)]
+    assert _read(json.dumps(feedback).encode(), limits)
+    too_many = _read(json.dumps({"texts": texts + texts[:20]}).encode(), limits)
+    with pytest.raises(MlcycleError, match="'texts' has 1020 items, more than the limit"):
         parse_predict(too_many, limits)
+
+
+def test_feedback_bodies_are_held_to_the_same_value_count(app: Any) -> None:
+    with TestClient(app) as client:
+        response = client.post(
+            "/feedback", content=b"[" + b"{}," * 60_000 + b"{}]",
+            headers={**HEADERS, "content-type": "application/json"},
+        )  # fmt: skip
+    assert response.status_code == 413, response.text
+    assert "more JSON values than 20 items need" in response.json()["detail"]
 
 
 def test_a_refused_large_body_is_freed_without_a_garbage_collection(app: Any) -> None:
@@ -190,25 +209,29 @@ def test_a_refused_large_body_is_freed_without_a_garbage_collection(app: Any) ->
     limits = Limits.from_settings(Settings().serve)
     served = app.state.holder.require().served
     service = PredictService(ModelHolder("nace/2", served), limits, Recorder(None, None))
-    body = b'{"texts": [' + b"[]," * 1_000_000 + b"[]]}"
+    refused = [
+        b'{"texts": [' + b"[]," * 1_000_000 + b"[]]}",  # by the value count
+        json.dumps({"texts": ["brasserie " * 100] * 2000}).encode(),  # by the parser
+    ]
 
-    async def refuse() -> int:
+    async def refuse(body: bytes) -> int:
         async def chunks() -> Any:
             yield body
 
         status, *_ = await service.respond("application/json", None, chunks())
         return status
 
-    gc.disable()
-    tracemalloc.start()
-    try:
-        statuses = [asyncio.run(refuse()) for _ in range(4)]
-        held, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-        gc.enable()
-    assert statuses == [413] * 4
-    assert held < len(body)
+    for body in refused:
+        gc.disable()
+        tracemalloc.start()
+        try:
+            statuses = [asyncio.run(refuse(body)) for _ in range(4)]
+            held, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            gc.enable()
+        assert statuses == [413] * 4
+        assert held < len(body)
 
 
 def test_a_large_body_is_parsed_while_the_event_loop_answers_others(app: Any) -> None:

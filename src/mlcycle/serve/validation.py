@@ -3,6 +3,8 @@
 Parsing with orjson and checking a few types by hand costs a few microseconds, where a
 pydantic body costs FastAPI a good share of its throughput; the messages also name the
 exact item at fault. ``mlcycle.serve.schemas.PredictRequest`` documents the same rules.
+Every route reads its body with ``read_body``: within a byte limit and a number of JSON
+values, which both follow from the batch and text limits.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 
 from mlcycle.core.errors import ErrorCode, InvalidInput, MlcycleError
 from mlcycle.core.settings import ServeSettings
@@ -21,12 +24,14 @@ from mlcycle.core.settings import ServeSettings
 _BYTES_PER_CHAR = 6
 _ENVELOPE_BYTES = 4096
 # Bodies up to this size are parsed as they come: whatever they hold, orjson is done in
-# under half a millisecond. Larger ones have their JSON values counted first (a 12 MB
-# body of ``[],`` is four million lists: 355 MB and a second of parsing) and are parsed
-# off the event loop (``mlcycle.serve.predict``).
+# under half a millisecond. Larger ones have their JSON values counted first, off the
+# event loop (a 12 MB body of ``[],`` is four million lists: 355 MB and a second of
+# parsing); ``mlcycle.serve.predict`` parses them off the loop too.
 LARGE_BODY_BYTES = 16 * 1024
-# Keys and containers of a request beyond its texts and their commas, with room to spare.
-_SPARE_VALUES = 16
+# JSON values in one item of the largest kind, a feedback item (five strings, a brace,
+# three commas), and in a request's envelope, with room to spare.
+_VALUES_PER_ITEM = 10
+_ENVELOPE_VALUES = 16
 _FIELDS = ("texts", "k")
 _EXAMPLE = '{"texts": ["Restaurant traditionnel"], "k": 5}'
 
@@ -74,7 +79,11 @@ def check_declared_length(content_length: str | None, limits: Limits) -> None:
 
 
 async def read_body(chunks: AsyncIterator[bytes], limits: Limits) -> bytes:
-    """Read the body, stopping as soon as it goes over the limit (chunked uploads too)."""
+    """Read the body, stopping as soon as it goes over the limit (chunked uploads too).
+
+    A large body is also refused (413) when it holds more JSON values than a request of
+    ``max_batch`` items can, before anything parses it.
+    """
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
@@ -82,15 +91,19 @@ async def read_body(chunks: AsyncIterator[bytes], limits: Limits) -> bytes:
         if size > limits.max_body_bytes:
             raise _too_large(limits)
         parts.append(chunk)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
+    body = parts[0] if len(parts) == 1 else b"".join(parts)
+    most = _VALUES_PER_ITEM * limits.max_batch + _ENVELOPE_VALUES
+    # Raised here, not in the thread: an error from a worker thread is in a reference
+    # cycle with anyio's frames, which would hold the body until a garbage collection.
+    if size > LARGE_BODY_BYTES and await run_in_threadpool(_holds_more_values, body, most):
+        raise _too_many_values(limits)
+    return body
 
 
 def parse_predict(body: bytes, limits: Limits) -> tuple[list[str], int]:
     """Return the texts and k of a ``/predict`` body, or raise one clear error."""
     if not body.strip():
         raise InvalidInput(f"The request body is empty; send a JSON object like {_EXAMPLE}.")
-    if len(body) > LARGE_BODY_BYTES:
-        _check_value_count(body, limits)
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -105,8 +118,8 @@ def parse_predict(body: bytes, limits: Limits) -> tuple[list[str], int]:
     return _texts(payload.get("texts"), limits), _k(payload.get("k", 1), limits)
 
 
-def _check_value_count(body: bytes, limits: Limits) -> None:
-    """Refuse a body holding more JSON values than a valid request, before parsing it (413).
+def _holds_more_values(body: bytes, most: int) -> bool:
+    """Whether a JSON body holds more than ``most`` values, found without parsing it.
 
     Parsing builds a Python object for every value, so the values, not the bytes, are
     what a body costs. They are counted with byte searches that run at memory speed.
@@ -116,16 +129,16 @@ def _check_value_count(body: bytes, limits: Limits) -> None:
     containers open with a bracket or a brace. In a body that is not valid JSON the
     counts are exact up to its first fault, which is where the parser stops as well.
     """
-    most = 2 * limits.max_batch + _SPARE_VALUES  # each text and its comma
     plain = body.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in body else body
     values = plain.count(b'"') // 2
     if values > most:
-        raise _too_many_values(limits)
+        return True
     outside = plain.split(b'"')[::2]
     for mark in (b",", b"[", b"{"):  # commas first: they are what a long array has most
         values += sum(part.count(mark) for part in outside)
         if values > most:
-            raise _too_many_values(limits)
+            return True
+    return False
 
 
 def _texts(texts: Any, limits: Limits) -> list[str]:
@@ -183,8 +196,8 @@ def _unsupported(message: str) -> MlcycleError:
 
 def _too_many_values(limits: Limits) -> MlcycleError:
     return MlcycleError(
-        f"The request body holds more JSON values than a batch of {limits.max_batch} texts; "
-        f"send at most {limits.max_batch} texts per request, each a string.",
+        f"The request body holds more JSON values than {limits.max_batch} items need; "
+        f"send at most {limits.max_batch} texts (or feedback items) per request.",
         code=ErrorCode.TOO_LARGE,
     )
 
