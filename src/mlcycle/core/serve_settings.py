@@ -11,7 +11,7 @@ an :class:`AuthSettings` as ``auth`` and a :class:`PredictionLogSettings` as
           batch-client: {digest: 3f0c..., role: client}
           ops: {digest: 9a1b..., role: admin}
           legacy-client: 5d2e...           # a bare digest: role client
-        open_paths: [/health, /ready, /metrics]
+        open_paths: [/health, /ready, /metrics, /docs, /redoc, /openapi.json]
       prediction_log: {log_text: false, salt: a-long-random-secret}
 """
 
@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+_OPEN_PATHS = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 MIN_SALT_CHARS = 16
@@ -54,8 +55,12 @@ class AuthSettings(BaseModel):
     # key name -> its digest and role; the name is what the prediction log shows. A bare
     # digest (``name: 3f0c...``, the first form of this setting) is a client key.
     keys: dict[str, ApiKey] = Field(default_factory=dict)
-    # Paths answered without a key (probes and the Prometheus scrape).
-    open_paths: list[str] = Field(default_factory=lambda: ["/health", "/ready", "/metrics"])
+    # Paths answered without a key: the probes, the Prometheus scrape and the API docs.
+    # A browser sends no key when it opens a docs page, nor does the page when it fetches
+    # the schema. The schema shows what the open-source code does, never data, and a
+    # request tried from the page still needs a key ("Authorize"). To hide the docs, list
+    # the paths without them.
+    open_paths: list[str] = Field(default_factory=lambda: list(_OPEN_PATHS))
 
     @field_validator("keys", mode="before")
     @classmethod

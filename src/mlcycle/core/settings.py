@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -62,9 +62,26 @@ class ServeSettings(BaseModel):
     # Seconds between checks that the served alias still points at the loaded version
     # (0: never; POST /admin/reload still checks at once).
     reload_seconds: float = Field(30.0, ge=0.0)
+    # Seconds a client has to send a request's headers once its first byte is in, then
+    # its body once the headers are; past either it is answered 408 and disconnected.
+    header_timeout_s: float = Field(10.0, gt=0.0)
+    body_timeout_s: float = Field(15.0, gt=0.0)
+    # Seconds SIGTERM leaves requests in flight before cancelling them; longer than a
+    # body may take, so a request whose body is still arriving ends first, with a 408.
+    shutdown_grace_s: float = Field(20.0, gt=0.0)
     metrics: bool = True
     auth: AuthSettings = Field(default_factory=AuthSettings)
     prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)
+
+    @model_validator(mode="after")
+    def _bodies_end_before_the_grace(self) -> ServeSettings:
+        if self.body_timeout_s >= self.shutdown_grace_s:
+            raise ValueError(
+                f"body_timeout_s ({self.body_timeout_s:g}) must be shorter than "
+                f"shutdown_grace_s ({self.shutdown_grace_s:g}), so that SIGTERM never has "
+                "to cancel a request still waiting for its body"
+            )
+        return self
 
 
 class DataSettings(BaseModel):
