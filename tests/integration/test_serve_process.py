@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -66,17 +67,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _env(home: Path) -> dict[str, str]:
+def _env(home: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLCYCLE_", "MLFLOW_"))}
-    return {**env, "MLCYCLE_HOME": str(home)}
+    return {**env, "MLCYCLE_HOME": str(home), **settings}
 
 
-def _start(home: Path, *args: str) -> Server:
+def _start(home: Path, *args: str, **settings: str) -> Server:
     port = _free_port()
     command = [MLCYCLE, "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     process = subprocess.Popen(
-        command, env=_env(home), cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
+        command, env=_env(home, **settings), cwd=home, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     server = Server(process, f"http://127.0.0.1:{port}")
     _wait_ready(server)
@@ -165,6 +166,81 @@ def test_sigterm_stops_the_server_cleanly(home: Path, workers: str) -> None:
     assert answer.status_code == 200
     assert code == 0, err
     assert "Traceback" not in err
+
+
+# Deadlines of one second for a request's headers, then its body.
+IMPATIENT = {"MLCYCLE_SERVE__HEADER_TIMEOUT_S": "1", "MLCYCLE_SERVE__BODY_TIMEOUT_S": "1"}
+PREDICT_HEAD = (
+    b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 40\r\n\r\n"
+)
+
+
+def _connect(server: Server, sent: bytes) -> socket.socket:
+    host, port = server.url.removeprefix("http://").split(":")
+    client = socket.create_connection((host, int(port)), timeout=STARTUP_LIMIT_S)
+    client.sendall(sent)
+    return client
+
+
+def _until_closed(client: socket.socket) -> bytes:
+    reply = b""
+    while chunk := client.recv(65536):
+        reply += chunk
+    return reply
+
+
+@pytest.fixture(scope="module")
+def impatient_server(home: Path) -> Iterator[Server]:
+    server = _start(home, "--model", "nace@production", **IMPATIENT)
+    yield server
+    _stop(server)
+
+
+@pytest.mark.parametrize(
+    ("sent", "part"),
+    [
+        (b"POST /predict HTTP/1.1\r\nHost: x\r\n", "headers"),
+        (PREDICT_HEAD, "body"),
+        (PREDICT_HEAD + b'{"texts": ["brasserie', "body"),
+    ],
+    ids=["partial-headers", "headers-and-no-body", "half-a-body"],
+)
+def test_a_client_too_slow_to_send_its_request_gets_a_408(
+    impatient_server: Server, sent: bytes, part: str
+) -> None:
+    with _connect(impatient_server, sent) as client:
+        reply = _until_closed(client)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), reply
+    assert b"connection: close" in head.lower()
+    detail = json.loads(body)
+    assert detail["error"] == "request_timeout"
+    assert detail["detail"].startswith(f"The request {part} did not arrive within 1 second")
+    assert httpx.get(f"{impatient_server.url}/health").status_code == 200
+
+
+def test_a_connection_that_sends_nothing_is_closed_without_an_answer(
+    impatient_server: Server,
+) -> None:
+    with _connect(impatient_server, b"") as client:
+        assert _until_closed(client) == b""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_does_not_wait_for_a_body_that_never_comes(home: Path, workers: str) -> None:
+    # A body deadline long enough for the body to be still awaited when SIGTERM comes.
+    settings = {**IMPATIENT, "MLCYCLE_SERVE__BODY_TIMEOUT_S": "5"}
+    server = _start(home, "--model", "nace@production", "--workers", workers, **settings)
+    with _connect(server, PREDICT_HEAD) as client:
+        answer = httpx.post(f"{server.url}/predict", json={"texts": ["code web"]})
+        code, err = _stop(server)
+        reply = _until_closed(client)
+    assert answer.status_code == 200
+    assert code == 0, err
+    assert "Traceback" not in err and "CancelledError" not in err, err
+    assert "graceful shutdown exceeded" not in err, err
+    assert reply.startswith(b"HTTP/1.1 408"), reply
 
 
 def test_a_missing_alias_is_one_sentence_and_a_non_zero_exit(home: Path) -> None:

@@ -259,11 +259,26 @@ def test_open_paths_are_configurable(served: ServedModel, tmp_path: Path) -> Non
 def test_openapi_declares_the_key_schemes(served: ServedModel, tmp_path: Path) -> None:
     settings = _settings(tmp_path, auth={"enabled": True, "keys": KEYS})
     with TestClient(create_app(served, settings)) as client:
-        assert client.get("/openapi.json").status_code == 401
         spec = client.get("/openapi.json", headers=BEARER).json()
     assert set(spec["components"]["securitySchemes"]) == {"bearer", "apiKey"}
     assert spec["paths"]["/predict"]["post"]["security"]
     assert "security" not in spec["paths"]["/health"]["get"]
+
+
+def test_the_docs_page_loads_its_schema_without_a_key(served: ServedModel, tmp_path: Path) -> None:
+    """What a browser does: open /docs, then the page fetches /openapi.json, no key."""
+    settings = _settings(tmp_path, auth={"enabled": True, "keys": KEYS})
+    with TestClient(create_app(served, settings)) as client:
+        page = client.get("/docs")
+        assert page.status_code == 200 and "/openapi.json" in page.text
+        schema = client.get("/openapi.json")
+        assert schema.status_code == 200 and "/predict" in schema.json()["paths"]
+        assert client.get("/redoc").status_code == 200
+        assert client.post("/predict", json={"texts": ["taxi"]}).status_code == 401
+        assert client.get("/").status_code == 401
+    hidden = _settings(tmp_path, auth={"enabled": True, "keys": KEYS, "open_paths": ["/health"]})
+    with TestClient(create_app(served, hidden)) as client:
+        assert client.get("/openapi.json").status_code == 401  # docs left out: closed
 
 
 @pytest.mark.parametrize(
@@ -278,6 +293,12 @@ def test_openapi_declares_the_key_schemes(served: ServedModel, tmp_path: Path) -
 def test_bad_key_settings_are_refused(auth: dict, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         Settings(serve={"auth": auth})
+
+
+def test_a_body_deadline_must_end_before_the_shutdown_grace() -> None:
+    with pytest.raises(ValueError, match="must be shorter than shutdown_grace_s"):
+        Settings(serve={"body_timeout_s": 30, "shutdown_grace_s": 20})
+    assert Settings(serve={"body_timeout_s": 30, "shutdown_grace_s": 40}).serve.body_timeout_s
 
 
 def test_hashing_a_text_log_needs_a_salt() -> None:
@@ -363,6 +384,8 @@ def test_the_production_example_turns_keys_and_the_log_on(
         get_settings.cache_clear()
     assert serve.auth.enabled and serve.auth.keys and serve.prediction_log.enabled
     assert serve.metrics and serve.workers == 2
+    assert serve.host == "127.0.0.1"  # exposed on purpose, with --host
+    assert {"/docs", "/openapi.json"} <= set(serve.auth.open_paths)
     assert Settings.model_fields["serve"].default_factory().auth.enabled is False
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import random
 import socket
 import string
 import threading
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from mlcycle.core.errors import InvalidInput, Unavailable
+from mlcycle.core.errors import InvalidInput, MlcycleError, Unavailable
 from mlcycle.core.settings import Settings
 from mlcycle.models.fasttext import FastTextClassifier
 from mlcycle.models.protocol import ServedModel
@@ -28,11 +30,12 @@ from mlcycle.serve.app import create_app
 from mlcycle.serve.loadtest import Target, run_loadtest
 from mlcycle.serve.predict import body_chunks
 from mlcycle.serve.responses import HttpError
-from mlcycle.serve.validation import Limits, read_body
+from mlcycle.serve.validation import Limits, parse_predict, read_body
 from tests.unit.test_serve_app import _rows
 
 KEY = "schemathesis-key-0123456789"
 HEADERS = {"Authorization": f"Bearer {KEY}"}
+HEADERS_RAW = [(b"authorization", f"Bearer {KEY}".encode())]
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +181,131 @@ def test_a_body_in_several_chunks_within_the_deadline_is_read_whole() -> None:
         return await read_body(body_chunks(receive, 5.0), limits)
 
     assert asyncio.run(chunks()) == b'{"texts": ["a"]}'
+
+
+def _read(body: bytes, limits: Limits) -> bytes:
+    async def chunks() -> Any:
+        yield body
+
+    return asyncio.run(read_body(chunks(), limits))
+
+
+def test_millions_of_tiny_items_are_refused_before_they_are_parsed() -> None:
+    """Four million empty lists fit in 12 MB; parsed, they took 355 MB and a second."""
+    limits = Limits.from_settings(Settings().serve)
+    items = (limits.max_body_bytes - 100) // 3
+    for unit in (b"[],", b"{},", b"0,", b'"",'):
+        body = b'{"texts": [' + unit * items + b"0]}"
+        assert len(body) <= limits.max_body_bytes
+        tracemalloc.start()
+        try:
+            with pytest.raises(MlcycleError) as caught:
+                _read(body, limits)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 2 * len(body), unit  # a copy of the body at most, no object per item
+        assert caught.value.http_status == 413
+        detail = str(caught.value)
+        assert "1000 texts" in detail and detail.count(".") == 1, detail
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ['é, [x] {y}: "q" \\ ' * 60] * 1000,  # escapes, brackets and commas in texts
+        ["brasserie, menu"] * 1000,
+    ],
+)
+def test_large_valid_bodies_pass_the_value_count(texts: list[str]) -> None:
+    limits = Limits.from_settings(Settings().serve)
+    for ensure_ascii in (True, False):
+        body = json.dumps({"texts": texts, "k": 3}, ensure_ascii=ensure_ascii, indent=2)
+        assert parse_predict(_read(body.encode(), limits), limits) == (texts, 3)
+    feedback = [{"request_id": "0" * 36, "index": i, "true_code": "5610A"} for i in range(1000)]
+    assert _read(json.dumps(feedback).encode(), limits)
+    too_many = _read(json.dumps({"texts": texts + texts[:20]}).encode(), limits)
+    with pytest.raises(MlcycleError, match="'texts' has 1020 items, more than the limit"):
+        parse_predict(too_many, limits)
+
+
+def test_feedback_bodies_are_held_to_the_same_value_count(app: Any) -> None:
+    with TestClient(app) as client:
+        response = client.post(
+            "/feedback", content=b"[" + b"{}," * 60_000 + b"{}]",
+            headers={**HEADERS, "content-type": "application/json"},
+        )  # fmt: skip
+    assert response.status_code == 413, response.text
+    assert "more JSON values than 20 items need" in response.json()["detail"]
+
+
+def test_a_refused_large_body_is_freed_without_a_garbage_collection(app: Any) -> None:
+    """The server collects garbage rarely (settle_garbage_collector): what a refused
+    request held must go with reference counting alone."""
+    from mlcycle.serve.holder import ModelHolder
+    from mlcycle.serve.predict import PredictService
+    from mlcycle.serve.recorder import Recorder
+
+    limits = Limits.from_settings(Settings().serve)
+    served = app.state.holder.require().served
+    service = PredictService(ModelHolder("nace/2", served), limits, Recorder(None, None))
+    refused = [
+        b'{"texts": [' + b"[]," * 1_000_000 + b"[]]}",  # by the value count
+        json.dumps({"texts": ["brasserie " * 100] * 2000}).encode(),  # by the parser
+    ]
+
+    async def refuse(body: bytes) -> int:
+        async def chunks() -> Any:
+            yield body
+
+        status, *_ = await service.respond("application/json", None, chunks())
+        return status
+
+    for body in refused:
+        gc.disable()
+        tracemalloc.start()
+        try:
+            statuses = [asyncio.run(refuse(body)) for _ in range(4)]
+            held, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            gc.enable()
+        assert statuses == [413] * 4
+        assert held < len(body)
+
+
+def test_a_large_body_is_parsed_while_the_event_loop_answers_others(app: Any) -> None:
+    """Without a clock: a /health sent once the big body is in is answered first."""
+    big = b'{"texts": [' + b"[]," * 60_000 + b"[]]}"  # under this app's byte limit
+    answered: list[tuple[str, int]] = []
+
+    def call(path: str, body: bytes, on_body: Any = None) -> Any:
+        method = "POST" if body else "GET"
+        headers = [(b"content-type", b"application/json"), *HEADERS_RAW]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": b"", "root_path": "", "headers": headers,
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}  # fmt: skip
+
+        async def receive() -> dict[str, Any]:
+            if on_body is not None:
+                on_body()
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                answered.append((path, message["status"]))
+
+        return app(scope, receive, send)
+
+    async def both() -> None:
+        health: list[asyncio.Task[None]] = []
+        await call("/predict", big, lambda: health.append(asyncio.create_task(
+            call("/health", b""))))  # fmt: skip
+        await health[0]
+
+    asyncio.run(both())
+    assert answered == [("/health", 200), ("/predict", 413)]
 
 
 # -- the load-test library's own checks -------------------------------------------------

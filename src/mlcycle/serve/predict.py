@@ -23,8 +23,9 @@ from mlcycle.data.predlog import new_request_id
 from mlcycle.serve.holder import Answer, ModelHolder
 from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.recorder import Recorder
-from mlcycle.serve.responses import INTERNAL_ERROR, HttpError
+from mlcycle.serve.responses import INTERNAL_ERROR, HttpError, request_timeout
 from mlcycle.serve.validation import (
+    LARGE_BODY_BYTES,
     Limits,
     check_content_type,
     check_declared_length,
@@ -65,12 +66,20 @@ class PredictService:
             predictor = self.holder.require()
             check_content_type(content_type)
             check_declared_length(content_length, self.limits)
-            texts, k = parse_predict(await read_body(body, self.limits), self.limits)
+            raw = await read_body(body, self.limits)
+            if len(raw) > LARGE_BODY_BYTES:  # a parse of milliseconds: leave the loop free
+                texts, k = await run_in_threadpool(parse_predict, raw, self.limits)
+            else:
+                texts, k = parse_predict(raw, self.limits)
             inline = len(texts) <= INLINE_TEXTS
             answer = predictor.answer_now(texts, k, request_id) if inline else None
             if answer is None:  # a big batch, or the model busy with one in a worker thread
                 answer = await run_in_threadpool(predictor.answer, texts, k, request_id)
         except MlcycleError as exc:
+            # An error from a worker thread is in a reference cycle with anyio's frames,
+            # whose locals hold the body (12 MB at most): drop them now rather than at
+            # the next garbage collection, which is rare here (settle_garbage_collector).
+            exc.__traceback__ = None
             return exc.http_status, orjson.dumps(exc.to_dict()), request_id, None
         except HttpError as exc:
             return exc.status, exc.body, request_id, None
@@ -92,8 +101,9 @@ async def body_chunks(receive: Receive, timeout: float) -> AsyncIterator[bytes]:
 
     The clock starts once the first bytes are in: a timer costs a few microseconds,
     too much for the usual request whose body arrives with its headers. A client
-    trickling bytes holds one coroutine (no thread) and only until the deadline; clients
-    that send headers and then nothing are a reverse proxy's job.
+    trickling bytes holds one coroutine (no thread) and only until the deadline. Under
+    ``mlcycle serve`` the connection's own deadlines (:mod:`mlcycle.serve.protocol`)
+    also cover a client that sends its headers and then nothing.
     """
     message = await receive()
     deadline: float | None = None
@@ -107,8 +117,4 @@ async def body_chunks(receive: Receive, timeout: float) -> AsyncIterator[bytes]:
             async with asyncio.timeout_at(deadline):
                 message = await receive()
         except TimeoutError:
-            raise HttpError(
-                408,
-                "request_timeout",
-                f"The request body did not arrive within {timeout:g} seconds; send it in one go.",
-            ) from None
+            raise request_timeout("body", timeout) from None

@@ -31,6 +31,16 @@ class HttpError(Exception):
         self.headers = headers or {}
 
 
+def request_timeout(part: str, seconds: float) -> HttpError:
+    """The 408 of a request whose ``part`` (headers or body) did not arrive in time."""
+    return HttpError(
+        408,
+        "request_timeout",
+        f"The request {part} did not arrive within {seconds:g} seconds; send the whole "
+        "request at once.",
+    )
+
+
 async def send_json(
     send: Send,
     status: int,

@@ -7,8 +7,9 @@ run directory shared by its workers: Prometheus values (``PROMETHEUS_MULTIPROC_D
 and the file ``POST /admin/reload`` touches so every worker checks the alias. It is
 removed when the server stops. With several workers on Linux, each listens on its own
 socket (see :mod:`mlcycle.serve.listen`). uvicorn stops gracefully on SIGTERM or SIGINT: it stops
-accepting, lets requests in flight finish, runs each worker's shutdown (which writes the
-prediction log still in memory), then exits 0.
+accepting, lets requests in flight finish (within ``serve.shutdown_grace_s``; clients too
+slow to send theirs are cut off sooner, see :mod:`mlcycle.serve.protocol`), runs each
+worker's shutdown (which writes the prediction log still in memory), then exits 0.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from mlcycle.serve.metrics import MULTIPROC_ENV
 
 MODEL_ENV = "MLCYCLE_SERVE__MODEL"
 FACTORY = "mlcycle.serve.runner:app_factory"
-# Seconds given to requests in flight after SIGTERM before connections are closed.
-GRACEFUL_SECONDS = 20
+# uvicorn's httptools connection, with deadlines for slow clients.
+PROTOCOL = "mlcycle.serve.protocol:DeadlineHttpProtocol"
 BLAS_THREADS = 1
 
 
@@ -93,10 +94,11 @@ def _run_uvicorn(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=PROTOCOL,
+        ws="none",  # the API has no WebSocket route
         lifespan="on",
         access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        timeout_graceful_shutdown=get_settings().serve.shutdown_grace_s,  # type: ignore[arg-type]
         log_config=_log_config(),
     )
     try:

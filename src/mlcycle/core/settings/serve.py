@@ -12,7 +12,7 @@ file::
           batch-client: {digest: 3f0c..., role: client}
           ops: {digest: 9a1b..., role: admin}
           legacy-client: 5d2e...           # a bare digest: role client
-        open_paths: [/health, /ready, /metrics]
+        open_paths: [/health, /ready, /metrics, /docs, /redoc, /openapi.json]
       prediction_log: {log_text: false, salt: a-long-random-secret}
 """
 
@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+_OPEN_PATHS = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 MIN_SALT_CHARS = 16
@@ -55,8 +56,12 @@ class AuthSettings(BaseModel):
     # key name -> its digest and role; the name is what the prediction log shows. A bare
     # digest (``name: 3f0c...``, the first form of this setting) is a client key.
     keys: dict[str, ApiKey] = Field(default_factory=dict)
-    # Paths answered without a key (probes and the Prometheus scrape).
-    open_paths: list[str] = Field(default_factory=lambda: ["/health", "/ready", "/metrics"])
+    # Paths answered without a key: the probes, the Prometheus scrape and the API docs.
+    # A browser sends no key when it opens a docs page, nor does the page when it fetches
+    # the schema. The schema shows what the open-source code does, never data, and a
+    # request tried from the page still needs a key ("Authorize"). To hide the docs, list
+    # the paths without them.
+    open_paths: list[str] = Field(default_factory=lambda: list(_OPEN_PATHS))
 
     @field_validator("keys", mode="before")
     @classmethod
@@ -138,6 +143,23 @@ class ServeSettings(BaseModel):
     # Seconds between checks that the served alias still points at the loaded version
     # (0: never; POST /admin/reload still checks at once).
     reload_seconds: float = Field(30.0, ge=0.0)
+    # Seconds a client has to send a request's headers once its first byte is in, then
+    # its body once the headers are; past either it is answered 408 and disconnected.
+    header_timeout_s: float = Field(10.0, gt=0.0)
+    body_timeout_s: float = Field(15.0, gt=0.0)
+    # Seconds SIGTERM leaves requests in flight before cancelling them; longer than a
+    # body may take, so a request whose body is still arriving ends first, with a 408.
+    shutdown_grace_s: float = Field(20.0, gt=0.0)
     metrics: bool = True
     auth: AuthSettings = Field(default_factory=AuthSettings)
     prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)
+
+    @model_validator(mode="after")
+    def _bodies_end_before_the_grace(self) -> ServeSettings:
+        if self.body_timeout_s >= self.shutdown_grace_s:
+            raise ValueError(
+                f"body_timeout_s ({self.body_timeout_s:g}) must be shorter than "
+                f"shutdown_grace_s ({self.shutdown_grace_s:g}), so that SIGTERM never has "
+                "to cancel a request still waiting for its body"
+            )
+        return self
