@@ -78,7 +78,7 @@ def _new_version(home: Path) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/1", dst_path=tmp))
         (local / "registered_model_meta").unlink()
-        with mlflow.start_run(experiment_id=ensure_experiment(get_settings().experiment)):
+        with mlflow.start_run(experiment_id=ensure_experiment(get_settings().experiment_name)):
             mlflow.log_artifacts(str(local), "model")
             uri = f"runs:/{mlflow.active_run().info.run_id}/model"
     return register(uri, NAME).version

@@ -192,7 +192,7 @@ def test_done_when_scenario(store: Store) -> None:
         "Intended use",
         "Data lineage",
         "Training parameters",
-        "Metrics per NACE level",
+        "Metrics per level of naf-rev2",
         "lowest F1",
         "Gate results",
         "Promotion history",

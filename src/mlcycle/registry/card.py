@@ -34,6 +34,7 @@ class Card:
     gates: list[dict[str, Any]]  # of the last gated move of this version
     history: list[Event] = field(default_factory=list)
     levels: tuple[str, ...] = ()  # the labels' nomenclature levels, coarsest first
+    nomenclature: str | None = None
 
     @property
     def title(self) -> str:
@@ -60,6 +61,7 @@ def build_card(ref: str, settings: Settings | None = None) -> Card:
         gated[-1].gates if gated else [],
         events,
         nomenclature.levels if nomenclature else (),
+        nomenclature.name if nomenclature else None,
     )
 
 
@@ -160,13 +162,17 @@ def _sections(card: Card) -> list[tuple[str, list[str], list[list[str]]]]:
         for e in card.history
     ]
     aliases = ", ".join(d.aliases) or "none"
+    by_level = [(f"Metrics per level of {card.nomenclature}", [], levels)] if card.levels else []
+    weak = (
+        [(f"Weak spots: the {WORST} classes with the lowest F1", [], worst)] if card.worst else []
+    )
     return [
         ("Intended use", [card.intended_use, f"Aliases held now: {aliases}."], []),
         ("Data lineage", [], lineage),
         ("Training parameters", [], params),
         ("Metrics", ["On the evaluation split of its training run."], overall),
-        ("Metrics per level of the nomenclature", [], levels if card.levels else []),
-        (f"Weak spots: the {WORST} classes with the lowest F1", [], worst),
+        *by_level,
+        *weak,
         ("Gate results", [] if card.gates else ["No gated promotion recorded."], gates),
         ("Promotion history", [] if card.history else ["Never promoted."], history),
     ]
