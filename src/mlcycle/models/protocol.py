@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple, Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
 import numpy as np
 
@@ -34,3 +34,32 @@ class TextClassifier(Protocol):
 
     @classmethod
     def load(cls, path: Path) -> Self: ...
+
+
+class Ranked(NamedTuple):
+    """Top-k classes for n rows, best first (what a classifier's ``predict`` returns)."""
+
+    labels: np.ndarray  # (n, k) of str
+    scores: np.ndarray  # (n, k) float, the class probabilities
+    # (n,) bool, when the model knows it: nothing in the input informed the answer.
+    empty: np.ndarray | None = None
+
+
+class Values(NamedTuple):
+    """One predicted number per row (what a regressor's ``predict`` returns)."""
+
+    values: np.ndarray  # (n,) float64
+
+
+class Estimator(Protocol):
+    """What every model family builds and loads.
+
+    ``X`` is the task's native batch: a list of texts for text classification, a pandas
+    DataFrame of raw feature columns for tabular tasks (preprocessing is inside).
+    """
+
+    labels: list[str]  # the classes (classification); [] for regression
+
+    def fit(self, X: Any, y: Any, progress: Any = None) -> Self: ...
+
+    def predict(self, X: Any, k: int = 1) -> Ranked | Values: ...
