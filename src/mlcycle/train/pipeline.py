@@ -255,7 +255,7 @@ def _log_model(
 
     from mlcycle.models import pyfunc
     from mlcycle.registry.ops import register as register_version
-    from mlcycle.train.plots import confusion_png
+    from mlcycle.tasks.plots import confusion_png
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
