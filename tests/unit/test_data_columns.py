@@ -155,3 +155,11 @@ def test_coerce_converts_typed_columns_without_parsing() -> None:
     assert coerced.table.column("at").to_pylist() == [dt.datetime(2020, 1, 1, 12)]
     assert coerced.table.column("code").to_pylist() == ["7"]
     assert not coerced.bad.any()
+
+
+def test_types_of_a_large_table_are_inferred_from_spread_rows() -> None:
+    from mlcycle.data import columns
+
+    n = columns.INFER_ROWS * 3
+    table = pa.table({"n": pa.array([str(i % 97) for i in range(n)]), "c": ["x", "y"] * (n // 2)})
+    assert infer_types(table) == {"n": "numeric", "c": "categorical"}

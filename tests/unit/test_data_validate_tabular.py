@@ -111,9 +111,13 @@ def test_features_and_explicit_types_are_honoured(tmp_path) -> None:
         (
             TabularSchema("label"),
             DataError,
-            r"has no column 'label' \(columns: a, b, y\); fix data\.target",
+            r"has no column 'label' \(columns: a, b, y\); set data\.target to the column",
         ),
-        (TabularSchema("y", features=("c",)), DataError, r"no column 'c'.*fix data\.features"),
+        (
+            TabularSchema("y", features=("c",)),
+            DataError,
+            r"no column 'c'.*fix data\.features or data\.types\.$",
+        ),
         (TabularSchema("y", types={"a": "text"}), InvalidInput, r"data\.types\.a is 'text'"),
     ],
 )
@@ -161,3 +165,9 @@ def test_unknown_policy_is_invalid_input(tmp_path) -> None:
     raw = _raw(tmp_path, ["1;a"], header="n;y")
     with pytest.raises(InvalidInput, match="--on-bad-rows must be one of reject, drop"):
         validate_tabular(raw, TabularSchema("y"), "ignore", "d.csv")
+
+
+def test_a_wrong_delimiter_is_said_as_for_text(tmp_path) -> None:
+    raw = _raw(tmp_path, ["1:a", "2:b"], header="n:y")
+    with pytest.raises(DataError, match=r"reads as a single column 'n:y'.*--delimiter"):
+        validate_tabular(raw, TabularSchema("y"), "reject", "d.csv")

@@ -21,6 +21,7 @@ from mlcycle.data.columns import (
     HIGH_CARDINALITY_MIN,
     HIGH_CARDINALITY_SHARE,
     PARSED_SHARE,
+    Coerced,
     ColumnReading,
     coerce,
 )
@@ -58,6 +59,7 @@ def column_checks(
     target: str,
     task_kind: TaskKind,
     min_class_rows: int = MIN_CLASS_ROWS,
+    coerced: Coerced | None = None,
 ) -> list[Issue]:
     """Every issue of ``table`` (raw or typed) for predicting ``target``.
 
@@ -67,6 +69,8 @@ def column_checks(
         target: The column to predict.
         task_kind: ``classification`` or ``regression``.
         min_class_rows: Fewer rows than this make a class an error (classification).
+        coerced: ``table`` already coerced to ``types`` (and the target), to save doing
+            it again.
     """
     if target not in table.column_names:
         columns = ", ".join(name for name in table.column_names)
@@ -80,7 +84,8 @@ def column_checks(
             )
         ]
     features = {name: kind for name, kind in types.items() if name != target}
-    coerced = coerce(table, {**features, target: target_type(task_kind)})
+    if coerced is None:
+        coerced = coerce(table, {**features, target: target_type(task_kind)})
     issues = target_issues(coerced.table.column(target), coerced.readings[target], target)
     if task_kind == "classification" and not issues:
         issues += _class_issues(coerced.table.column(target), target, min_class_rows)
@@ -218,6 +223,8 @@ def _number_issues(name: str, reading: ColumnReading, typed_source: bool) -> lis
 def _ambiguity(name: str, raw: pa.ChunkedArray) -> list[Issue]:
     """A column read as categories only because numbers like 1,500 could not be read."""
     values = parsing.clean(raw)
+    if parsing.share_matching(values, parsing.NUMBER_LIKE) < PARSED_SHARE:
+        return []  # plainly words: no number went unread
     parsed = parsing.parse_numbers(values)
     present = len(values) - values.null_count
     read = present - int(parsed.failed.sum()) + int(parsed.ambiguous.sum())

@@ -29,6 +29,7 @@ PARSED_SHARE = 0.9
 # A categorical column with more distinct values than this share of its rows (and at
 # least HIGH_CARDINALITY_MIN of them) is probably free text or an identifier.
 HIGH_CARDINALITY_SHARE, HIGH_CARDINALITY_MIN = 0.5, 50
+INFER_ROWS = 100_000  # rows read to infer types (coercion then reads every row)
 _WHAT = {"numeric": "a number", "boolean": "a yes/no value", "datetime": "a date (YYYY-MM-DD)"}
 
 
@@ -48,12 +49,21 @@ class Coerced:
 
     table: pa.Table
     problems: np.ndarray  # object: the row's first problem as a sentence, or None
-    kinds: np.ndarray  # object: its short name ("non-number in 'bmi'"), or None
+    kinds: np.ndarray  # object: its short name ("not a number in 'bmi'"), or None
     readings: dict[str, ColumnReading] = field(default_factory=dict)
 
     @property
     def bad(self) -> np.ndarray:
         return np.asarray([p is not None for p in self.problems], dtype=bool)
+
+    def rows(self, keep: np.ndarray) -> Coerced:
+        """Only the ``keep`` rows; their unread values are gone, so are their counts."""
+        readings = {
+            name: ColumnReading(reformatted=r.reformatted, ambiguous=r.ambiguous)
+            for name, r in self.readings.items()
+        }
+        table = self.table.filter(pa.array(keep))
+        return Coerced(table, self.problems[keep], self.kinds[keep], readings)
 
 
 def infer_types(
@@ -75,6 +85,8 @@ def infer_types(
                 f"data.types names column {name!r}, which the data does not have "
                 f"(columns: {', '.join(table.column_names)}); fix the name or remove it."
             )
+    if table.num_rows > INFER_ROWS:  # evenly spread rows tell the type as well as all
+        table = table.take(np.linspace(0, table.num_rows - 1, INFER_ROWS).astype(np.int64))
     return {
         name: cast(ColumnType, explicit.get(name) or infer_type(table.column(name)))
         for name in table.column_names
@@ -96,14 +108,24 @@ def infer_type(column: pa.ChunkedArray) -> ColumnType:
         return "categorical"
     if parsing.is_boolean(values):
         return "boolean"
-    if not parsing.looks_like_codes(values):
-        numbers = parsing.parse_numbers(values)
-        if present - numbers.failed.sum() >= max(PARSED_SHARE * present, 1):
-            return "numeric"
-    _, failed = parsing.parse_datetimes(values)
-    if present - failed.sum() >= max(PARSED_SHARE * present, 1):
+    # A cheap look first: most text columns are plainly no numbers and no dates.
+    numbers = _could_be(values, parsing.NUMBER_LIKE) and not parsing.looks_like_codes(values)
+    if numbers and _mostly(parsing.parse_numbers(values).failed, present):
+        return "numeric"
+    if _could_be(values, parsing.DATE_LIKE) and _mostly(
+        parsing.parse_datetimes(values)[1], present
+    ):
         return "datetime"
     return "categorical"
+
+
+def _could_be(values: pa.ChunkedArray, pattern: str) -> bool:
+    return parsing.share_matching(values, pattern) >= PARSED_SHARE
+
+
+def _mostly(failed: np.ndarray, present: int) -> bool:
+    """At least :data:`PARSED_SHARE` of the present values (and one) were read."""
+    return present - int(failed.sum()) >= max(PARSED_SHARE * present, 1)
 
 
 def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -72,9 +72,25 @@ def looks_like_codes(values: pa.ChunkedArray) -> bool:
     return bool(_matches(values, _CODE_LIKE).any())
 
 
+def share_matching(values: pa.ChunkedArray, pattern: str) -> float:
+    """The share of present values matching ``pattern`` (a cheap first look at a column)."""
+    present = len(values) - values.null_count
+    return float(_matches(values, pattern).sum()) / present if present else 0.0
+
+
+# Characters numbers are written with: a column mostly of other text is no number column.
+NUMBER_LIKE = rf"^[+-]?[\d.,]([\d.,]|{_SPACES})*{_EXP}$"
+DATE_LIKE = r"^\d{4}[-/]\d{2}[-/]\d{2}"
+
+
 def parse_numbers(values: pa.ChunkedArray) -> ParsedNumbers:
     """Read a cleaned text column as float64 (see the module's rules)."""
-    plain, ambiguous = _matches(values, _PLAIN), _matches(values, _AMBIGUOUS)
+    plain = _matches(values, _PLAIN)
+    present = ~np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=bool)
+    if plain.sum() == present.sum():  # the usual column: plain numbers, one cast
+        nothing = np.zeros(len(values), dtype=bool)
+        return ParsedNumbers(values.cast(pa.float64()), nothing, ".", nothing, nothing)
+    ambiguous = _matches(values, _AMBIGUOUS)
     comma_groups, dot_groups = _matches(values, _COMMA_GROUPS), _matches(values, _DOT_GROUPS)
     spaced_dot, spaced_comma = _matches(values, _SPACED_DOT), _matches(values, _SPACED_COMMA)
     comma_decimal = _matches(values, _COMMA_DECIMAL)
@@ -97,7 +113,6 @@ def parse_numbers(values: pa.ChunkedArray) -> ParsedNumbers:
         unread = ambiguous & (dot_proof.sum() == 0)
         accepted &= ~unread
         text, decimal = _strip(values, f"[,{_SPACES[1:-1]}]"), "."
-    present = ~np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=bool)
     parsed = pc.cast(_keep(accepted, text), pa.float64())
     reformatted = accepted & ~plain if decimal == "." else accepted & ~_matches(values, _INTEGER)
     return ParsedNumbers(parsed, present & ~accepted, decimal, reformatted, unread)
