@@ -242,7 +242,8 @@ def _date_part(steps: list[Any]) -> str:
     parse, part, frame = steps[:3]
     _expect(parse.func is pd.to_datetime and parse.kw_args == TO_DATETIME)
     found = _ATTRGETTER.fullmatch(repr(part.func))
-    _expect(found is not None and found.group(1) in DATE_PARTS and not part.kw_args)
+    if found is None or found.group(1) not in DATE_PARTS or part.kw_args:
+        raise _Unsupported
     _expect(repr(frame.func) == "operator.methodcaller('to_frame')")
     return found.group(1)
 

@@ -22,17 +22,17 @@ import pandas as pd
 from sklearn.base import is_classifier
 
 from mlcycle.core.errors import ModelError
-from mlcycle.core.tabular import ColumnType
+from mlcycle.core.tabular import ColumnType, TaskKind
 from mlcycle.models.sklearn.model import SklearnModel
 from mlcycle.models.sklearn.preprocess import MODEL
 
-SIGNATURE_TYPES: dict[str, str] = {
+SIGNATURE_TYPES: dict[ColumnType, str] = {
     "numeric": "double",
     "categorical": "string",
     "boolean": "boolean",
     "datetime": "datetime",
 }
-_COLUMN_TYPES = {mlflow_type: kind for kind, mlflow_type in SIGNATURE_TYPES.items()}
+_COLUMN_TYPES: dict[str, ColumnType] = {name: kind for kind, name in SIGNATURE_TYPES.items()}
 RUNTIME_REQUIREMENTS = ("mlflow", "scikit-learn", "pandas", "numpy")
 EXAMPLE_ROWS = 5
 
@@ -42,7 +42,7 @@ def signature(model: SklearnModel) -> Any:
     from mlflow.models import ModelSignature
     from mlflow.types.schema import ColSpec, Schema
 
-    inputs = [ColSpec(SIGNATURE_TYPES[kind], name) for name, kind in model.types.items()]
+    inputs: list[Any] = [ColSpec(SIGNATURE_TYPES[kind], name) for name, kind in model.types.items()]
     output = "string" if model.kind == "classification" else "double"
     return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec(output)]))
 
@@ -107,5 +107,5 @@ def load_model(local_dir: Path | str) -> SklearnModel:
         raise ModelError(
             f"{local_dir} holds no scikit-learn model with a typed column signature ({exc})."
         ) from None
-    kind = "classification" if is_classifier(pipeline) else "regression"
+    kind: TaskKind = "classification" if is_classifier(pipeline) else "regression"
     return SklearnModel(pipeline, kind, types)

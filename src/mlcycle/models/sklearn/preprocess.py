@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ PREPROCESS, MODEL = "preprocess", "model"  # the two steps of every tabular pipe
 DATETIME_PARTS = ("year", "month", "day", "day_of_week", "hour")
 # How a date is read: ISO 8601 text or timestamps, zoned ones converted to UTC and naive
 # ones taken as UTC, as data validation stores them. An unreadable date is an error.
-TO_DATETIME = {"utc": True, "format": "ISO8601"}
+TO_DATETIME: dict[str, Any] = {"utc": True, "format": "ISO8601"}
 NONE_AS_NAN = operator.methodcaller("fillna", np.nan)
 
 
@@ -50,7 +51,8 @@ def build_pipeline(types: Mapping[str, ColumnType], estimator: BaseEstimator) ->
     numbers = [name for name, kind in types.items() if kind == "numeric"]
     categories = [name for name, kind in types.items() if kind in ("categorical", "boolean")]
     dates = [name for name, kind in types.items() if kind == "datetime"]
-    transformers = [("numeric", numeric(), numbers)] if numbers else []
+    transformers: list[tuple[str, Any, Any]] = []
+    transformers += [("numeric", numeric(), numbers)] if numbers else []
     transformers += [("categorical", categorical(), categories)] if categories else []
     for index, column in enumerate(dates):
         # Transformer names may not hold "__", which column names can: number them.

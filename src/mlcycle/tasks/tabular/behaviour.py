@@ -124,7 +124,7 @@ def invariance(model: Estimator, rows: pd.DataFrame, spec: Invariance) -> CheckR
         variant = rows[differs.to_numpy()].copy()
         variant[spec.column] = value
         variants.append(variant)
-        tried += [(position, value) for position in np.flatnonzero(differs.to_numpy())]
+        tried += [(int(position), value) for position in np.flatnonzero(differs.to_numpy())]
     if not tried:
         return CheckResult(f"invariance of {spec.column}", 1.0, 0, [])
     after = _outputs(model, pd.concat(variants))
