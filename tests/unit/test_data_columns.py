@@ -163,3 +163,11 @@ def test_types_of_a_large_table_are_inferred_from_spread_rows() -> None:
     n = columns.INFER_ROWS * 3
     table = pa.table({"n": pa.array([str(i % 97) for i in range(n)]), "c": ["x", "y"] * (n // 2)})
     assert infer_types(table) == {"n": "numeric", "c": "categorical"}
+
+
+def test_a_column_of_lists_is_one_sentence_naming_it() -> None:
+    from mlcycle.core.errors import DataError
+
+    table = pa.table({"tags": pa.array([["a"], ["b", "c"]]), "n": [1, 2]})
+    with pytest.raises(DataError, match=r"Column 'tags' holds list<item: string> values"):
+        infer_types(table)

@@ -171,3 +171,14 @@ def test_a_wrong_delimiter_is_said_as_for_text(tmp_path) -> None:
     raw = _raw(tmp_path, ["1:a", "2:b"], header="n:y")
     with pytest.raises(DataError, match=r"reads as a single column 'n:y'.*--delimiter"):
         validate_tabular(raw, TabularSchema("y"), "reject", "d.csv")
+
+
+def test_bad_rows_show_columns_of_any_type(tmp_path) -> None:
+    path = tmp_path / "d.parquet"
+    tags = pa.array([["a"], ["b", "c"]] * 10)
+    table = pa.table({"n": ["1", "x"] + ["2"] * 18, "tags": tags, "y": ["a", "b"] * 10})
+    pq.write_table(table, path)
+    schema = TabularSchema("y", features=("n",), types={"n": "numeric"})
+    with pytest.raises(InvalidRows) as caught:
+        validate_tabular(read_raw(path), schema, "reject", "d")
+    assert caught.value.rows[0]["tags"] == "['b', 'c']" and caught.value.rows[0]["line"] == 2

@@ -44,7 +44,13 @@ def check_policy(policy: str) -> None:
 
 def as_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A column as ``string`` whatever the file said (bad rows are shown as read)."""
-    return column if pa.types.is_string(column.type) else column.cast(pa.string())
+    if pa.types.is_string(column.type):
+        return column
+    try:
+        return column.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # lists, structures: as Python
+        shown = [None if v is None else str(v) for v in column.to_pylist()]
+        return pa.chunked_array([pa.array(shown, pa.string())])
 
 
 def bad_rows(

@@ -1,4 +1,4 @@
-"""Tabular column types: inference, coercion to typed Arrow columns, and data checks.
+"""Tabular column types: inference, and coercion to typed Arrow columns.
 
 A column is ``numeric``, ``categorical``, ``boolean`` or ``datetime``. Types are inferred
 at ``data add`` from the values (CSV columns all arrive as text, see
@@ -88,12 +88,12 @@ def infer_types(
     if table.num_rows > INFER_ROWS:  # evenly spread rows tell the type as well as all
         table = table.take(np.linspace(0, table.num_rows - 1, INFER_ROWS).astype(np.int64))
     return {
-        name: cast(ColumnType, explicit.get(name) or infer_type(table.column(name)))
+        name: cast(ColumnType, explicit.get(name) or infer_type(table.column(name), name))
         for name in table.column_names
     }
 
 
-def infer_type(column: pa.ChunkedArray) -> ColumnType:
+def infer_type(column: pa.ChunkedArray, name: str = "?") -> ColumnType:
     """One column's type from its Arrow type, or from its values when it is text."""
     kind = column.type
     if pa.types.is_boolean(kind):
@@ -102,7 +102,7 @@ def infer_type(column: pa.ChunkedArray) -> ColumnType:
         return "numeric"
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         return "datetime"
-    values = _text(column)
+    values = _text(column, name)
     present = len(values) - values.null_count
     if present == 0:
         return "categorical"
@@ -128,12 +128,13 @@ def _mostly(failed: np.ndarray, present: int) -> bool:
     return present - int(failed.sum()) >= max(PARSED_SHARE * present, 1)
 
 
-def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _text(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """The column as cleaned text; a column of lists or structures is one sentence."""
     try:
         return parsing.clean(column)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise DataError(
-            f"A column holds {column.type} values, which cannot be a feature; "
+            f"Column {name!r} holds {column.type} values, which cannot be a feature; "
             "leave it out with data.features."
         ) from None
 
@@ -146,19 +147,19 @@ def coerce(table: pa.Table, types: Mapping[str, ColumnType]) -> Coerced:
     columns, readings = {}, {}
     for name, kind in types.items():
         raw = table.column(name)
-        typed, failed, reading = _coerce_column(raw, kind)
+        typed, failed, reading = _coerce_column(raw, kind, name)
         columns[name] = typed
         readings[name] = reading
         first = failed & (problems == None)  # noqa: E711 (elementwise on an object array)
         if first.any():
-            shown = _text(raw).filter(pa.array(first)).to_pylist()
+            shown = _text(raw, name).filter(pa.array(first)).to_pylist()
             problems[first] = [f"{v!r} in column {name!r} is not {_WHAT[kind]}" for v in shown]
             kinds[first] = f"not {_WHAT[kind].split(' (')[0]} in {name!r}"
     return Coerced(pa.table(columns), problems, kinds, readings)
 
 
 def _coerce_column(
-    raw: pa.ChunkedArray, kind: ColumnType
+    raw: pa.ChunkedArray, kind: ColumnType, name: str
 ) -> tuple[pa.ChunkedArray, np.ndarray, ColumnReading]:
     """Typed values, the mask of present values that could not be read, and a note."""
     none = np.zeros(len(raw), dtype=bool)
@@ -168,7 +169,7 @@ def _coerce_column(
         return raw, none, ColumnReading()
     if kind == "datetime" and (pa.types.is_timestamp(raw.type) or pa.types.is_date(raw.type)):
         return _utc(raw), none, ColumnReading()
-    values = _text(raw)
+    values = _text(raw, name)
     if kind == "categorical":
         return values, none, ColumnReading()
     reformatted = ambiguous = None
