@@ -208,3 +208,17 @@ def test_divisions_are_checked_only_with_the_nomenclature(tmp_path) -> None:
         "0400Z",
         "9999Z",
     ]
+
+
+def test_bad_rows_of_a_parquet_file_with_list_columns_are_shown(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "d.parquet"
+    table = pa.table({"text": ["bar", ""], "nace": ["5630Z"] * 2, "tags": [["x"], ["y", "z"]]})
+    pq.write_table(table, path)
+    with pytest.raises(InvalidRows) as caught:
+        validate(read_raw(path), SCHEMA, "reject", "d.parquet")
+    assert caught.value.rows == [
+        {"line": 2, "reason": "empty text", "text": "", "nace": "5630Z", "tags": "['y', 'z']"}
+    ]

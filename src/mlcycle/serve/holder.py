@@ -21,7 +21,8 @@ import orjson
 from mlcycle.core.errors import MlcycleError, ModelError, Unavailable
 
 if TYPE_CHECKING:
-    from mlcycle.models.protocol import Prediction, ServedModel
+    from mlcycle.core.predictions import Prediction
+from mlcycle.models.protocol import ServedModel
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from mlcycle.core.tabular import TaskKind
 from mlcycle.tasks.labels import Nomenclature, nomenclature
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from mlcycle.core.settings.registry import BehaviourGate
 
 LABEL = "label"
-Kind = Literal["classification", "regression"]
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,12 @@ class Evaluation:
     report: pd.DataFrame | None = None  # classification: one row per class
     confusion: pd.DataFrame | None = None  # classification: true x predicted counts
     residuals: pd.DataFrame | None = None  # regression: truth, prediction per row
+    # Metrics that could not be computed on these rows, and why (never a made-up number).
+    absent: dict[str, str] = field(default_factory=dict)
 
     def write(self, folder: Path) -> list[Path]:
         """Write ``metrics.json`` and the report, confusion and residual artifacts."""
-        from mlcycle.tasks.plots import confusion_png, residuals_png
+        from mlcycle.tasks.plots import confusion_png, residual_png
 
         folder.mkdir(parents=True, exist_ok=True)
         written = [folder / "metrics.json"]
@@ -53,7 +55,10 @@ class Evaluation:
         if self.confusion is not None:
             written.append(confusion_png(self.confusion, folder / "confusion.png"))
         if self.residuals is not None:
-            written.append(residuals_png(self.residuals, folder / "residuals.png"))
+            rows = self.residuals
+            written.append(
+                residual_png(rows["truth"], rows["prediction"], folder / "residuals.png")
+            )
         return written
 
 
@@ -71,7 +76,7 @@ class Task(ABC):
     """One kind of problem; built from the project's settings."""
 
     name: ClassVar[str]
-    kind: ClassVar[Kind]
+    kind: ClassVar[TaskKind]
     default_family: ClassVar[str]
     # Metrics the champion gate compares and tuning optimises (the first) by default.
     headline: ClassVar[tuple[str, ...]]

@@ -2,8 +2,8 @@
 
 from mlcycle.core.settings.model import (
     TASK_NAMES,
-    ColumnType,
     DataSettings,
+    FeatureType,
     ModelSettings,
     TrainSettings,
 )
@@ -24,8 +24,8 @@ __all__ = [
     "GATE_NAMES",
     "TASK_NAMES",
     "AuthSettings",
-    "ColumnType",
     "DataSettings",
+    "FeatureType",
     "ModelSettings",
     "MonitorSettings",
     "PredictionLogSettings",

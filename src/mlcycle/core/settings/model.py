@@ -26,8 +26,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlcycle.core.tabular import ColumnType
+
 TASK_NAMES = ("text-classification", "classification", "regression")
-ColumnType = Literal["text", "numeric", "categorical", "boolean", "datetime"]
+# A feature's type: a tabular column type, or the text of a text task.
+FeatureType = ColumnType | Literal["text"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _FAMILY = re.compile(r"^[A-Za-z][\w.-]*$")
 
@@ -78,7 +81,7 @@ class DataSettings(BaseModel):
     # None: every column but the target.
     features: list[str] | None = None
     # Explicit column types; the others are inferred when a file is added.
-    types: dict[str, ColumnType] = Field(default_factory=dict)
+    types: dict[str, FeatureType] = Field(default_factory=dict)
     # The hierarchy classification labels belong to (``naf-rev2``); None: plain labels.
     nomenclature: str | None = None
     # Classification labels must match this after normalisation; None accepts any.
