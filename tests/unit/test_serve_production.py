@@ -164,6 +164,8 @@ def test_feedback_single_and_batch_is_stored(client: TestClient, tmp_path: Path)
         ({"request_id": "RID", "true_code": "5610A", "index": 2}, 422, "had 2 text(s)"),
         ({"request_id": "RID", "true_code": "5610A"}, 422, "has no 'index'"),
         ({"request_id": "RID", "true_code": "5610A", "index": -1}, 422, "integer from 0"),
+        # Past the batch limit no request can hold it: refused before any look-up.
+        ({"request_id": "OLD", "true_code": "5610A", "index": 10**6}, 422, "integer from 0 to"),
         ({"request_id": "RID", "true_code": "5610A", "why": 1}, 422, "unknown field 'why'"),
         ({"request_id": "OLD", "true_code": "5610A"}, 404, "No logged prediction"),
     ],

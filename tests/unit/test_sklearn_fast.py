@@ -63,7 +63,7 @@ def test_predict_records_ranks_like_predict(model) -> None:
     fast = model.predict_records(records, k=2)
     slow = model.predict(pd.DataFrame(records), k=2)
     if isinstance(fast, Prediction):
-        assert (fast.labels == slow.labels).all()
+        assert (fast.codes == slow.codes).all()
         np.testing.assert_allclose(fast.probs, slow.probs, rtol=0, atol=1e-9)
         assert fast.probs.shape == (50, 2) and (np.diff(fast.probs, axis=1) <= 0).all()
     else:

@@ -37,8 +37,14 @@ class ModelFamily(ABC):
     tasks: ClassVar[frozenset[str]]
 
     @abstractmethod
-    def build(self, params: Mapping[str, Any], task: str) -> Any:
-        """An unfitted model; refuses unknown or invalid parameters with one sentence."""
+    def build(
+        self, params: Mapping[str, Any], task: str, types: Mapping[str, str] | None = None
+    ) -> Any:
+        """An unfitted model; refuses unknown or invalid parameters with one sentence.
+
+        ``types`` are the features' types as the dataset froze them (``text`` for the
+        text of a text task; ``numeric``, ``categorical``... for tabular columns).
+        """
 
     @abstractmethod
     def log_model(self, model: Any, name: str, example: Any, workdir: Path) -> Any:
@@ -63,8 +69,17 @@ def _fasttext() -> type[ModelFamily]:
     return FastTextFamily
 
 
+def _sklearn() -> type[ModelFamily]:
+    from mlcycle.models.sklearn.family import SklearnFamily
+
+    return SklearnFamily
+
+
 # Imported on demand: naming a family must not import every library.
-BUILT_IN: dict[str, Callable[[], type[ModelFamily]]] = {"fasttext": _fasttext}
+BUILT_IN: dict[str, Callable[[], type[ModelFamily]]] = {
+    "fasttext": _fasttext,
+    "sklearn": _sklearn,
+}
 
 
 def family_class(name: str) -> type[ModelFamily]:

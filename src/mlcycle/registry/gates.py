@@ -77,7 +77,8 @@ def holdout_metrics(subject: Subject, ctx: GateContext) -> dict[str, float]:
     """The subject's metrics on the holdout, computed once."""
     if subject.metrics is None:
         frame, task = ctx.holdout.frame, ctx.task
-        prediction = subject.model.model.predict(task.inputs(frame), k=5)
+        model = subject.model.model
+        prediction = model.predict(task.inputs(frame), k=task.prediction_width(model))
         subject.metrics = task.evaluate(task.truth(frame), prediction).metrics
     return subject.metrics
 
@@ -270,26 +271,29 @@ def champion(ctx: GateContext) -> GateResult:
 
 
 def behaviour_gate(ctx: GateContext) -> GateResult:
-    """Invariance and minimum functionality (see :mod:`mlcycle.tasks.text.behaviour`)."""
+    """Invariance, direction (tabular) and minimum functionality, as the task checks them."""
     config = ctx.settings.registry.gates.behaviour
     report = ctx.task.behaviour(ctx.candidate.model.model, ctx.holdout.frame, config)
-    ok = report.invariance >= config.min_invariance and (
-        report.functionality >= config.min_functionality
-    )
+    shares = {"invariance": report.invariance, "functionality": report.functionality}
+    if report.direction is not None:
+        shares["direction"] = report.direction
     checks = [
-        {"check": "invariance", "value": report.invariance, "minimum": config.min_invariance},
-        {
-            "check": "functionality",
-            "value": report.functionality,
-            "minimum": config.min_functionality,
-        },
+        {"check": name, "value": value, "minimum": getattr(config, f"min_{name}")}
+        for name, value in shares.items()
     ]
+    failed = [c["check"] for c in checks if c["value"] < c["minimum"]]
+    detail = "; ".join(report.broken[:6])
+    if failed:
+        detail = (
+            f"below the minimum: {', '.join(failed)} (the cases and minimums are under "
+            f"registry.gates.behaviour in the project file); {detail}"
+        )
     return GateResult(
         "behaviour",
-        ok,
-        f"invariance {report.invariance:.3f}, functionality {report.functionality:.3f}",
-        f">= {config.min_invariance}, >= {config.min_functionality}",
-        "; ".join(report.broken[:6]),
+        not failed,
+        ", ".join(f"{c['check']} {c['value']:.3f}" for c in checks),
+        ", ".join(f">= {c['minimum']}" for c in checks),
+        detail,
         checks,
     )
 

@@ -237,10 +237,10 @@ def parse_feedback(body: bytes, max_items: int, labels: LabelRule | None = None)
             f"{max_items}; split it."
         )
     rule = labels or LabelRule()
-    return [_item(i, entry, rule) for i, entry in enumerate(entries)]
+    return [_item(i, entry, rule, max_items) for i, entry in enumerate(entries)]
 
 
-def _item(position: int, entry: Any, labels: LabelRule) -> Item:
+def _item(position: int, entry: Any, labels: LabelRule, max_items: int) -> Item:
     where = f"feedback[{position}]"
     if not isinstance(entry, dict):
         raise InvalidInput(f"{where} must be a JSON object like {_EXAMPLE}.")
@@ -258,8 +258,11 @@ def _item(position: int, entry: Any, labels: LabelRule) -> Item:
         )
     if index is not None:
         whole = json_integer(index)
-        if whole is None or whole < 0:
-            raise InvalidInput(f"{where}.index must be an integer from 0, not {_show(index)}.")
+        # No request holds more texts than the batch limit: a larger index names none.
+        if whole is None or not 0 <= whole < max_items:
+            raise InvalidInput(
+                f"{where}.index must be an integer from 0 to {max_items - 1}, not {_show(index)}."
+            )
         index = whole
     code = labels.normalise(raw_code) if isinstance(raw_code, str) else None
     if code is None:

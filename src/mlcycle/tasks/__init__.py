@@ -18,9 +18,12 @@ __all__ = ["LABEL", "BehaviourReport", "Evaluation", "Task", "task_class", "task
 
 def task_class(name: str) -> type[Task]:
     """The class of the task called ``name`` (settings check the name already)."""
+    from mlcycle.tasks.tabular.task import TabularClassification, TabularRegression
     from mlcycle.tasks.text.task import TextClassification
 
-    classes: dict[str, type[Task]] = {TextClassification.name: TextClassification}
+    classes: dict[str, type[Task]] = {
+        task.name: task for task in (TextClassification, TabularClassification, TabularRegression)
+    }
     return classes[name]
 
 

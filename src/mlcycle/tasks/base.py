@@ -95,6 +95,15 @@ class Task(ABC):
         """The target column as the user's files name it."""
         return self.settings.data.target
 
+    @property
+    def target_column(self) -> str:
+        """The target's column in canonical frames (``label``; tabular: its own name)."""
+        return LABEL
+
+    def prediction_width(self, model: Any) -> int:
+        """How many ranked labels evaluation asks a model for (top-5 accuracy needs 5)."""
+        return 5
+
     def columns(self) -> list[str] | None:
         """The canonical columns training reads (None: every column of the dataset)."""
         features = self.settings.data.features
@@ -121,7 +130,7 @@ class Task(ABC):
 
     def truth(self, frame: pd.DataFrame) -> np.ndarray:
         """The target of the rows of a canonical frame."""
-        return frame[LABEL].to_numpy()
+        return frame[self.target_column].to_numpy()
 
     @abstractmethod
     def split(self, frame: pd.DataFrame, test_size: float, seed: int) -> tuple[np.ndarray, ...]:

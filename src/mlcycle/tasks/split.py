@@ -1,4 +1,4 @@
-"""A seeded, stratified train/evaluation split."""
+"""Seeded train/evaluation splits: stratified by class, or random (regression)."""
 
 from __future__ import annotations
 
@@ -24,3 +24,11 @@ def stratified_split(
     n_test = np.minimum(np.floor(counts * test_size + 0.5), counts - 1).astype(np.int64)
     is_test = rank < n_test[inverse]
     return np.flatnonzero(~is_test), np.flatnonzero(is_test)
+
+
+def random_split(rows: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and evaluation rows, drawn at random (at least one each
+    when there are two rows or more)."""
+    order = np.random.default_rng(seed).permutation(rows)
+    n_test = min(max(round(rows * test_size), 1), rows - 1) if rows > 1 else 0
+    return np.sort(order[n_test:]), np.sort(order[:n_test])

@@ -26,7 +26,7 @@ from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import ensure_experiment, use_tracking
 from mlcycle.data.holdout import Holdout, ensure_holdout, is_held_out
 from mlcycle.data.leakage import input_keys, separate_duplicates
-from mlcycle.data.store import find_training_dataset, training_frame
+from mlcycle.data.store import find_training_dataset, read_metadata, training_frame
 from mlcycle.data.writers import write_dataset
 from mlcycle.models.families import ModelFamily, get_family
 from mlcycle.tasks import LABEL, Evaluation, Task, task_of
@@ -62,6 +62,8 @@ class TrainingData:
     version: int | None = None  # set when the data is a stored dataset version
     uri: str | None = None  # where that version's snapshot is stored
     dropped: int = 0  # invalid rows of a file left out (a dataset version has none)
+    # feature -> type, as the data was checked (``text`` for the text of a text task).
+    types: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -84,9 +86,11 @@ def load_training_data(data: str | None, settings: Settings) -> TrainingData:
     version = find_training_dataset(data, settings)
     if version is not None:
         frame = training_frame(version, task.columns(), settings)
+        types = read_metadata(version, settings).get("feature_types") or {"text": "text"}
         return TrainingData(
-            frame, version.source, version.name, version.digest, version.version, version.uri()
-        )
+            frame, version.source, version.name, version.digest, version.version, version.uri(),
+            types=types,
+        )  # fmt: skip
     if data in (None, "", SYNTHETIC):
         data = str(synthetic_file(settings, task, explicit=data == SYNTHETIC))
     return read_training_file(Path(data), settings, task)
@@ -95,15 +99,17 @@ def load_training_data(data: str | None, settings: Settings) -> TrainingData:
 def read_training_file(path: Path, settings: Settings, task: Task) -> TrainingData:
     """A data file checked as ``data add`` checks it; its bad rows are left out."""
     from mlcycle.data.readers import read_raw
+    from mlcycle.data.shape import check_file
     from mlcycle.data.snapshot import table_digest
-    from mlcycle.data.validate import Schema, validate
 
-    checked = validate(read_raw(path), Schema.from_settings(settings), "drop", str(path))
+    checked = check_file(read_raw(path), settings, "drop", str(path))
     frame = checked.table.to_pandas()
     columns = task.columns()
     frame = frame[columns] if columns is not None else frame
-    digest = table_digest(checked.table)
-    return TrainingData(frame, str(path.resolve()), path.stem, digest, dropped=checked.bad.num_rows)
+    return TrainingData(
+        frame, str(path.resolve()), path.stem, table_digest(checked.table),
+        dropped=checked.validated.bad.num_rows, types=checked.types,
+    )  # fmt: skip
 
 
 def synthetic_file(
@@ -158,7 +164,7 @@ def split_data(
     holdout is trained on.
     """
     frame = dataset.frame
-    keys = input_keys(frame, task.text_column, LABEL)
+    keys = input_keys(frame, task.text_column, task.target_column)
     train, test = task.split(frame, settings.train.test_size, settings.train.seed)
     if len(test) == 0:
         raise DataError(
@@ -169,7 +175,7 @@ def split_data(
     train, test, moved = separate_duplicates(keys, train, test)
     held = 0
     if holdout is not None:
-        excluded = is_held_out(keys[train], holdout.keys(task.text_column))
+        excluded = is_held_out(keys[train], holdout.keys(task.text_column, task.target_column))
         train, held = train[~excluded], int(excluded.sum())
     return Split(frame, train, test, moved, held)
 
@@ -184,7 +190,7 @@ def fit_and_evaluate(
     model.fit(task.inputs(rows), task.truth(rows), reporter.fit_progress)
     reporter.step(f"Evaluating on {len(split.test):,} rows")
     held = split.frame.iloc[split.test]
-    prediction = model.predict(task.inputs(held), k=5)
+    prediction = model.predict(task.inputs(held), k=task.prediction_width(model))
     return Fitted(model, task.evaluate(task.truth(held), prediction))
 
 
@@ -218,9 +224,10 @@ def train_model(
     reporter = reporter or Reporter()
     task = task_of(settings)
     family = project_family(settings, task)
-    model = family.build({**settings.model.params, **(overrides or {})}, task.name)
     dataset = load_training_data(data, settings)
     reporter.step(f"Training data: {dataset.describe()}")
+    params = {**settings.model.params, **(overrides or {})}
+    model = family.build(params, task.name, dataset.types)
     use_tracking(settings)
     holdout = _holdout(dataset, task, settings)
     split = split_data(dataset, settings, task, holdout)
@@ -244,9 +251,9 @@ def train_model(
 
 def _holdout(dataset: TrainingData, task: Task, settings: Settings) -> Holdout:
     """The model's frozen holdout, drawn from this data the first time."""
-    keys = input_keys(dataset.frame, task.text_column, LABEL)
+    keys = input_keys(dataset.frame, task.text_column, task.target_column)
     cases = task.curated_inputs()
-    curated = input_keys(cases, task.text_column, LABEL) if cases is not None else keys[:0]
+    curated = keys[:0] if cases is None else input_keys(cases, task.text_column, LABEL)
     return ensure_holdout(settings.model.name, dataset.frame, keys, curated, settings)
 
 
@@ -288,7 +295,7 @@ def _log_inputs(
             dataset.frame,
             source=dataset.uri or dataset.source,
             name=dataset.ref,
-            targets=LABEL,
+            targets=task.target_column,
             digest=dataset.digest,
         )
     mlflow.log_input(frame, context="training")

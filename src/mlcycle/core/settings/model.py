@@ -89,6 +89,9 @@ class DataSettings(BaseModel):
     # Upper-case labels and drop dots and spaces inside them ("56.10a" -> "5610A").
     normalise_labels: bool = False
     max_text_chars: int = Field(10_000, ge=1)
+    # Classification: a class with fewer rows than this cannot be learnt and evaluated
+    # (a 20% split needs 3 rows to hold one out, 5-fold tuning 5); its rows are bad rows.
+    min_class_rows: int = Field(5, ge=1)
     on_bad_rows: Literal["reject", "drop", "quarantine"] = "reject"
     # Past this share of bad rows even drop/quarantine refuse: likely the wrong file/column.
     max_bad_share: float = Field(0.25, ge=0.0, le=1.0)

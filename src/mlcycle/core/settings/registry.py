@@ -61,6 +61,8 @@ class BehaviourGate(BaseModel):
     enabled: bool = True
     min_invariance: float = Field(0.99, ge=0.0, le=1.0)
     min_functionality: float = Field(1.0, ge=0.0, le=1.0)
+    # Share of (row, direction check) pairs where the prediction moves the right way.
+    min_direction: float = Field(0.95, ge=0.0, le=1.0)
     invariance_texts: int = Field(100, ge=0, le=10_000)
     cases: dict[str, str] | list[dict[str, Any]] = Field(default_factory=dict)
     invariance: list[dict[str, Any]] = Field(default_factory=list)

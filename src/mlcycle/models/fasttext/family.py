@@ -29,7 +29,9 @@ class FastTextFamily(ModelFamily):
     name = "fasttext"
     tasks = frozenset({"text-classification"})
 
-    def build(self, params: Mapping[str, Any], task: str) -> FastTextClassifier:
+    def build(
+        self, params: Mapping[str, Any], task: str, types: Mapping[str, str] | None = None
+    ) -> FastTextClassifier:
         return FastTextClassifier(**FastTextParams.from_mapping(dict(params)).as_dict())
 
     def log_model(self, model: FastTextClassifier, name: str, example: Any, workdir: Path) -> Any:
