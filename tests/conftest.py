@@ -18,10 +18,12 @@ def project_path(home: Path) -> Path:
     return home.with_name(f"{home.name}.yaml")
 
 
-def write_project(home: Path, overrides: str = "") -> Path:
+def write_project(home: Path, overrides: str = "", *, on_default: bool = True) -> Path:
     """The project file of ``home``: the default project (the NACE example) with
-    ``overrides`` (YAML text) merged in, the way a test adjusts a few settings."""
-    merged = _merged(yaml.safe_load(default_project().read_text()), yaml.safe_load(overrides))
+    ``overrides`` (YAML text) merged in, the way a test adjusts a few settings; with
+    ``on_default`` False, ``overrides`` is the whole project."""
+    base = yaml.safe_load(default_project().read_text()) if on_default else {}
+    merged = _merged(base, yaml.safe_load(overrides))
     path = project_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False))

@@ -22,6 +22,7 @@ RUNTIME_MODULES = (
     "__init__.py",
     "core/__init__.py",
     "core/errors.py",
+    "core/predictions.py",
     "models/__init__.py",
     "models/numba_cache.py",
     "models/protocol.py",
