@@ -64,7 +64,7 @@ def make_files(folder: Path, rows: int) -> tuple[Path, Path]:
     import numpy as np
     import pandas as pd
 
-    from mlcycle.data.generator import generate
+    from mlcycle.tasks.text.generator import generate
 
     first = generate(rows, seed=1)
     rng = np.random.default_rng(3)

@@ -7,7 +7,7 @@ Run with the project's environment:
 
 What happens, all in one run:
 
-1. ``mlcycle.data.generator.generate(rows, seed)`` makes the data (a small built-in toy
+1. ``mlcycle.tasks.text.generator.generate(rows, seed)`` makes the data (a small built-in toy
    set stands in while that module is missing, and the report says so).
 2. One seeded, stratified 80/20 split. Texts are cleaned once with ``default_cleaner()``
    and written in fastText's format for the reference.
@@ -99,9 +99,9 @@ def toy_data(rows: int, seed: int, n_classes: int = 40) -> tuple[list[str], list
 
 def load_data(rows: int, seed: int) -> tuple[list[str], list[str], str]:
     try:
-        from mlcycle.data.generator import generate
+        from mlcycle.tasks.text.generator import generate
     except ImportError:
-        print("warning: mlcycle.data.generator missing; using the built-in toy set")
+        print("warning: mlcycle.tasks.text.generator missing; using the built-in toy set")
         texts, labels = toy_data(rows, seed)
         return texts, labels, "toy"
     frame = generate(rows, seed, drift=False)
@@ -240,13 +240,13 @@ def _folder_bytes(path: Path) -> int:
 
 def _fresh_cleaner():
     """A cleaner with its own empty word cache, so timing it warms nothing else."""
-    from mlcycle.text.normalize import TextCleaner, default_cleaner
+    from mlcycle.models.fasttext.cleaner import TextCleaner, default_cleaner
 
     return TextCleaner.from_config(default_cleaner().to_config())
 
 
 def _clear_engine_cleaner_cache() -> None:
-    from mlcycle.text.normalize import default_cleaner
+    from mlcycle.models.fasttext.cleaner import default_cleaner
 
     cache = getattr(default_cleaner(), "_cache", None)
     if isinstance(cache, dict):
@@ -717,7 +717,7 @@ def main(argv: list[str] | None = None) -> int:
         args.markdown.write_text(render_markdown(report), encoding="utf-8")
         return 0
 
-    from mlcycle.text.normalize import default_cleaner
+    from mlcycle.models.fasttext.cleaner import default_cleaner
 
     params = {**SEED_PARAMS, "thread": args.threads, "seed": args.seed}
     texts, labels, source = load_data(args.rows, args.seed)

@@ -44,9 +44,9 @@ def setup(rows: int, seed: int) -> Path:
     import numpy as np
     import pyarrow as pa
 
-    from mlcycle.data.generator import generate
     from mlcycle.data.predlog import FEEDBACK_SCHEMA, PREDICTION_SCHEMA, write_partitioned
     from mlcycle.data.profile import build_profile
+    from mlcycle.tasks.text.generator import generate
 
     folder = WORK / f"rows{rows}-seed{seed}"
     if (folder / "done").exists():

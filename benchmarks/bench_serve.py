@@ -123,7 +123,7 @@ def production_settings(work: Path, key: str, plain: bool) -> Path:
 
 
 def sample_texts(count: int, seed: int = 7) -> list[str]:
-    from mlcycle.data.generator import generate
+    from mlcycle.tasks.text.generator import generate
 
     return generate(count, seed)["text"].astype(str).tolist()
 

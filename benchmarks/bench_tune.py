@@ -92,7 +92,8 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, default=HERE / "TUNE_RESULTS.md")
     args = parser.parse_args()
 
-    from mlcycle.data.generator import generate, write_dataset
+    from mlcycle.data.writers import write_dataset
+    from mlcycle.tasks.text.generator import generate
 
     with tempfile.TemporaryDirectory(prefix="bench-tune-") as tmp:
         home, data, grid = Path(tmp) / "home", Path(tmp) / "data.csv", Path(tmp) / "grid.yaml"

@@ -7,15 +7,49 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
-from mlcycle.core.settings import get_settings
+from mlcycle.core.settings import default_project, get_settings
+
+
+def project_path(home: Path) -> Path:
+    """A test project's file: beside its home (``home.yaml``), so the home is left for
+    mlcycle to create."""
+    return home.with_name(f"{home.name}.yaml")
+
+
+def write_project(home: Path, overrides: str = "", *, on_default: bool = True) -> Path:
+    """The project file of ``home``: the default project (the NACE example) with
+    ``overrides`` (YAML text) merged in, the way a test adjusts a few settings; with
+    ``on_default`` False, ``overrides`` is the whole project."""
+    base = yaml.safe_load(default_project().read_text()) if on_default else {}
+    merged = _merged(base, yaml.safe_load(overrides))
+    path = project_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False))
+    get_settings.cache_clear()
+    return path
+
+
+def _merged(base: dict, extra: dict | None, depth: int = 0) -> dict:
+    """Sections merge (``registry: {gates: {quality: ...}}``); below them a value is
+    replaced whole, so a test's ``minimums`` are the only minimums."""
+    out = dict(base)
+    for key, value in (extra or {}).items():
+        if depth < 2 and isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value, depth + 1)
+        else:
+            out[key] = value
+    return out
 
 
 def _isolate(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
     monkeypatch.setenv("MLCYCLE_HOME", str(home))
-    monkeypatch.setenv("MLCYCLE_PROJECT", str(home / "mlcycle.yaml"))
+    if not project_path(home).exists():
+        write_project(home)
+    monkeypatch.setenv("MLCYCLE_PROJECT", str(project_path(home)))
     get_settings.cache_clear()
 
 
@@ -39,6 +73,8 @@ def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def cli_env(home: Path) -> dict[str, str]:
     """Environment for a subprocess running the CLI against ``home``."""
+    if not project_path(home).exists():
+        write_project(home)
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID")}
-    env.update(MLCYCLE_HOME=str(home), MLCYCLE_PROJECT=str(home / "mlcycle.yaml"))
+    env.update(MLCYCLE_HOME=str(home), MLCYCLE_PROJECT=str(project_path(home)))
     return env

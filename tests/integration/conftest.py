@@ -8,8 +8,9 @@ import pytest
 
 from mlcycle.core.settings import get_settings
 from mlcycle.core.tracking import use_tracking
-from mlcycle.data.generator import generate, write_dataset
+from mlcycle.data.writers import write_dataset
 from mlcycle.registry.ops import set_alias
+from mlcycle.tasks.text.generator import generate
 from mlcycle.train.pipeline import TrainResult, train_model
 
 SMALL = {"dim": 48, "epoch": 15, "bucket": 50_000}

@@ -25,12 +25,12 @@ from typer.testing import CliRunner, Result
 from mlcycle.core.errors import DataError, InvalidInput, NotFound
 from mlcycle.core.settings import get_settings
 from mlcycle.data.diff import diff_versions
-from mlcycle.data.generator import generate
 from mlcycle.data.ingest import add_dataset
 from mlcycle.data.profile import load_profile
 from mlcycle.data.store import list_versions, read_metadata, read_table, resolve
 from mlcycle.data.validate import InvalidRows
-from tests.conftest import cli_env
+from mlcycle.tasks.text.generator import generate
+from tests.conftest import _isolate, cli_env
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +46,7 @@ def isolated_home(folder: Path) -> Iterator[Path]:
     tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     home = folder / "home"
     with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        mp.delenv("MLFLOW_RUN_ID", raising=False)
-        mp.setenv("MLCYCLE_HOME", str(home))
-        mp.setenv("MLCYCLE_PROJECT", str(home / "mlcycle.yaml"))
-        get_settings.cache_clear()
+        _isolate(home, mp)
         yield home
     get_settings.cache_clear()
     mlflow.set_tracking_uri(tracking)
@@ -196,7 +192,7 @@ BAD_INPUTS = [
     ("long-text", InvalidRows, "1 text too long"),
     ("truncated-parquet", DataError, "not a readable Parquet file"),
     ("invalid-codes", InvalidRows, "5 invalid rows out of 50 \\(5 invalid label\\)"),
-    ("no-nace-division", InvalidRows, "3 invalid rows out of 50 \\(3 not a NACE code\\)"),
+    ("no-nace-division", InvalidRows, "3 invalid rows out of 50 \\(3 invalid label\\)"),
     ("nonexistent", NotFound, "does not exist"),
 ]
 
@@ -330,7 +326,7 @@ NASTY = [
     ("numbers-as-text", 0, "Added nasty-numbers-as-text@1"),
     ("numbers-as-codes", 5, "60 invalid label"),
     ("empty-texts", 5, "10 empty text"),
-    ("no-nace-division", 5, "2 not a NACE code"),
+    ("no-nace-division", 5, "2 invalid label"),
 ]
 
 
@@ -356,10 +352,10 @@ def test_training_on_nasty_data_gives_a_model_or_a_sentence(tmp_path) -> None:
         rows.to_csv(tmp_path / "odd-codes.csv", index=False)
         result = run_cli(home, *train, "--data", str(tmp_path / "odd-codes.csv"))
         assert result.returncode == 0, result.stderr
-        rows.iloc[:2].to_csv(tmp_path / "tiny.csv", index=False)
+        rows.iloc[1:3].to_csv(tmp_path / "tiny.csv", index=False)
         result = run_cli(home, *train, "--data", str(tmp_path / "tiny.csv"))
         assert result.returncode == 5 and "Unexpected error" not in result.stderr
-        assert "No code has enough rows to set one aside for evaluation" in result.stderr
+        assert "No 'nace' value has enough rows to set one aside for evaluation" in result.stderr
 
 
 def test_the_home_is_owner_only_whatever_the_umask(tmp_path) -> None:

@@ -16,12 +16,12 @@ import pytest
 
 from mlcycle.core.errors import NotFound
 from mlcycle.core.settings import get_settings
-from mlcycle.data.generator import generate
 from mlcycle.data.store import read_table, resolve
+from mlcycle.models.fasttext.cleaner import strip_accents
 from mlcycle.registry.lineage import model_lineage, models_trained_on
 from mlcycle.registry.loading import load_served_model
 from mlcycle.registry.ops import set_alias
-from mlcycle.text.normalize import strip_accents
+from mlcycle.tasks.text.generator import generate
 from mlcycle.train.pipeline import load_training_data
 from tests.integration.test_datasets import invoke, isolated_home, run_cli
 
@@ -78,7 +78,7 @@ def test_run_records_the_dataset_version_as_input_and_tags(trained) -> None:
 def test_model_serves_predictions_for_registry_text(trained) -> None:
     served = load_served_model("nace/1")
     labels = set(read_table("nace@1").column("label").to_pylist())
-    prediction = served.classifier.predict(["COIFFURE", "BOULANGERIE PATISSERIE"], k=3)
+    prediction = served.model.predict(["COIFFURE", "BOULANGERIE PATISSERIE"], k=3)
     assert prediction.codes.shape == (2, 3)
     assert set(prediction.codes.ravel()) <= labels
     pyfunc = mlflow.pyfunc.load_model("models:/nace/1")

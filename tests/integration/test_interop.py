@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,8 +14,8 @@ import httpx
 import mlflow
 import pytest
 
-from mlcycle.core.settings import get_settings
 from mlcycle.train.pipeline import TrainResult
+from tests.integration.plain_mlflow import fresh_venv, run_probe, tracking_env
 
 pytestmark = pytest.mark.slow
 
@@ -31,44 +30,12 @@ print(json.dumps({"out": out, "mlcycle": mlcycle.__file__}))
 """
 
 
-def _tracking_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLCYCLE_", "VIRTUAL_ENV"))}
-    env["MLFLOW_TRACKING_URI"] = get_settings().resolved_tracking_uri()
-    # mlflow models serve starts `uvicorn` from PATH: use this interpreter's.
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
 def test_loads_in_fresh_venv_with_only_recorded_requirements(registered: TrainResult, tmp_path):
     model_dir = Path(mlflow.artifacts.download_artifacts("models:/nace@production"))
     requirements = (model_dir / "requirements.txt").read_text().split()
     assert not any(r.startswith("mlcycle") for r in requirements)
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    python = str(venv / "bin" / "python")
-    subprocess.run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-            "-r",
-            str(model_dir / "requirements.txt"),
-        ],
-        check=True,
-        timeout=900,
-    )
-    probe = subprocess.run(
-        [python, "-c", _PROBE],
-        capture_output=True,
-        text=True,
-        env=_tracking_env(),
-        timeout=300,
-        cwd=tmp_path,
-    )
+    python = fresh_venv(model_dir / "requirements.txt", tmp_path)
+    probe = run_probe(python, _PROBE, tmp_path)
     assert probe.returncode == 0, probe.stderr[-3000:]
     result = json.loads(probe.stdout.strip().splitlines()[-1])
     assert "/code/mlcycle/" in result["mlcycle"]  # the copy shipped with the model
@@ -104,7 +71,7 @@ def test_serves_with_mlflow_models_serve(registered: TrainResult, tmp_path) -> N
             "--port",
             str(port),
         ],
-        env=_tracking_env(),
+        env=tracking_env(),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -133,7 +100,7 @@ def test_serves_with_mlflow_models_serve(registered: TrainResult, tmp_path) -> N
 def test_mlflow_run_trains_and_registers(tmp_path: Path) -> None:
     """`mlflow run . -P dim=25 --env-manager local` from the repository root."""
     root = Path(__file__).resolve().parents[2]
-    env = _tracking_env()
+    env = tracking_env()
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env["MLCYCLE_HOME"] = str(tmp_path / "home")
     run = subprocess.run(

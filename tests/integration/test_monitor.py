@@ -23,11 +23,12 @@ import numpy as np
 import pytest
 
 from mlcycle.core.settings import get_settings
-from mlcycle.data.generator import generate, write_dataset
 from mlcycle.data.predlog import write_partitioned
+from mlcycle.data.writers import write_dataset
 from mlcycle.monitor.report import make_report
 from mlcycle.monitor.rules import run_check
-from tests.conftest import _isolate, cli_env
+from mlcycle.tasks.text.generator import generate
+from tests.conftest import _isolate, cli_env, write_project
 from tests.unit.test_monitor_logstore import feedback_table, prediction_table
 
 SMALL = {"dim": 32, "epoch": 10, "bucket": 20_000, "wordNgrams": 2}
@@ -80,7 +81,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
 
     home = tmp_path_factory.mktemp("monitor") / "home"
     home.mkdir()
-    (home / "mlcycle.yaml").write_text(PROJECT)
+    write_project(home, PROJECT)
     with pytest.MonkeyPatch.context() as mp:
         _isolate(home, mp)
         data = home / "train.csv"
@@ -88,7 +89,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
         add_dataset(str(data), "nace", label_col="nace")
         result = train_model("nace@1", SMALL)
         set_alias("nace", "production", result.version)
-        model = load_served_model("nace@production").classifier
+        model = load_served_model("nace@production").model
         _log_traffic(home, model, generate(600, seed=4), NORMAL_START, 0.0)
         _log_traffic(home, model, generate(600, seed=5, drift=True), DRIFT_START, 0.5)
         yield Monitored(home, result.version)
@@ -197,9 +198,9 @@ def test_a_model_without_a_stored_profile_is_reported_clearly(monitored: Monitor
 def test_retrain_if_needed_adds_feedback_and_promotes(monitored: Monitored) -> None:
     import mlflow
 
+    from mlcycle.loop.retrain import PROMOTED, retrain
     from mlcycle.registry.ops import resolve
     from mlcycle.registry.refs import ModelRef
-    from mlcycle.train.retrain import PROMOTED, retrain
 
     settings = get_settings()
     result = retrain(settings, if_needed=True)
@@ -220,9 +221,9 @@ def test_retrain_if_needed_adds_feedback_and_promotes(monitored: Monitored) -> N
 def test_retrain_stops_at_staging_when_a_human_approves_production(
     monitored: Monitored,
 ) -> None:
+    from mlcycle.loop.retrain import STAGED, retrain
     from mlcycle.registry.ops import resolve
     from mlcycle.registry.refs import ModelRef
-    from mlcycle.train.retrain import STAGED, retrain
 
     settings = get_settings()
     human = settings.model_copy(

@@ -73,7 +73,7 @@ def test_served_model_matches_pyfunc(registered: TrainResult) -> None:
     served = load_served_model("nace@production")
     assert (served.name, served.version) == ("nace", registered.version)
     pyfunc_top = mlflow.pyfunc.load_model("models:/nace@production").predict(["boulanger"])
-    assert served.classifier.predict(["boulanger"]).codes[0, 0] == pyfunc_top[0][0]["code"]
+    assert served.model.predict(["boulanger"]).codes[0, 0] == pyfunc_top[0][0]["code"]
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:

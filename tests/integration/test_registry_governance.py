@@ -21,14 +21,15 @@ import pytest
 
 from mlcycle.core.errors import Conflict, InvalidInput, NotFound
 from mlcycle.core.settings import get_settings
-from mlcycle.data.generator import generate, write_dataset
+from mlcycle.data.writers import write_dataset
 from mlcycle.registry.audit import read_events
 from mlcycle.registry.history import served_during
 from mlcycle.registry.ops import register, resolve, set_alias
 from mlcycle.registry.promotion import promote, rollback
 from mlcycle.registry.refs import ModelRef
+from mlcycle.tasks.text.generator import generate
 from mlcycle.train.pipeline import train_model
-from tests.conftest import cli_env
+from tests.conftest import _isolate, cli_env, write_project
 
 BASE = {"dim": 24, "epoch": 8, "bucket": 20_000, "wordNgrams": 2}
 WEAKER = {**BASE, "epoch": 2}
@@ -66,14 +67,10 @@ class Store:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     home = tmp_path_factory.mktemp("governance") / "home"
     home.mkdir()
-    (home / "mlcycle.yaml").write_text(PROJECT)
+    write_project(home, PROJECT)
     before = mlflow.get_tracking_uri()
     with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        mp.delenv("MLFLOW_RUN_ID", raising=False)
-        mp.setenv("MLCYCLE_HOME", str(home))
-        mp.setenv("MLCYCLE_PROJECT", str(home / "mlcycle.yaml"))
-        get_settings.cache_clear()
+        _isolate(home, mp)
         data = home.parent / "train.csv"
         write_dataset(generate(10_000, seed=5), data)
         versions = [train_model(str(data), p).version for p in (BASE, WEAKER, BETTER)]
@@ -195,7 +192,7 @@ def test_done_when_scenario(store: Store) -> None:
         "Intended use",
         "Data lineage",
         "Training parameters",
-        "Metrics per NACE level",
+        "Metrics per level of naf-rev2",
         "lowest F1",
         "Gate results",
         "Promotion history",

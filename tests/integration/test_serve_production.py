@@ -24,6 +24,7 @@ from mlcycle.core.tracking import use_tracking
 from mlcycle.data import predlog
 from mlcycle.registry.ops import register, resolve, set_alias
 from mlcycle.train.pipeline import train_model
+from tests.conftest import project_path, write_project
 from tests.integration.test_serve_process import (
     MLCYCLE,
     SMALL_MODEL,
@@ -79,7 +80,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     codes = [rng.choice(sorted(VOCABULARY)) for _ in range(400)]
     texts = [" ".join(rng.sample(VOCABULARY[code], 3)) for code in codes]
     pd.DataFrame({"text": texts, "nace": codes}).to_csv(home / "train.csv", index=False)
-    (home / "mlcycle.yaml").write_text(SETTINGS_FILE)
+    write_project(home, SETTINGS_FILE)
     with _registry(home):
         result = train_model(str(home / "train.csv"), SMALL_MODEL, settings=Settings(home=home))
         set_alias(result.name, "production", result.version)
@@ -92,7 +93,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLCYCLE_", "MLFLOW_"))}
-    return {**env, "MLCYCLE_HOME": str(home), "MLCYCLE_PROJECT": str(home / "mlcycle.yaml"),
+    return {**env, "MLCYCLE_HOME": str(home), "MLCYCLE_PROJECT": str(project_path(home)),
             **extra}  # fmt: skip
 
 

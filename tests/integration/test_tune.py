@@ -9,9 +9,11 @@ from mlflow import MlflowClient
 
 from mlcycle.core.errors import Conflict, InvalidInput, NotFound
 from mlcycle.core.settings import get_settings
-from mlcycle.data.generator import generate, write_dataset
+from mlcycle.data.writers import write_dataset
 from mlcycle.registry.ops import resolve
+from mlcycle.tasks.text.generator import generate
 from mlcycle.train.tune import TuneOptions, TuneStatus, tune
+from tests.conftest import write_project
 
 SPACE = (
     "dim: {low: 10, high: 40, step: 10}\nlr: {low: 0.1, high: 1.0, log: true}\n"
@@ -100,8 +102,9 @@ def test_the_project_file_sets_the_space_and_the_trials(
     project_home: Path, data_file: Path
 ) -> None:
     project_home.mkdir(parents=True, exist_ok=True)
-    (project_home / "mlcycle.yaml").write_text(
-        "tune:\n  trials: 2\n  space:\n    dim: [10, 20]\n    epoch: 3\n    bucket: 20000\n"
+    write_project(
+        project_home,
+        "tune:\n  trials: 2\n  space:\n    dim: [10, 20]\n    epoch: 3\n    bucket: 20000\n",
     )
     get_settings.cache_clear()
     result = tune(TuneOptions(data=str(data_file)))

@@ -17,7 +17,8 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from mlcycle.core.tracking import use_tracking
-from mlcycle.data.generator import generate, write_dataset
+from mlcycle.data.writers import write_dataset
+from mlcycle.tasks.text.generator import generate
 from tests.conftest import cli_env
 
 pytestmark = pytest.mark.slow

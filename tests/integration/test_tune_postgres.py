@@ -26,7 +26,8 @@ from optuna.trial import TrialState
 
 from mlcycle.core.settings import get_settings
 from mlcycle.core.tracking import ensure_experiment, use_tracking
-from mlcycle.data.generator import generate, write_dataset
+from mlcycle.data.writers import write_dataset
+from mlcycle.tasks.text.generator import generate
 from tests.conftest import cli_env
 
 pytestmark = pytest.mark.slow

@@ -8,10 +8,11 @@ import pyarrow as pa
 import pytest
 
 from mlcycle.core.errors import DataError
-from mlcycle.core.settings import Settings
+from mlcycle.core.settings import load_settings
 from mlcycle.data.diff import diff_tables
-from mlcycle.data.leakage import separate_duplicates
+from mlcycle.data.leakage import input_keys, separate_duplicates
 from mlcycle.data.textstats import normalise
+from mlcycle.tasks import task_of
 from mlcycle.train.pipeline import TrainingData, split_data
 
 
@@ -41,16 +42,25 @@ def test_diff_of_identical_tables_is_empty() -> None:
     assert d.added_examples == [] and d.new_labels == []
 
 
+def _text_keys(texts: list[str]) -> np.ndarray:
+    return input_keys(pd.DataFrame({"text": texts}), "text", "label")
+
+
 def test_leaked_evaluation_rows_move_to_training() -> None:
-    texts = np.array(["COIFFURE", "coiffure.", "Boulangerie", "boulangérie 2", "bar"], object)
-    train, test, moved = separate_duplicates(texts, np.array([0, 2]), np.array([1, 3, 4]))
+    keys = _text_keys(["COIFFURE", "coiffure.", "Boulangerie", "boulangérie 2", "bar"])
+    train, test, moved = separate_duplicates(keys, np.array([0, 2]), np.array([1, 3, 4]))
     assert (train.tolist(), test.tolist(), moved) == ([0, 1, 2, 3], [4], 2)
 
 
+def test_tabular_rows_are_the_same_input_when_every_feature_is_equal() -> None:
+    frame = pd.DataFrame({"age": [50, 50, 50], "sex": ["F", "F", "M"], "label": [1.0, 2.0, 1.0]})
+    keys = input_keys(frame, None, "label")
+    assert keys[0] == keys[1] != keys[2]  # the target plays no part
+
+
 def test_all_evaluation_rows_leaking_is_a_clear_error() -> None:
-    texts = np.array(["bar", "BAR"], object)
-    with pytest.raises(DataError, match="too few distinct texts"):
-        separate_duplicates(texts, np.array([0]), np.array([1]))
+    with pytest.raises(DataError, match="too few distinct inputs"):
+        separate_duplicates(_text_keys(["bar", "BAR"]), np.array([0]), np.array([1]))
 
 
 def test_split_shares_no_normalised_text_and_is_reproducible() -> None:
@@ -65,10 +75,11 @@ def test_split_shares_no_normalised_text_and_is_reproducible() -> None:
     texts = [words[i] + s for i, s in zip(picks, suffix, strict=True)]
     labels = [codes[i] for i in picks]
     data = TrainingData(pd.DataFrame({"text": texts, "label": labels}), "mem", "mem")
-    split = split_data(data, Settings())
-    keys = np.asarray(normalise(list(split.texts)).to_pylist(), dtype=object)
+    settings = load_settings()
+    split = split_data(data, settings, task_of(settings))
+    keys = np.asarray(normalise(texts).to_pylist(), dtype=object)
     assert split.duplicates_removed > 0
     assert not set(keys[split.train]) & set(keys[split.test])
     assert len(split.train) + len(split.test) == 2000
-    again = split_data(data, Settings())
+    again = split_data(data, settings, task_of(settings))
     assert again.test.tolist() == split.test.tolist()

@@ -100,7 +100,7 @@ def test_any_change_of_content_changes_the_digest(change) -> None:
 def test_fast_counts_match_a_plain_python_reference() -> None:
     from collections import Counter
 
-    from mlcycle.data.generator import generate
+    from mlcycle.tasks.text.generator import generate
 
     texts = [*generate(3000, seed=4)["text"], "ŒUVRE Æther straße", "", None, "a", "é-è", "x y"]
     normalised = textstats.normalise(texts).to_pylist()
@@ -115,3 +115,78 @@ def test_fast_counts_match_a_plain_python_reference() -> None:
     assert stats.words_per_text.tolist() == [
         len(t) for t in textstats.tokens(normalised).to_pylist()
     ]
+
+
+def _tabular() -> pa.Table:
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 12_000
+    bmi = rng.normal(25, 4, n)
+    bmi[::10] = np.nan
+    return pa.table(
+        {
+            "bmi": pa.array(bmi, from_pandas=True),
+            "city": [f"c{i % 150}" for i in range(n)],
+            "smoker": pa.array([None if i % 7 == 0 else i % 3 == 0 for i in range(n)]),
+            "seen": [dt.datetime(2024, 1, 1) + dt.timedelta(hours=i) for i in range(n)],
+            "y": ["yes" if i % 4 else "no" for i in range(n)],
+        }
+    )
+
+
+TYPES = {"bmi": "numeric", "city": "categorical", "smoker": "boolean", "seen": "datetime"}
+
+
+def test_tabular_profile_carries_what_drift_tests_need() -> None:
+    from mlcycle.data.feature_profile import BINS, SAMPLE_SIZE, TOP_VALUES
+    from mlcycle.data.profile import build_tabular_profile
+
+    profile = build_tabular_profile(_tabular(), TYPES, "y", "classification")
+    bmi = profile.features["bmi"]
+    assert bmi.null_share == pytest.approx(0.1, abs=1e-3)
+    assert len(bmi.edges) == BINS + 1 and sum(bmi.histogram) == 10_800
+    assert len(bmi.sample) == SAMPLE_SIZE and bmi.sample == sorted(bmi.sample)
+    assert bmi.quantiles["0.5"] == pytest.approx(25, abs=0.3)
+    city = profile.features["city"]
+    assert len(city.counts) == TOP_VALUES and sum(city.counts.values()) + city.other == 12_000
+    assert set(profile.features["smoker"].counts) == {"true", "false"}
+    assert profile.features["seen"].quantiles["0.0"] == 1704067200.0  # 2024-01-01 UTC
+    assert profile.labels == {"yes": 9000, "no": 3000} == profile.target.counts
+    assert profile.task == "classification" and profile.tokens == {}
+
+
+def test_tabular_profile_is_seeded_and_round_trips(tmp_path) -> None:
+    from mlcycle.data.profile import build_tabular_profile
+
+    first = build_tabular_profile(_tabular(), TYPES, "bmi", "regression")
+    again = build_tabular_profile(_tabular(), TYPES, "bmi", "regression")
+    assert first == again  # the same sample every time: drift verdicts are repeatable
+    assert first.target.type == "numeric" and first.labels == {}
+    first.write(tmp_path / "profile.json")
+    assert ReferenceProfile.read(tmp_path / "profile.json") == first
+
+
+def test_a_format_1_profile_still_loads() -> None:
+    old = build_profile(_table()).to_dict()
+    for key in ("task", "features", "target", "format"):
+        old.pop(key)
+    loaded = ReferenceProfile.from_dict(old)
+    assert loaded.format == 1 and loaded.task == "text-classification"
+    assert loaded.features == {} and loaded.target is None
+    assert loaded.labels == {"1071C": 2, "9602A": 2}
+
+
+def test_the_numeric_sample_feeds_monitorings_drift_test() -> None:
+    import numpy as np
+
+    from mlcycle.data.profile import build_tabular_profile
+    from mlcycle.monitor.tabular import numeric_column_drift
+
+    reference = build_tabular_profile(_tabular(), TYPES, "y", "classification").features["bmi"]
+    rng = np.random.default_rng(9)
+    same = numeric_column_drift(reference.sample, rng.normal(25, 4, 3000))
+    shifted = numeric_column_drift(reference.sample, rng.normal(28, 4, 3000))
+    assert not same.drifted and shifted.drifted

@@ -5,13 +5,12 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from mlcycle.core.errors import DataError, NotFound
-from mlcycle.data.readers import read_labelled, read_raw
+from mlcycle.data.readers import read_raw
 
 ROWS = [("Boulangerie pâtisserie, œufs", "10.71C"), ("Coiffure à domicile", "9602A")]
 
@@ -127,12 +126,3 @@ def test_truncated_parquet_is_refused_clearly(tmp_path) -> None:
 def test_missing_file_is_not_found(tmp_path) -> None:
     with pytest.raises(NotFound, match="does not exist"):
         read_raw(tmp_path / "nope.csv")
-
-
-def test_read_labelled_keeps_its_contract(tmp_path) -> None:
-    path = _csv(tmp_path / "d.csv", "libelle;code\n Coiffure ;96.02a\n;5610A\nBar;\nCafé;5630Z\n")
-    frame = read_labelled(path, "libelle", "code")
-    assert frame.to_dict("list") == {"text": ["Coiffure", "Café"], "label": ["9602A", "5630Z"]}
-    assert isinstance(frame, pd.DataFrame) and frame["text"].dtype == object
-    with pytest.raises(DataError, match="no column 'nace'"):
-        read_labelled(path, "libelle", "nace")

@@ -9,8 +9,12 @@ import pytest
 from mlcycle.core.errors import DataError, InvalidInput
 from mlcycle.data.readers import read_raw
 from mlcycle.data.validate import InvalidRows, Schema, validate
+from mlcycle.tasks.text.nace import NAF_REV2
 
-SCHEMA = Schema()
+# The pattern-checked schema of a project with NAF-shaped labels in a ``nace`` column.
+SCHEMA = Schema(label_col="nace", code_pattern=r"^\d{4}[A-Z]$", normalise_codes=True)
+# The flagship project's schema: labels must be NAF rev.2 subclasses.
+NACE = Schema(label_col="nace", normalise_codes=True, nomenclature=NAF_REV2)
 
 
 def _raw(tmp_path: Path, lines: list[str], header: str = "text,nace"):
@@ -120,14 +124,17 @@ def test_duplicates_conflicts_and_null_rates_are_counted(tmp_path) -> None:
 
 def test_pattern_can_be_any_label_or_a_python_only_regex(tmp_path) -> None:
     raw = _raw(tmp_path, ["a,cat", "b,dog", "c,c4t"])
-    free = Schema(code_pattern=None, normalise_codes=False)
+    free = Schema(label_col="nace", code_pattern=None, normalise_codes=False)
     assert validate(raw, free, "reject", "d").table.column("label").to_pylist() == [
         "cat",
         "dog",
         "c4t",
     ]
     lookahead = Schema(  # RE2 has no look-ahead: Python's engine takes over
-        code_pattern=r"^(?!c4t)[a-z0-9]+$", normalise_codes=False, max_bad_share=0.5
+        label_col="nace",
+        code_pattern=r"^(?!c4t)[a-z0-9]+$",
+        normalise_codes=False,
+        max_bad_share=0.5,
     )
     assert validate(raw, lookahead, "drop", "d").reasons == {"invalid label": 1}
 
@@ -136,8 +143,8 @@ def test_pattern_can_be_any_label_or_a_python_only_regex(tmp_path) -> None:
     ("schema", "policy", "message"),
     [
         (SCHEMA, "ignore", "--on-bad-rows must be one of reject, drop, quarantine"),
-        (Schema(code_pattern="(["), "reject", "not a valid regular expression"),
-        (Schema(text_col="nace"), "reject", "name the same column"),
+        (Schema(label_col="nace", code_pattern="(["), "reject", "not a valid regular expression"),
+        (Schema(text_col="nace", label_col="nace"), "reject", "name the same column"),
     ],
 )
 def test_bad_options_are_invalid_input(tmp_path, schema, policy, message) -> None:
@@ -147,9 +154,25 @@ def test_bad_options_are_invalid_input(tmp_path, schema, policy, message) -> Non
 
 def test_nothing_valid_left_is_a_data_error(tmp_path) -> None:
     raw = _raw(tmp_path, ["bar,5630Z"])
-    schema = Schema(max_text_chars=1, max_bad_share=1.0)
+    schema = Schema(label_col="nace", max_text_chars=1, max_bad_share=1.0)
     with pytest.raises(DataError, match="no valid row left"):
         validate(raw, schema, "drop", "d.csv")
+
+
+def test_a_code_outside_the_nomenclature_is_a_bad_row_with_its_line(tmp_path) -> None:
+    # 0400Z has the shape of a NAF code, but 04 is no division of NACE rev.2.
+    schema = Schema(
+        label_col="nace", normalise_codes=True, max_bad_share=0.5, nomenclature=NAF_REV2
+    )
+    raw = _raw(tmp_path, ["bar,5630Z", "mine,0400Z", "cafe,56.10a"])
+    with pytest.raises(InvalidRows) as caught:
+        validate(raw, schema, "reject", "d.csv")
+    assert caught.value.rows == [
+        {"line": 3, "reason": "label '0400Z' is not a naf-rev2 code", "text": "mine",
+         "nace": "0400Z"}
+    ]  # fmt: skip
+    kept = validate(raw, schema, "drop", "d.csv").table.column("label").to_pylist()
+    assert kept == ["5630Z", "5610A"]
 
 
 def _with_unknown_divisions() -> list[str]:
@@ -161,29 +184,41 @@ def _with_unknown_divisions() -> list[str]:
 def test_a_code_outside_the_nace_divisions_is_a_bad_row_with_its_line(tmp_path) -> None:
     raw = _raw(tmp_path, _with_unknown_divisions())
     with pytest.raises(InvalidRows) as caught:
-        validate(raw, SCHEMA, "reject", "d.csv")
-    assert "3 invalid rows out of 20 (3 not a NACE code)" in caught.value.message
+        validate(raw, NACE, "reject", "d.csv")
+    assert "3 invalid rows out of 20 (3 invalid label)" in caught.value.message
     assert [row["line"] for row in caught.value.rows] == [4, 9, 14]
-    assert caught.value.rows[0]["reason"] == (
-        "label '0400Z' is not a NACE rev.2 code (there is no division 04)"
-    )
+    assert caught.value.rows[0]["reason"] == "label '0400Z' is not a naf-rev2 code"
     assert caught.value.rows[1]["nace"] == "34.00a"  # shown as written in the file
 
 
 @pytest.mark.parametrize("policy", ["drop", "quarantine"])
 def test_codes_outside_the_nace_divisions_follow_the_bad_row_policy(tmp_path, policy) -> None:
-    schema = Schema(max_bad_share=0.5)
+    schema = Schema(label_col="nace", max_bad_share=0.5, nomenclature=NAF_REV2)
     checked = validate(_raw(tmp_path, _with_unknown_divisions()), schema, policy, "d.csv")
     assert checked.table.column("label").unique().to_pylist() == ["5610A"]
-    assert checked.reasons == {"not a NACE code": 3}
+    assert checked.reasons == {"invalid label": 3}
     assert checked.bad.column("line").to_pylist() == [4, 9, 14]
 
 
-def test_divisions_are_checked_only_for_nace_codes(tmp_path) -> None:
-    """Another pattern says what a label is; NACE divisions then do not apply."""
+def test_divisions_are_checked_only_with_the_nomenclature(tmp_path) -> None:
+    """A pattern alone says what a label is; NACE divisions then do not apply."""
     raw = _raw(tmp_path, ["a,0400Z", "b,9999Z"])
-    schema = Schema(code_pattern=r"^\d{4}[A-Z]+$")
+    schema = Schema(label_col="nace", code_pattern=r"^\d{4}[A-Z]+$")
     assert validate(raw, schema, "reject", "d").table.column("label").to_pylist() == [
         "0400Z",
         "9999Z",
+    ]
+
+
+def test_bad_rows_of_a_parquet_file_with_list_columns_are_shown(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "d.parquet"
+    table = pa.table({"text": ["bar", ""], "nace": ["5630Z"] * 2, "tags": [["x"], ["y", "z"]]})
+    pq.write_table(table, path)
+    with pytest.raises(InvalidRows) as caught:
+        validate(read_raw(path), SCHEMA, "reject", "d.parquet")
+    assert caught.value.rows == [
+        {"line": 2, "reason": "empty text", "text": "", "nace": "5630Z", "tags": "['y', 'z']"}
     ]

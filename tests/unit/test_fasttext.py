@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from mlcycle.core.errors import InvalidInput, ModelError
-from mlcycle.data.generator import generate
 from mlcycle.models.fasttext import FastTextClassifier, FastTextParams
+from mlcycle.tasks.text.generator import generate
 
 FAST = {"dim": 32, "epoch": 20, "bucket": 20_000, "thread": 1}
 

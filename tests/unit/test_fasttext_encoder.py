@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlcycle.data.generator import generate
 from mlcycle.models.fasttext import FastTextClassifier
 from mlcycle.models.fasttext.forward import Encoder
+from mlcycle.tasks.text.generator import generate
 from tests.threads import in_threads
 
 STEMS = ["coiffur", "boulanger", "restaur", "commerc", "vent"]

@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 
 from mlcycle.core.errors import InvalidInput
-from mlcycle.data import nace_vocabulary as vocab
-from mlcycle.data.generator import class_weights, generate, known_codes, write_dataset
-from mlcycle.text import nace
-from mlcycle.text.normalize import strip_accents
+from mlcycle.data.writers import write_dataset
+from mlcycle.models.fasttext.cleaner import strip_accents
+from mlcycle.tasks.text import nace
+from mlcycle.tasks.text import nace_vocabulary as vocab
+from mlcycle.tasks.text.generator import class_weights, generate, known_codes
 
 ROWS = 20_000
 CLI = Path(sys.executable).with_name("mlcycle")

@@ -16,6 +16,7 @@ from mlcycle.core.errors import InvalidInput
 from mlcycle.monitor import categorical
 from mlcycle.monitor.counts import Counts, align, as_counts, section_counts
 from mlcycle.monitor.results import NoData
+from mlcycle.tasks.text.nace import NAF_REV2
 
 TOL = {"rel": 1e-6, "abs": 1e-9}
 KEYS = ["5610A", "5610C", "4711D", "6201Z", "9602A"]
@@ -167,7 +168,7 @@ def test_categorical_drift_picks_the_method_and_lists_what_moved() -> None:
 
 
 def test_section_counts_merge_codes_by_nace_section() -> None:
-    counts = section_counts({"5610A": 10, "5610C": 5, "4711D": 7, "nonsense": 2})
+    counts = section_counts({"5610A": 10, "5610C": 5, "4711D": 7, "nonsense": 2}, NAF_REV2)
     assert counts.as_dict() == {"I": 15, "G": 7, "?": 2}
 
 
@@ -175,7 +176,8 @@ def test_prediction_drift_reports_codes_and_sections() -> None:
     # Codes move within section I only: the code distribution drifts, the sections do not.
     ref = {"5610A": 5000, "5610C": 5000, "4711D": 5000}
     cur = {"5610A": 9000, "5610C": 1000, "4711D": 5000}
-    found = categorical.prediction_drift(ref, cur)
+    found = categorical.prediction_drift(ref, cur, nomenclature=NAF_REV2)
     assert found["code"].result.drifted
+    assert set(categorical.prediction_drift(ref, cur)) == {"code"}  # plain labels: no groups
     assert found["section"].result.statistic == pytest.approx(0.0, abs=1e-12)
     assert not found["section"].result.drifted

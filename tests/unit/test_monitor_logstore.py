@@ -158,8 +158,8 @@ def test_object_storage_through_fsspec_runs_the_same_queries(tmp_path: Path) -> 
 
 def test_sql_word_counts_match_the_reference_profile_counting(tmp_path: Path) -> None:
     from mlcycle.data import textstats
-    from mlcycle.data.generator import generate
-    from mlcycle.text.normalize import default_cleaner
+    from mlcycle.models.fasttext.cleaner import default_cleaner
+    from mlcycle.tasks.text.generator import generate
 
     texts = [*generate(2000, seed=7, drift=True)["text"], "Œuvre d'art, 12 Ø œufs", "", "le la"]
     n = len(texts)

@@ -17,7 +17,7 @@ from mlcycle.monitor.quality import (
     quality_from_flags,
 )
 from mlcycle.monitor.results import NoData
-from mlcycle.text.nace import LEVELS, SUBCLASS_LABELS, at_level
+from mlcycle.tasks.text.nace import LEVELS, NAF_REV2, SUBCLASS_LABELS, at_level
 
 CODES = np.array(sorted(SUBCLASS_LABELS))
 
@@ -36,8 +36,9 @@ def _predictions(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def test_accuracies_overall_and_per_level() -> None:
     top, true = _predictions(3000, 1)
-    found = live_quality(top, true, resamples=200)
+    found = live_quality(top, true, resamples=200, nomenclature=NAF_REV2)
     assert found.labelled == 3000
+    assert not any("section" in name for name in live_quality(top, true, resamples=20).metrics)
     m = found.metrics
     assert m["accuracy_top1"].value == pytest.approx(np.mean(top[:, 0] == true))
     assert m["accuracy_top5"].value == pytest.approx(np.mean((top == true[:, None]).any(axis=1)))

@@ -8,7 +8,7 @@ import pytest
 
 from mlcycle.cli.monitor import window_bounds
 from mlcycle.core.errors import InvalidInput
-from mlcycle.core.monitor_settings import MonitorSettings, duration_seconds
+from mlcycle.core.settings.monitor import MonitorSettings, duration_seconds
 from mlcycle.monitor.alerts import alert_payload
 from mlcycle.monitor.report import render
 from mlcycle.monitor.rules import CheckResult, evaluate_rules

@@ -12,10 +12,10 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp, wasserstein_distance
 
-from mlcycle.data.generator import generate
+from mlcycle.models.fasttext.cleaner import default_cleaner
 from mlcycle.monitor.results import NoData
 from mlcycle.monitor.text import OTHER, TextReference, text_drift, vocabulary
-from mlcycle.text.normalize import default_cleaner
+from mlcycle.tasks.text.generator import generate
 
 TOL = {"rel": 1e-6, "abs": 1e-9}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlcycle.text import nace
+from mlcycle.tasks.text import nace
 
 
 @pytest.mark.parametrize(
@@ -131,3 +131,15 @@ def test_subclass_labels_are_well_formed() -> None:
         assert nace.SUBCLASS_PATTERN.match(code)
         assert nace.section_of(code) in nace.SECTION_LABELS
         assert text and text == text.strip() and text[0].isupper()
+
+
+def test_the_written_pattern_accepts_exactly_what_the_nomenclature_normalises() -> None:
+    import re
+
+    from mlcycle.tasks.text.nace import NAF_REV2
+
+    pattern = re.compile(NAF_REV2.written_pattern)
+    samples = [f"{d:02d}{g}{c}{letter}" for d in range(100) for g, c, letter in [("1", "0", "A")]]
+    samples += ["56.10a", " 56 10 A ", "5610", "56.1", "ABCDE", "0400Z", "5610AA", "5610ſ"]
+    for written in samples:
+        assert bool(pattern.match(written)) == (NAF_REV2.normalise(written) is not None), written

@@ -1,4 +1,4 @@
-from mlcycle.text.normalize import TextCleaner, default_cleaner, strip_accents
+from mlcycle.models.fasttext.cleaner import TextCleaner, default_cleaner, strip_accents
 
 
 def test_strip_accents_and_ligatures() -> None:
@@ -38,7 +38,7 @@ def test_cleaner_config_round_trip_keeps_behaviour() -> None:
 
 def test_cleaning_from_many_threads_gives_the_single_thread_answers() -> None:
     """A served pyfunc is called from a thread pool: one cleaner, many threads at once."""
-    from mlcycle.data.generator import generate
+    from mlcycle.tasks.text.generator import generate
     from tests.threads import in_threads
 
     texts = generate(3000, seed=5)["text"].tolist()

@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 
 from mlcycle.core.errors import InvalidInput
-from mlcycle.core.registry_settings import RegistrySettings
 from mlcycle.core.settings import get_settings
+from mlcycle.core.settings.registry import RegistrySettings
 from mlcycle.registry.environments import (
     environment,
     environment_names,
     gates_for,
     previous_environment,
 )
+from tests.conftest import write_project
 
 
 def test_defaults_are_staging_then_production() -> None:
@@ -33,11 +34,11 @@ def test_defaults_are_staging_then_production() -> None:
 
 
 def test_project_file_orders_environments_and_picks_gates(project_home: Path) -> None:
-    project_home.mkdir(parents=True)
-    (project_home / "mlcycle.yaml").write_text(
+    write_project(
+        project_home,
         "registry:\n"
         "  environments: [dev, {name: prod, gates: [latency, quality]}]\n"
-        "  gates: {latency: {enabled: false}, champion: {margin: 0.002}}\n"
+        "  gates: {latency: {enabled: false}, champion: {margin: 0.002}}\n",
     )
     settings = get_settings().registry
     assert environment_names(settings) == ["dev", "prod"]
@@ -56,8 +57,7 @@ def test_project_file_orders_environments_and_picks_gates(project_home: Path) ->
     ],
 )
 def test_bad_registry_settings_are_one_clear_error(project_home: Path, yaml, message) -> None:
-    project_home.mkdir(parents=True)
-    (project_home / "mlcycle.yaml").write_text(yaml + "\n")
+    write_project(project_home, yaml + "\n")
     with pytest.raises(InvalidInput, match=message):
         get_settings()
 

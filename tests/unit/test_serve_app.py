@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from mlcycle.core.settings import ServeSettings, Settings
 from mlcycle.models.fasttext import FastTextClassifier
-from mlcycle.registry.loading import ServedModel
+from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.app import create_app
-from mlcycle.text import nace
+from mlcycle.tasks.text import nace
 
 # A few words per code are enough for a small model to tell them apart.
 VOCABULARY = {
@@ -50,7 +50,7 @@ def served() -> ServedModel:
         dim=16, epoch=20, minCount=1, bucket=5000, wordNgrams=1, thread=1, lr=0.5, seed=3
     )
     classifier.fit(texts, labels)
-    return ServedModel(name="nace", version="7", classifier=classifier, model_uri="models:/nace/7")
+    return ServedModel(name="nace", version="7", model=classifier, model_uri="models:/nace/7")
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["fast-path", "fastapi-route"])

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from mlcycle.core.serve_settings import ApiKey
 from mlcycle.core.settings import Settings
+from mlcycle.core.settings.serve import ApiKey
 from mlcycle.data import predlog
 from mlcycle.models.fasttext import FastTextClassifier
-from mlcycle.registry.loading import ServedModel
+from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.app import create_app
 from mlcycle.serve.metrics import forget_dead_processes
 from tests.unit.test_serve_app import _rows
@@ -40,7 +40,7 @@ def served() -> ServedModel:
         dim=16, epoch=20, minCount=1, bucket=5000, wordNgrams=1, thread=1, lr=0.5, seed=3
     )
     classifier.fit(texts, labels)
-    return ServedModel(name="nace", version="7", classifier=classifier, model_uri="models:/nace/7")
+    return ServedModel(name="nace", version="7", model=classifier, model_uri="models:/nace/7")
 
 
 def _settings(home: Path, **serve: object) -> Settings:
@@ -159,11 +159,13 @@ def test_feedback_single_and_batch_is_stored(client: TestClient, tmp_path: Path)
     [
         ({"true_code": "5610A"}, 422, "request_id must be the request_id of an answer"),
         ({"request_id": "abc", "true_code": "5610A"}, 422, 'not "abc"'),
-        ({"request_id": "RID", "true_code": "56.1"}, 422, "true_code must be a NAF rev.2"),
+        ({"request_id": "RID", "true_code": "56.1"}, 422, "true_code must be a naf-rev2 code"),
         ({"request_id": "RID", "true_code": 5610}, 422, "not 5610"),
         ({"request_id": "RID", "true_code": "5610A", "index": 2}, 422, "had 2 text(s)"),
         ({"request_id": "RID", "true_code": "5610A"}, 422, "has no 'index'"),
         ({"request_id": "RID", "true_code": "5610A", "index": -1}, 422, "integer from 0"),
+        # Past the batch limit no request can hold it: refused before any look-up.
+        ({"request_id": "OLD", "true_code": "5610A", "index": 10**6}, 422, "integer from 0 to"),
         ({"request_id": "RID", "true_code": "5610A", "why": 1}, 422, "unknown field 'why'"),
         ({"request_id": "OLD", "true_code": "5610A"}, 404, "No logged prediction"),
     ],

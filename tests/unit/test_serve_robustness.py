@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from mlcycle.core.errors import InvalidInput, MlcycleError, Unavailable
 from mlcycle.core.settings import Settings
 from mlcycle.models.fasttext import FastTextClassifier
-from mlcycle.registry.loading import ServedModel
+from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.app import create_app
 from mlcycle.serve.loadtest import Target, run_loadtest
 from mlcycle.serve.predict import body_chunks

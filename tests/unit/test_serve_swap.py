@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlcycle.core.errors import ModelError, NotFound, Unavailable
+from mlcycle.core.predictions import Prediction
 from mlcycle.core.settings import Settings
 from mlcycle.models.fasttext import FastTextClassifier
-from mlcycle.models.protocol import Prediction
-from mlcycle.registry.loading import ServedModel
+from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.app import create_app
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.holder import ModelHolder

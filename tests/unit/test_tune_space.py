@@ -8,8 +8,8 @@ import optuna
 import pytest
 
 from mlcycle.core.errors import InvalidInput, NotFound
-from mlcycle.core.tune_settings import DEFAULT_TUNE_SPACE
 from mlcycle.models.fasttext import FastTextParams
+from mlcycle.models.fasttext.family import DEFAULT_SPACE as DEFAULT_TUNE_SPACE
 from mlcycle.train.tune_space import (
     coherent,
     load_grid_file,

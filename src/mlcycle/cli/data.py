@@ -20,10 +20,10 @@ def add(
     ),
     name: str = typer.Option(..., "--name", help="Dataset name; versions are NAME@1, NAME@2..."),
     text_col: str | None = typer.Option(
-        None, "--text-col", help="Column holding the text (default: train.text_col, 'text')."
+        None, "--text-col", help="Column holding the text (default: the project's text feature)."
     ),
     label_col: str | None = typer.Option(
-        None, "--label-col", help="Column holding the code (default: train.label_col, 'nace')."
+        None, "--label-col", help="Column holding the label (default: the project's data.target)."
     ),
     on_bad_rows: str | None = typer.Option(
         None,
@@ -116,16 +116,17 @@ def generate(
 ) -> None:
     """Generate the synthetic French NACE activity-description dataset."""
     from mlcycle.core.errors import InvalidInput
-    from mlcycle.data import generator
+    from mlcycle.data import writers
+    from mlcycle.tasks.text import generator
 
     # Checked here, before any work, so a typo costs nothing; the errors print as one line.
     if rows < 1:
         raise InvalidInput(f"--rows must be at least 1, got {rows}.")
     if seed < 0:
         raise InvalidInput(f"--seed must be 0 or more, got {seed}.")
-    generator.dataset_format(output)
+    writers.dataset_format(output)
     frame = generator.generate(rows, seed, drift=drift)
-    generator.write_dataset(frame, output)
+    writers.write_dataset(frame, output)
     classes = int(frame["nace"].nunique())
     if as_json:
         from mlcycle.cli.output import print_json

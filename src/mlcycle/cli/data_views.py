@@ -19,14 +19,14 @@ def print_add(result: Any, as_json: bool) -> None:
         return
     for line in result.tidied:  # leftovers of killed adds, removed on the way
         typer.echo(f"Tidied {line}", err=True)
+    for warning in result.warnings:
+        typer.secho(f"Note: {warning}", err=True, fg=typer.colors.YELLOW)
     v = result.version
     if not result.created:
         typer.echo(f"Same content as {v.ref} (digest {v.digest[:12]}); no new version.")
         return
-    typer.echo(
-        f"Added {v.ref}: {v.rows:,} rows, {v.labels} labels, digest {v.digest[:12]}, "
-        f"from {v.source}."
-    )
+    classes = f"{v.labels} {'label' if v.labels == 1 else 'labels'}, " if v.labels else ""
+    typer.echo(f"Added {v.ref}: {v.rows:,} rows, {classes}digest {v.digest[:12]}, from {v.source}.")
     if result.dropped:
         reasons = ", ".join(f"{n:,} {why}" for why, n in result.reasons.items())
         kept = "quarantined for review" if result.quarantined else "left out"

@@ -41,6 +41,7 @@ def demo(
     from mlcycle.core.settings import get_settings
     from mlcycle.data.ingest import add_dataset
     from mlcycle.registry.promotion import promote
+    from mlcycle.tasks import task_of
     from mlcycle.train.pipeline import synthetic_file, train_model
 
     # Promotion gates load models from the store: no download progress bars in the demo.
@@ -49,9 +50,9 @@ def demo(
     settings = get_settings()
     started = time.monotonic()
     console.rule("[bold]1. Data")
-    data = synthetic_file(settings, rows)
+    data = synthetic_file(settings, task_of(settings), rows)
     console.print(f"Generated data set: {data} ({rows:,} rows, seed {settings.train.seed})")
-    added = add_dataset(str(data), settings.model_name, label_col="nace", settings=settings)
+    added = add_dataset(str(data), settings.dataset_name, settings=settings)
     console.print(f"Stored as dataset version {added.version.ref} (validated, profiled).")
     console.rule("[bold]2. Train, evaluate, track, register")
     from mlcycle.cli.train import _print_result, _progress

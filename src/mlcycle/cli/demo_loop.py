@@ -62,9 +62,9 @@ def wait_for_version(url: str, version: str, timeout: float = 90.0) -> bool:
 
 def run_loop(console: Any, url: str, settings: Any, rows: int, seed: int, flush_s: float) -> None:
     """Steps 5 to 9 of the demo, against the running server at ``url``."""
-    from mlcycle.data.generator import generate
     from mlcycle.monitor.report import make_report
     from mlcycle.monitor.rules import run_check
+    from mlcycle.tasks.text.generator import generate
 
     traffic = max(300, rows // 25)
     # The server's /metrics gives the check its error rate (the log holds answers only).
@@ -111,7 +111,7 @@ def run_loop(console: Any, url: str, settings: Any, rows: int, seed: int, flush_
 def _retrain(console: Any, settings: Any, start: datetime, end: datetime) -> Any:
     from mlcycle.cli.retrain import print_outcome
     from mlcycle.cli.train import _progress
-    from mlcycle.train.retrain import retrain
+    from mlcycle.loop.retrain import retrain
 
     with _progress(console) as reporter:
         result = retrain(settings, if_needed=True, start=start, end=end, reporter=reporter)

@@ -33,7 +33,7 @@ def window_bounds(
 ) -> tuple[datetime, datetime]:
     """The [start, end) a command covers: ``--since`` or ``--from``/``--to``."""
     from mlcycle.core.errors import InvalidInput
-    from mlcycle.core.monitor_settings import duration_seconds
+    from mlcycle.core.settings.monitor import duration_seconds
 
     if since and (start or end):
         raise InvalidInput("Give either --since or --from/--to, not both.")

@@ -17,8 +17,8 @@ def retrain(
     from rich.console import Console
 
     from mlcycle.cli.train import _progress
-    from mlcycle.train.retrain import REFUSED
-    from mlcycle.train.retrain import retrain as run_retrain
+    from mlcycle.loop.retrain import REFUSED
+    from mlcycle.loop.retrain import retrain as run_retrain
 
     console = Console(stderr=as_json)
     with _progress(console) as reporter:
@@ -33,7 +33,7 @@ def retrain(
 
 def print_outcome(console, result) -> None:
     """What triggered the retrain, what was trained, each promotion and the outcome."""
-    from mlcycle.train.retrain import NOT_NEEDED
+    from mlcycle.loop.retrain import NOT_NEEDED
 
     if result.outcome == NOT_NEEDED:
         console.print("No retrain needed: no rule breached and the data is unchanged.")

@@ -20,7 +20,7 @@ def serve(
         "--model",
         "-m",
         help="Registered model: NAME@ALIAS, NAME/VERSION or a models:/ URI "
-        "(default: the serve.model setting, nace@production).",
+        "(default: the serve.model setting, else the model at its last environment).",
     ),
     host: str | None = typer.Option(
         None, "--host", help="Interface to bind (default: serve.host, 127.0.0.1)."
@@ -48,7 +48,7 @@ def serve(
     from mlcycle.serve.runner import run_server
 
     settings = get_settings()
-    ref = model or settings.serve.model
+    ref = model or settings.served_ref()
     use_tracking(settings)
     version = resolve(ref)  # raises NotFound with one clear sentence
     host = host or settings.serve.host
@@ -81,7 +81,7 @@ def hash_key(
     Example: `mlcycle serve hash-key --generate --name batch-client`.
     """
     from mlcycle.core.errors import InvalidInput
-    from mlcycle.core.serve_settings import ADMIN, CLIENT
+    from mlcycle.core.settings.serve import ADMIN, CLIENT
     from mlcycle.serve.auth import MIN_KEY_CHARS, generate_api_key, hash_api_key
 
     if role not in (CLIENT, ADMIN):

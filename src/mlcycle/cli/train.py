@@ -9,20 +9,23 @@ from mlcycle.cli.output import parse_assignments, print_json
 
 def train(
     param: list[str] = typer.Option(
-        [], "-P", "--param", help="fastText parameter NAME=VALUE, repeatable: -P dim=25."
+        [],
+        "-P",
+        "--param",
+        help="Model parameter NAME=VALUE over model.params, repeatable: -P dim=25.",
     ),
     data: str | None = typer.Option(
         None,
         "--data",
         help="Dataset version NAME@V (see mlcycle data list), a CSV or Parquet file with "
-        "text and nace columns, or 'synthetic' for the embedded generated set. Default: "
-        "the latest version of the dataset named like the model, else 'synthetic'.",
+        "the project's columns, or 'synthetic' for the generated set (text projects). "
+        "Default: the latest version of the project's dataset, else 'synthetic'.",
         show_default=False,
     ),
     register: bool = typer.Option(True, "--register/--no-register", help="Register a version."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Train the NACE classifier, log it to MLflow and register a new version."""
+    """Train the project's model, log it to MLflow and register a new version."""
     from rich.console import Console
 
     from mlcycle.train.pipeline import train_model

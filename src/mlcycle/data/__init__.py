@@ -1,1 +1,1 @@
-"""Datasets: readers, the synthetic NACE generator."""
+"""Datasets: readers, validation, versioned snapshots, reference profiles, the frozen holdout."""

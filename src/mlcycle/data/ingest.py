@@ -27,8 +27,8 @@ from mlcycle.core.scratch import scratch_dir
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.data.catalog import ROLE_TAG, Catalog, open_catalog
 from mlcycle.data.housekeeping import discard_run, finish_version_run, owner_tags, tidy_killed_adds
-from mlcycle.data.profile import build_profile
 from mlcycle.data.readers import RawTable, read_raw
+from mlcycle.data.shape import Checked, check_file
 from mlcycle.data.snapshot import table_digest, write_parquet
 from mlcycle.data.sources import fetch, is_url
 from mlcycle.data.store import (
@@ -43,7 +43,7 @@ from mlcycle.data.store import (
     list_versions,
     resolve,
 )
-from mlcycle.data.validate import Schema, Validated, validate
+from mlcycle.data.validate import Validated
 
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
@@ -59,6 +59,9 @@ class AddResult:
     quarantined: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     tidied: list[str] = field(default_factory=list)  # leftovers of killed adds removed
+    # What the checks found worth saying about the columns (a constant column left out,
+    # numbers written with decimal commas...), one sentence each.
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "version": self.version.to_dict()}
@@ -86,30 +89,32 @@ def add_dataset(
     settings = settings or get_settings()
     check_name(name)
     policy = on_bad_rows or settings.data.on_bad_rows
-    schema = Schema.from_settings(settings, text_col, label_col)
     with fetch(location, settings.home) as local:
         shown = local.source if is_url(location) else location
         raw = read_raw(local.path, _delimiter(delimiter), shown)
-    checked = validate(raw, schema, policy, shown)
+    shaped = check_file(raw, settings, policy, shown, text_col, label_col)
+    checked = shaped.validated
     quarantined = checked.bad.num_rows if policy == "quarantine" else 0
 
     def result(version: DatasetVersion, created: bool, tidied: list[str]) -> AddResult:
         dropped = checked.bad.num_rows
+        warnings = [issue.message for issue in checked.issues]
         return AddResult(
-            version, created, checked.rows_read, dropped, quarantined, checked.reasons, tidied
-        )
+            version, created, checked.rows_read, dropped, quarantined, checked.reasons,
+            tidied, warnings,
+        )  # fmt: skip
 
     # The profile is the longest step: it runs beside the digest, the store look-ups
     # and the snapshot write (Arrow and numpy release the GIL, so two cores share it).
     with ThreadPoolExecutor(max_workers=1) as pool, scratch_dir(settings.home, "add") as work:
-        profiling = pool.submit(build_profile, checked.table)
+        profiling = pool.submit(shaped.profile)
         digest = table_digest(checked.table)
         catalog = _open(settings)
         tidied = _tidy(catalog, settings)
         for existing in list_versions(name, settings):
             if existing.digest == digest:
                 return result(existing, False, tidied)
-        metadata = _metadata(name, local.source, raw, checked, schema, policy, digest)
+        metadata = _metadata(name, local.source, raw, shaped, policy, digest)
         _write_files(work, checked, quarantined > 0, metadata)
         profiling.result().write(work / PROFILE_FILE)
         number = _commit(catalog, name, work, metadata)
@@ -160,13 +165,13 @@ def _metadata(
     name: str,
     source: str,
     raw: RawTable,
-    checked: Validated,
-    schema: Schema,
+    shaped: Checked,
     policy: str,
     digest: str,
 ) -> dict[str, Any]:
-    table = checked.table
-    labels = pc.value_counts(table.column("label")).to_pylist()
+    checked, table = shaped.validated, shaped.table
+    classes = shaped.task != "regression"
+    labels = pc.value_counts(table.column(shaped.target)).to_pylist() if classes else []
     return {
         "name": name,
         "digest": digest,
@@ -178,9 +183,11 @@ def _metadata(
         "format": raw.format,
         "encoding": raw.encoding,
         "delimiter": raw.delimiter,
-        "text_col": schema.text_col,
-        "label_col": schema.label_col,
-        "code_pattern": schema.code_pattern,
+        "task": shaped.task,
+        **shaped.describe,
+        "target_column": shaped.target,
+        "feature_types": shaped.types,
+        "issues": [issue.message for issue in checked.issues],
         "on_bad_rows": policy,
         "rows_read": checked.rows_read,
         "bad_rows": checked.bad.num_rows,
@@ -189,7 +196,7 @@ def _metadata(
         "duplicate_rows": checked.duplicates,
         "conflicting_texts": checked.conflicting_texts,
         "null_rates": checked.null_rates,
-        "label_counts": dict(sorted((c["values"], c["counts"]) for c in labels)),
+        "label_counts": dict(sorted((str(c["values"]), c["counts"]) for c in labels)),
         "mlcycle_version": mlcycle.__version__,
     }
 

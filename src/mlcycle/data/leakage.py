@@ -1,9 +1,11 @@
-"""Keep evaluation honest: no evaluation text may also be a training text.
+"""Keep evaluation honest: no evaluation input may also be a training input.
 
 Registry data repeats itself ("COIFFURE" thousands of times, in every casing). A
 random split puts copies on both sides, and the model is then scored on texts it was
-trained on. Texts are compared after normalisation (case, accents, punctuation and
-digits ignored); evaluation rows whose normalised text occurs in training move to
+trained on. Inputs are compared by key: a text after normalisation (case, accents,
+punctuation and digits ignored, :func:`mlcycle.data.textstats.normalise`, the one
+definition of "the same text" for the split and the frozen holdout), a tabular record
+by all its feature values. Evaluation rows whose key occurs in training move to
 training, and how many moved is reported.
 """
 
@@ -17,13 +19,29 @@ from mlcycle.core.errors import DataError
 from mlcycle.data.textstats import normalise
 
 
-def separate_duplicates(
-    texts: np.ndarray, train: np.ndarray, test: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Move evaluation rows whose normalised text is also in training to training.
+def input_keys(frame: pd.DataFrame, text_column: str | None, target: str) -> np.ndarray:
+    """One 64-bit key per row: equal keys mean the same input.
 
     Args:
-        texts: Every row's text.
+        frame: Rows in the canonical layout.
+        text_column: The text of a text task (compared normalised); None for tabular
+            rows, compared on every column but ``target``.
+        target: The target column, left out of the comparison.
+    """
+    if text_column is not None:
+        normalised = normalise(pa.array(frame[text_column].astype(str), type=pa.string()))
+        return pd.util.hash_array(normalised.to_numpy(zero_copy_only=False))
+    features = frame.drop(columns=[target], errors="ignore")
+    return pd.util.hash_pandas_object(features, index=False).to_numpy()
+
+
+def separate_duplicates(
+    keys: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Move evaluation rows whose input is also in training to training.
+
+    Args:
+        keys: Every row's input key (:func:`input_keys`).
         train: Row indices of the training part.
         test: Row indices of the evaluation part.
 
@@ -35,14 +53,12 @@ def separate_duplicates(
     """
     if len(test) == 0:
         return train, test, 0
-    normalised = normalise(pa.array(texts, type=pa.string()))
-    keys = pd.util.hash_array(normalised.to_numpy(zero_copy_only=False))
     leaked = np.isin(keys[test], keys[train])
     moved = int(leaked.sum())
     if moved == len(test):
         raise DataError(
-            "Every evaluation text also appears in training (after normalisation); the data "
-            "set has too few distinct texts to evaluate a model on."
+            "Every evaluation input also appears in training (texts compared after "
+            "normalisation); the data set has too few distinct inputs to evaluate a model on."
         )
     if moved == 0:
         return train, test, 0

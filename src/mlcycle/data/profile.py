@@ -1,10 +1,12 @@
 """The reference profile of a dataset version: what "normal" input looks like.
 
-Monitoring compares production traffic against it: text length and word-count
-quantiles, word and character-trigram frequencies (computed with
+Monitoring compares production traffic against it. For text: text length and
+word-count quantiles, word and character-trigram frequencies (computed with
 :mod:`mlcycle.data.textstats`, which monitoring must use too), and the label
-distribution. It is stored as ``profile.json`` beside each version and read back with
-:func:`load_profile`.
+distribution. For tabular data (format 2): one :class:`FeatureProfile` per feature and
+one for the target (see :mod:`mlcycle.data.feature_profile`). It is stored as
+``profile.json`` beside each version and read back with :func:`load_profile`; profiles
+of format 1 (text only) still load.
 """
 
 from __future__ import annotations
@@ -18,33 +20,47 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mlcycle.core.tabular import ColumnType, TaskKind
 from mlcycle.data import textstats
+from mlcycle.data.feature_profile import QUANTILES, FeatureProfile, profile_column
 
-PROFILE_FORMAT = 1
-QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
+__all__ = [
+    "QUANTILES",
+    "FeatureProfile",
+    "ReferenceProfile",
+    "build_profile",
+    "build_tabular_profile",
+    "load_profile",
+]
+
+PROFILE_FORMAT = 2  # 2: tabular profiles (features, target); 1: text only
 TOP_TOKENS = 5_000
 TOP_NGRAMS = 3_000
 
 
 @dataclass(frozen=True)
 class ReferenceProfile:
-    """Summary statistics of one dataset version's text and labels.
+    """Summary statistics of one dataset version: its text or features, and labels.
 
     Quantile dictionaries are keyed by the quantile written as text (``"0.5"``);
-    frequency dictionaries hold counts, most frequent first.
+    frequency dictionaries hold counts, most frequent first. The text fields are empty
+    for tabular data; ``labels`` holds the classes of either kind of classification.
     """
 
     rows: int
-    text_length: dict[str, float]
-    token_count: dict[str, float]
-    tokens: dict[str, int]
-    char_ngrams: dict[str, int]
-    labels: dict[str, int]
-    total_tokens: int
-    vocabulary_size: int
+    text_length: dict[str, float] = field(default_factory=dict)
+    token_count: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+    char_ngrams: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, int] = field(default_factory=dict)
+    total_tokens: int = 0
+    vocabulary_size: int = 0
     ngram_n: int = textstats.NGRAM_N
     format: int = PROFILE_FORMAT
     dataset: str | None = field(default=None)
+    task: str = "text-classification"
+    features: dict[str, FeatureProfile] = field(default_factory=dict)
+    target: FeatureProfile | None = None
 
     def label_shares(self) -> dict[str, float]:
         """Each label's share of the rows."""
@@ -61,7 +77,15 @@ class ReferenceProfile:
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> ReferenceProfile:
         known = cls.__dataclass_fields__
-        return cls(**{key: value for key, value in payload.items() if key in known})
+        fields = {key: value for key, value in payload.items() if key in known}
+        fields.setdefault("format", 1)  # profiles written before the field existed
+        fields["features"] = {
+            name: FeatureProfile.from_dict(feature)
+            for name, feature in (fields.get("features") or {}).items()
+        }
+        if fields.get("target") is not None:
+            fields["target"] = FeatureProfile.from_dict(fields["target"])
+        return cls(**fields)
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
@@ -85,6 +109,22 @@ def build_profile(table: pa.Table, text: str = "text", label: str = "label") -> 
         labels=dict(sorted(((c["values"], c["counts"]) for c in labels), key=_by_count)),
         total_tokens=stats.total_words,
         vocabulary_size=len(stats.word_counts),
+    )
+
+
+def build_tabular_profile(
+    table: pa.Table, types: dict[str, ColumnType], target: str, task: TaskKind
+) -> ReferenceProfile:
+    """The profile of a validated tabular table: each feature of ``types``, the target."""
+    features = {name: profile_column(table.column(name), kind) for name, kind in types.items()}
+    target_kind: ColumnType = "categorical" if task == "classification" else "numeric"
+    target_profile = profile_column(table.column(target), target_kind, top=None)
+    return ReferenceProfile(
+        rows=table.num_rows,
+        labels=dict(target_profile.counts or {}) if task == "classification" else {},
+        task=task,
+        features=features,
+        target=target_profile,
     )
 
 

@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from mlcycle.core.errors import DataError, NotFound
 from mlcycle.data.sniff import FALLBACK_ENCODINGS, CsvDialect, is_parquet, sniff_csv
 
-_DOTTED = re.compile(r"[.\s]")
 _WRONG_WIDTH = re.compile(r"Expected \d+ columns, got \d+")
 _BLOCK = 16 << 20  # big enough that one very long text never straddles two blocks
 
@@ -161,37 +159,3 @@ def _number_lines(table: pa.Table, bad: list) -> tuple[list[Malformed], np.ndarr
         for row in bad
     ]
     return malformed, lines[~is_bad]
-
-
-def read_labelled(path: Path, text_col: str = "text", label_col: str = "nace") -> pd.DataFrame:
-    """Columns ``text`` and ``label`` (codes upper-cased, dots removed), no empty rows.
-
-    The lenient reader behind ``train --data FILE``: rows without text or label are
-    left out; ``mlcycle data add`` is the strict, validating way in.
-    """
-    raw = read_raw(Path(path))
-    missing = [c for c in (text_col, label_col) if c not in raw.table.column_names]
-    if missing:
-        columns = ", ".join(raw.table.column_names)
-        raise DataError(
-            f"{path} has no column {missing[0]!r} (columns: {columns}); "
-            "pass --text-col/--label-col."
-        )
-    out = pd.DataFrame(
-        {
-            "text": _column(raw.table, text_col).fillna("").str.strip(),
-            "label": _column(raw.table, label_col).fillna("").str.upper(),
-        }
-    )
-    out["label"] = out["label"].str.replace(_DOTTED, "", regex=True)
-    out = out[(out["text"] != "") & (out["label"] != "")].reset_index(drop=True)
-    if out.empty:
-        raise DataError(f"{path} has no row with both a text and a label.")
-    return out.astype({"text": object, "label": object})
-
-
-def _column(table: pa.Table, name: str) -> pd.Series:
-    column = table.column(name)
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        column = column.cast(pa.string())
-    return column.to_pandas().astype("string")

@@ -240,25 +240,33 @@ def read_profile(ref: str | DatasetVersion, settings: Settings | None = None) ->
     return ReferenceProfile.from_dict({**profile.to_dict(), "dataset": version.ref})
 
 
-def training_frame(version: DatasetVersion, settings: Settings | None = None) -> pd.DataFrame:
-    """Columns ``text`` and ``label`` of a version, as the training pipeline reads them."""
-    table = read_table(version, ["text", "label"], settings)
-    return pd.DataFrame({name: table.column(name).to_numpy() for name in ("text", "label")})
+def training_frame(
+    version: DatasetVersion, columns: list[str] | None = None, settings: Settings | None = None
+) -> pd.DataFrame:
+    """The rows of a version as the training pipeline reads them (``columns``, else all)."""
+    table = read_table(version, None, settings)
+    missing = [c for c in columns or () if c not in table.column_names]
+    if missing:
+        raise DataError(
+            f"Dataset {version.ref} has no column {missing[0]!r} (columns: "
+            f"{', '.join(table.column_names)}); fix data.features in the project file."
+        )
+    return (table.select(columns) if columns is not None else table).to_pandas()
 
 
 def find_training_dataset(data: str | None, settings: Settings) -> DatasetVersion | None:
     """The dataset version ``train --data`` means, or None for a file or the synthetic set.
 
-    Nothing given: the latest version of ``data.default_dataset`` (else of the dataset
-    named like the model) when it exists. ``NAME@V``: that version. A bare ``NAME``
+    Nothing given: the latest version of ``data.dataset`` (else of the dataset named
+    like the model) when it exists. ``NAME@V``: that version. A bare ``NAME``
     that is no file but a dataset: its latest version.
     """
     if data == "synthetic" or (data and (Path(data).exists() or "/" in data)):
         return None
     if not data:
-        name = settings.data.default_dataset or settings.model_name
+        name = settings.dataset_name
         catalog = _catalog(settings)
-        if settings.data.default_dataset or (catalog and catalog.versions(name)):
+        if settings.data.dataset or (catalog and catalog.versions(name)):
             return resolve(DatasetRef(check_name(name)), settings)
         return None
     if "@" in data:

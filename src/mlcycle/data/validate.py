@@ -1,20 +1,30 @@
 """Check a table read from a file against the project's schema, row by row.
 
-Required columns must exist; each row needs a non-empty text no longer than the limit
-and a label matching the configured code pattern (NAF rev.2 subclass by default, with
-``56.10A``-style codes normalised first). Under that default pattern a label must also
-start with a NACE rev.2 division: ``0400Z`` has the shape of a code but is none.
-Rows failing a check, and CSV records that could not be split, are *bad rows*:
-``reject`` refuses the file and shows the first ones with their line numbers, ``drop``
-leaves them out, ``quarantine`` leaves them out and keeps them for review. Everything
-is vectorised in Arrow: a million rows take well under a second.
+Text rows (:func:`validate`): required columns must exist; each row needs a non-empty
+text no longer than the limit and a label matching the configured code pattern (NAF
+rev.2 subclass by default, with ``56.10A``-style codes normalised first). Under that
+default pattern a label must also start with a NACE rev.2 division: ``0400Z`` has the
+shape of a code but is none.
+
+Tabular rows (:func:`validate_tabular`): the target must exist and be present in each
+row; each feature is typed (:mod:`mlcycle.data.columns`) and a value that cannot be read
+as its column's type makes the row bad; so does a class too rare to split. The kept
+table holds the features under the user's column names, typed, then the target under
+its own name (text for classes, float64 for regression); ``Validated.columns`` names it
+(``{"target": name}``) and ``Validated.types`` lists the features a model should use.
+
+Rows failing a check, and CSV records that could not be split, are *bad rows*, handled
+by one policy (:mod:`mlcycle.data.badrows`). Everything is vectorised in Arrow: a
+million text rows take well under a second; tabular data about half a second per
+million rows and column (text columns are read as numbers and dates).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,22 +32,42 @@ import pyarrow.compute as pc
 
 from mlcycle.core.errors import DataError, InvalidInput
 from mlcycle.core.settings import Settings
+from mlcycle.core.tabular import ColumnType, TaskKind
+from mlcycle.data import badrows
+from mlcycle.data.badrows import POLICIES, SHOWN_ROWS, InvalidRows, as_string
+from mlcycle.data.checks import (
+    MIN_CLASS_ROWS,
+    Issue,
+    column_checks,
+    rare_classes,
+    target_issues,
+    target_type,
+)
+from mlcycle.data.columns import Coerced, coerce, infer_types
 from mlcycle.data.readers import RawTable
-from mlcycle.text.nace import DIVISIONS, SUBCLASS_PATTERN
+from mlcycle.tasks.labels import Nomenclature, nomenclature
 
-POLICIES = ("reject", "drop", "quarantine")
-SHOWN_ROWS = 10
-TEXT, LABEL = "text", "label"
+__all__ = [
+    "POLICIES",
+    "SHOWN_ROWS",
+    "InvalidRows",
+    "Schema",
+    "TabularSchema",
+    "Validated",
+    "validate",
+    "validate_tabular",
+]
+
+TEXT, LABEL, TARGET = "text", "label", "target"
 # Reason codes, in the order they are checked: a row gets the first that applies.
-_EMPTY_TEXT, _NO_LABEL, _TOO_LONG, _BAD_LABEL, _NOT_NACE = 1, 2, 3, 4, 5
+_EMPTY_TEXT, _NO_LABEL, _TOO_LONG, _BAD_LABEL, _UNKNOWN_LABEL = 1, 2, 3, 4, 5
 _REASON_NAMES = {
     _EMPTY_TEXT: "empty text",
     _NO_LABEL: "missing label",
     _TOO_LONG: "text too long",
     _BAD_LABEL: "invalid label",
-    _NOT_NACE: "not a NACE code",
+    _UNKNOWN_LABEL: "invalid label",  # outside the nomenclature; the row says so
 }
-_DIVISIONS = pa.array(sorted(DIVISIONS))
 
 
 @dataclass(frozen=True)
@@ -45,16 +75,13 @@ class Schema:
     """What a valid data set looks like."""
 
     text_col: str = "text"
-    label_col: str = "nace"
-    code_pattern: str | None = r"^\d{4}[A-Z]$"
-    normalise_codes: bool = True
+    label_col: str = "label"
+    code_pattern: str | None = None
+    normalise_codes: bool = False
     max_text_chars: int = 10_000
     max_bad_share: float = 0.25
-
-    @property
-    def nace_codes(self) -> bool:
-        """Whether labels are NAF subclass codes (the default pattern): divisions checked."""
-        return self.code_pattern == SUBCLASS_PATTERN.pattern
+    # The labels' nomenclature: a label it does not know is a bad row.
+    nomenclature: Nomenclature | None = None
 
     @classmethod
     def from_settings(
@@ -62,24 +89,14 @@ class Schema:
     ) -> Schema:
         data = settings.data
         return cls(
-            text_col or settings.train.text_col,
-            label_col or settings.train.label_col,
-            data.code_pattern,
-            data.normalise_codes,
+            text_col or data.text_feature(),
+            label_col or data.target,
+            data.label_pattern,
+            data.normalise_labels,
             data.max_text_chars,
             data.max_bad_share,
+            nomenclature(data.nomenclature),
         )
-
-
-class InvalidRows(DataError):
-    """Bad rows refused: one sentence, and the first offending rows for a table."""
-
-    def __init__(self, message: str, rows: list[dict[str, Any]]) -> None:
-        super().__init__(message)
-        self.rows = rows
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "rows": self.rows}
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,9 @@ class Validated:
     conflicting_texts: int
     null_rates: dict[str, float]
     columns: dict[str, str] = field(default_factory=dict)
+    # Tabular data only: the features a model should use, and what the checks found.
+    types: dict[str, ColumnType] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
 
 
 def validate(raw: RawTable, schema: Schema, policy: str, shown: str) -> Validated:
@@ -104,61 +124,57 @@ def validate(raw: RawTable, schema: Schema, policy: str, shown: str) -> Validate
         DataError: A required column is missing, or no valid row is left.
         InvalidRows: Bad rows under ``reject``, or too many of them under any policy.
     """
-    if policy not in POLICIES:
-        raise InvalidInput(f"--on-bad-rows must be one of {', '.join(POLICIES)}, not {policy!r}.")
+    badrows.check_policy(policy)
     _check_columns(raw.table, schema, shown)
     text, label = _normalised(raw.table, schema)
     reason = _reasons(text, label, schema)
     bad_mask = reason > 0
-    n_bad = int(bad_mask.sum()) + len(raw.malformed)
     total = raw.table.num_rows + len(raw.malformed)
     bad = _bad_rows(raw, bad_mask, reason, text, label, schema)
-    if n_bad and (policy == "reject" or n_bad > schema.max_bad_share * total):
-        raise InvalidRows(_refusal(shown, n_bad, total, bad, policy, schema), _shown_rows(bad))
-    table = _canonical(raw.table, text, label, schema)
-    if bad_mask.any():
-        table = table.filter(pa.array(~bad_mask))
-    if table.num_rows == 0:
-        raise DataError(f"{shown} has no valid row left; check the file and its columns.")
-    counts = pc.value_counts(bad.column("reason_code")).to_pylist() if n_bad else []
-    reasons = {_code_name(c["values"]): c["counts"] for c in counts}
+    badrows.settle(bad, total, policy, shown, schema.max_bad_share, "--text-col/--label-col")
+    table = _kept(_canonical(raw.table, text, label, schema), bad_mask, shown)
     return Validated(
         table,
-        bad.drop_columns(["reason_code"]),
+        badrows.without_kind(bad),
         total,
-        reasons,
-        *_duplicates(table),
+        badrows.reason_counts(bad),
+        *_duplicates(table, [TEXT], [LABEL]),
         _null_rates(raw.table, {schema.text_col: text, schema.label_col: label}),
         {TEXT: schema.text_col, LABEL: schema.label_col},
     )
 
 
+def _kept(table: pa.Table, bad_mask: np.ndarray, shown: str) -> pa.Table:
+    if bad_mask.any():
+        table = table.filter(pa.array(~bad_mask))
+    if table.num_rows == 0:
+        raise DataError(f"{shown} has no valid row left; check the file and its columns.")
+    return table
+
+
 def _check_columns(table: pa.Table, schema: Schema, shown: str) -> None:
     if schema.text_col == schema.label_col:
         raise InvalidInput("--text-col and --label-col name the same column; give two columns.")
-    names = table.column_names
     for flag, column in (("--text-col", schema.text_col), ("--label-col", schema.label_col)):
-        if column in names:
-            continue
-        if len(names) == 1 and re.search(r"[^\w\s]", names[0]):
-            raise DataError(
-                f"{shown} reads as a single column {names[0]!r}: its delimiter is none of "
-                "comma, semicolon, tab or pipe; pass --delimiter."
-            )
+        _require_column(table, column, shown, f"pass {flag} with the right name")
+
+
+def _require_column(table: pa.Table, column: str, shown: str, fix: str) -> None:
+    """A missing column is one sentence: the columns there are, or a wrong delimiter."""
+    names = table.column_names
+    if column in names:
+        return
+    if len(names) == 1 and re.search(r"[^\w\s]", names[0]):
         raise DataError(
-            f"{shown} has no column {column!r} (columns: {', '.join(names)}); "
-            f"pass {flag} with the right name."
+            f"{shown} reads as a single column {names[0]!r}: its delimiter is none of "
+            "comma, semicolon, tab or pipe; pass --delimiter."
         )
-
-
-def _as_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Text columns as ``string`` whatever the file said, so content decides the digest."""
-    return column if pa.types.is_string(column.type) else column.cast(pa.string())
+    raise DataError(f"{shown} has no column {column!r} (columns: {', '.join(names)}); {fix}.")
 
 
 def _normalised(table: pa.Table, schema: Schema) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    text = pc.utf8_trim_whitespace(_as_string(table.column(schema.text_col)))
-    label = pc.utf8_trim_whitespace(_as_string(table.column(schema.label_col)))
+    text = pc.utf8_trim_whitespace(as_string(table.column(schema.text_col)))
+    label = pc.utf8_trim_whitespace(as_string(table.column(schema.label_col)))
     if schema.normalise_codes:
         label = pc.replace_substring_regex(pc.utf8_upper(label), r"[.\s]+", "")
     return text, label
@@ -170,11 +186,11 @@ def _reasons(text: pa.ChunkedArray, label: pa.ChunkedArray, schema: Schema) -> n
     no_label = _is_empty(label)
     too_long = pc.fill_null(pc.greater(pc.utf8_length(text), schema.max_text_chars), False)
     reason = np.zeros(len(text), dtype=np.int8)
+    if schema.nomenclature is not None:
+        reason[~_known(label, schema.nomenclature)] = _UNKNOWN_LABEL
     if schema.code_pattern:
         matches = _matches(label, schema.code_pattern)
         reason[~matches] = _BAD_LABEL
-        if schema.nace_codes:
-            reason[matches & ~_known_division(label)] = _NOT_NACE
     for code, mask in ((_TOO_LONG, too_long), (_NO_LABEL, no_label), (_EMPTY_TEXT, empty_text)):
         reason[_numpy(mask)] = code
     return reason
@@ -182,12 +198,6 @@ def _reasons(text: pa.ChunkedArray, label: pa.ChunkedArray, schema: Schema) -> n
 
 def _is_empty(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.or_kleene(pc.is_null(column), pc.equal(pc.fill_null(column, ""), ""))
-
-
-def _known_division(label: pa.ChunkedArray) -> np.ndarray:
-    """Whether each label starts with a NACE rev.2 division."""
-    division = pc.utf8_slice_codeunits(pc.fill_null(label, ""), 0, 2)
-    return _numpy(pc.is_in(division, value_set=_DIVISIONS))
 
 
 def _numpy(mask: pa.ChunkedArray) -> np.ndarray:
@@ -206,6 +216,14 @@ def _matches(label: pa.ChunkedArray, pattern: str) -> np.ndarray:
         return _numpy(pc.match_substring_regex(filled, pattern))
     except pa.ArrowInvalid:
         return np.array([compiled.search(v) is not None for v in filled.to_pylist()], dtype=bool)
+
+
+def _known(label: pa.ChunkedArray, nomenclature: Nomenclature) -> np.ndarray:
+    """Which labels the nomenclature knows (each distinct label checked once)."""
+    filled = pc.fill_null(label, "")
+    distinct = pc.unique(filled).to_pylist()
+    known = [value for value in distinct if nomenclature.normalise(value) is not None]
+    return _numpy(pc.is_in(filled, value_set=pa.array(known, pa.string())))
 
 
 def _canonical(
@@ -229,7 +247,7 @@ def _bad_rows(
     label: pa.ChunkedArray,
     schema: Schema,
 ) -> pa.Table:
-    """Bad rows sorted by line: line, reason, the original columns as text, raw record."""
+    """The text rows failing a check, each with its kind and reason."""
     selected = pa.array(mask)
     codes = reason[mask]
     labels = label.filter(selected).to_pylist()
@@ -237,84 +255,25 @@ def _bad_rows(
     reasons = [
         _describe(int(c), lab, n, schema) for c, lab, n in zip(codes, labels, lengths, strict=True)
     ]
-    parsed = {
-        "line": pa.array(raw.lines[mask]),
-        "reason": pa.array(reasons, pa.string()),
-        "reason_code": pa.array(codes.astype(np.int32)),
-    }
-    for name in raw.table.column_names:
-        parsed[name] = _as_string(raw.table.column(name)).filter(selected)
-    tables = [pa.table(parsed)]
-    if raw.malformed:
-        tables.append(
-            pa.table(
-                {
-                    "line": pa.array([m.line for m in raw.malformed], pa.int64()),
-                    "reason": pa.array([m.reason for m in raw.malformed], pa.string()),
-                    "reason_code": pa.array([0] * len(raw.malformed), pa.int32()),
-                    "raw": pa.array([m.raw for m in raw.malformed], pa.string()),
-                }
-            )
-        )
-    return pa.concat_tables(tables, promote_options="default").sort_by("line")
+    return badrows.bad_rows(raw, mask, [_REASON_NAMES[int(c)] for c in codes], reasons)
 
 
 def _describe(code: int, label: str | None, length: int | None, schema: Schema) -> str:
     if code == _BAD_LABEL:
         return f"label {label!r} does not match {schema.code_pattern}"
-    if code == _NOT_NACE:
-        return f"label {label!r} is not a NACE rev.2 code (there is no division {label[:2]})"
+    if code == _UNKNOWN_LABEL:
+        return f"label {label!r} is not a {schema.nomenclature.name} code"
     if code == _TOO_LONG:
         return f"text has {length:,} characters (at most {schema.max_text_chars:,})"
     return _REASON_NAMES[code]
 
 
-def _code_name(code: int) -> str:
-    return _REASON_NAMES.get(code, "malformed record")
-
-
-def _refusal(shown: str, n_bad: int, total: int, bad: pa.Table, policy: str, schema: Schema) -> str:
-    kinds = pc.value_counts(bad.column("reason_code")).to_pylist()
-    summary = ", ".join(
-        f"{c['counts']:,} {_code_name(c['values'])}"
-        for c in sorted(kinds, key=lambda c: -c["counts"])
-    )
-    rows = "row" if n_bad == 1 else "rows"
-    head = f"{shown} has {n_bad:,} invalid {rows} out of {total:,} ({summary})"
-    if policy == "reject":
-        return (
-            f"{head}; fix them, or pass --on-bad-rows drop to leave them out "
-            "or --on-bad-rows quarantine to keep them aside for review."
-        )
-    return (
-        f"{head}, more than the {schema.max_bad_share:.0%} that data.max_bad_share allows; "
-        "check the file and --text-col/--label-col, or raise data.max_bad_share."
-    )
-
-
-def _shown_rows(bad: pa.Table, width: int = 80) -> list[dict[str, Any]]:
-    """The first bad rows for a report, long values cut to ``width`` characters."""
-    rows = []
-    for row in bad.slice(0, SHOWN_ROWS).to_pylist():
-        row.pop("reason_code", None)
-        rows.append(
-            {
-                key: value[: width - 1] + "…"
-                if isinstance(value, str) and len(value) > width
-                else value
-                for key, value in row.items()
-                if value is not None or key in ("line", "reason")
-            }
-        )
-    return rows
-
-
-def _duplicates(table: pa.Table) -> tuple[int, int]:
-    """Rows repeating an earlier (text, label) pair; texts carrying several labels."""
-    pairs = table.select([TEXT, LABEL]).group_by([TEXT, LABEL]).aggregate([])
-    # A text in several distinct pairs carries several labels.
-    per_text = pc.value_counts(pairs.column(TEXT)).field("counts")
-    conflicting = pc.sum(pc.greater(per_text, 1)).as_py()
+def _duplicates(table: pa.Table, inputs: list[str], outputs: list[str]) -> tuple[int, int]:
+    """Rows repeating an earlier row; inputs that appear with several outputs."""
+    pairs = table.select(inputs + outputs).group_by(inputs + outputs).aggregate([])
+    # An input in several distinct (input, output) pairs carries several outputs.
+    per_input = pairs.group_by(inputs).aggregate([([], "count_all")]).column("count_all")
+    conflicting = pc.sum(pc.greater(per_input, 1)).as_py()
     return table.num_rows - pairs.num_rows, int(conflicting or 0)
 
 
@@ -331,3 +290,126 @@ def _null_rates(table: pa.Table, trimmed: dict[str, pa.ChunkedArray]) -> dict[st
             empty = column.null_count
         rates[name] = round(empty / max(table.num_rows, 1), 6)
     return rates
+
+
+@dataclass(frozen=True)
+class TabularSchema:
+    """What a valid tabular data set looks like.
+
+    Attributes:
+        target: The column to predict.
+        task: ``classification`` or ``regression``.
+        features: The feature columns; None: every column but the target.
+        types: Explicit column types (the others are inferred).
+        min_class_rows: A class with fewer rows makes its rows bad (classification).
+        max_bad_share: Past this share of bad rows every policy refuses.
+    """
+
+    target: str
+    task: TaskKind = "classification"
+    features: tuple[str, ...] | None = None
+    types: Mapping[str, str] = field(default_factory=dict)
+    min_class_rows: int = MIN_CLASS_ROWS
+    max_bad_share: float = 0.25
+
+
+METADATA_KEY = b"mlcycle"  # the Arrow schema metadata naming target, task and types
+
+
+def validate_tabular(raw: RawTable, schema: TabularSchema, policy: str, shown: str) -> Validated:
+    """Type, check and filter a tabular ``raw`` under a bad-row ``policy``.
+
+    Raises:
+        InvalidInput: Unknown policy or explicit type.
+        DataError: A named column is missing, the target is empty or constant, a check
+            fails, or no valid row is left.
+        InvalidRows: Bad rows under ``reject``, or too many of them under any policy.
+    """
+    badrows.check_policy(policy)
+    features = _features(raw.table, schema, shown)
+    explicit = {k: v for k, v in schema.types.items() if k in features}
+    types = infer_types(raw.table.select(features), explicit)
+    coerced = coerce(raw.table, {**types, schema.target: target_type(schema.task)})
+    target = coerced.table.column(schema.target)
+    _raise_first(target_issues(target, coerced.readings[schema.target], schema.target))
+    kinds, reasons = _tabular_reasons(coerced, schema)
+    bad_mask = np.asarray([k is not None for k in kinds], dtype=bool)
+    total = raw.table.num_rows + len(raw.malformed)
+    bad = badrows.bad_rows(raw, bad_mask, kinds[bad_mask], reasons[bad_mask])
+    badrows.settle(bad, total, policy, shown, schema.max_bad_share, "data.target/data.types")
+    good = raw.table.filter(pa.array(~bad_mask))  # bad rows are said already: check the rest
+    issues = column_checks(
+        good, types, schema.target, schema.task, schema.min_class_rows, coerced.rows(~bad_mask)
+    )
+    _raise_first(issues)
+    left_out = {issue.column for issue in issues if issue.leave_out}
+    types = {name: kind for name, kind in types.items() if name not in left_out}
+    table = _kept(_tabular_canonical(raw.table, coerced.table, schema, types), bad_mask, shown)
+    return Validated(
+        table,
+        badrows.without_kind(bad),
+        total,
+        badrows.reason_counts(bad),
+        *_duplicates(table, features, [schema.target]),
+        {name: round(c.null_count / max(len(c), 1), 6) for name, c in _named(coerced.table)},
+        {TARGET: schema.target},
+        types,
+        issues,
+    )
+
+
+def _features(table: pa.Table, schema: TabularSchema, shown: str) -> list[str]:
+    """The feature columns, in file order; a missing target or feature is one sentence."""
+    names = table.column_names
+    _require_column(table, schema.target, shown, "set data.target to the column to predict")
+    for column in [*(schema.features or ()), *schema.types]:
+        _require_column(table, column, shown, "fix data.features or data.types")
+    chosen = set(schema.features or names) - {schema.target}
+    features = [name for name in names if name in chosen]
+    if not features:
+        raise DataError(f"{shown} has no feature column besides the target {schema.target!r}.")
+    return features
+
+
+def _raise_first(issues: list[Issue]) -> None:
+    for issue in issues:
+        if issue.severity == "error":
+            raise DataError(issue.message)
+
+
+def _tabular_reasons(coerced: Coerced, schema: TabularSchema) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's kind and reason: an unreadable value, no target, or a too-rare class."""
+    kinds, reasons = coerced.kinds.copy(), coerced.problems.copy()
+    target = coerced.table.column(schema.target)
+    no_target = np.asarray(pc.is_null(target).to_numpy(zero_copy_only=False), dtype=bool)
+    fresh = no_target & (kinds == None)  # noqa: E711 (elementwise on an object array)
+    kinds[fresh] = "missing target"
+    reasons[fresh] = f"no value in the target column {schema.target!r}"
+    if schema.task == "classification":
+        ok = kinds == None  # noqa: E711
+        rare = rare_classes(target.filter(pa.array(ok)), schema.min_class_rows)
+        values = np.asarray(target.to_pylist(), dtype=object)
+        for value, count in rare.items():
+            rows = ok & (values == value)
+            kinds[rows] = "class too rare"
+            reasons[rows] = (
+                f"class {value!r} has {count} row{'s' * (count > 1)} "
+                f"(at least {schema.min_class_rows} needed)"
+            )
+    return kinds, reasons
+
+
+def _named(table: pa.Table) -> list[tuple[str, pa.ChunkedArray]]:
+    return list(zip(table.column_names, table.columns, strict=True))
+
+
+def _tabular_canonical(
+    raw: pa.Table, typed: pa.Table, schema: TabularSchema, types: Mapping[str, str]
+) -> pa.Table:
+    """Columns in file order (typed where checked, as read otherwise), the target last,
+    with metadata naming the target, the task and the features' types."""
+    names = [name for name in raw.column_names if name != schema.target] + [schema.target]
+    columns = [typed.column(n) if n in typed.column_names else raw.column(n) for n in names]
+    described = {"target": schema.target, "task": schema.task, "types": dict(types)}
+    metadata = {METADATA_KEY: json.dumps(described).encode()}
+    return pa.table(columns, names=names).replace_schema_metadata(metadata)

@@ -1,36 +1,21 @@
-"""The model protocol every model family implements.
+"""A model loaded from the registry, with its identity: what serving and the gates hold.
 
-Training, evaluation, the pyfunc wrapper and the server only speak this protocol, so an
-engine can be swapped without touching them.
+The prediction types every family's models return are in :mod:`mlcycle.core.predictions`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import NamedTuple, Protocol, Self
-
-import numpy as np
+from dataclasses import dataclass
+from typing import Any
 
 
-class Prediction(NamedTuple):
-    """Top-k answers for n texts, best first."""
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded model with its registry identity (``mlcycle.registry.loading`` makes them)."""
 
-    codes: np.ndarray  # (n, k) of str
-    probs: np.ndarray  # (n, k) float32
-    # (n,) bool, when the model knows it: no word was left after cleaning (digits,
-    # punctuation, stop words only), so the codes owe nothing to the text.
-    empty: np.ndarray | None = None
-
-
-class TextClassifier(Protocol):
-    labels: list[str]
-
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self: ...
-
-    def predict(self, texts: Sequence[str], k: int = 1) -> Prediction: ...
-
-    def save(self, path: Path) -> None: ...
-
-    @classmethod
-    def load(cls, path: Path) -> Self: ...
+    name: str
+    version: str
+    model: Any  # follows mlcycle.core.predictions.Estimator
+    model_uri: str
+    task: str = "text-classification"  # versions logged before tasks were text classifiers
+    family: str = "fasttext"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlcycle.core.monitor_settings import MonitorSettings
+    from mlcycle.core.settings.monitor import MonitorSettings
     from mlcycle.monitor.rules import CheckResult
 
 SEVERITY = {"error_rate": "critical", "live_accuracy": "critical"}

@@ -15,6 +15,7 @@ from scipy.special import chdtrc, ndtr
 
 from mlcycle.monitor.counts import Counts, CountsLike, align, section_counts
 from mlcycle.monitor.results import DriftResult, require_data
+from mlcycle.tasks.labels import Nomenclature
 
 # Evidently's defaults (docs-old.evidentlyai.com/reference/data-drift-algorithm and
 # evidently 0.7.23 legacy/calculations/stattests/{chisquare_stattest,jensenshannon,psi}.py):
@@ -234,12 +235,18 @@ def _top_changes(keys: np.ndarray, ref: np.ndarray, cur: np.ndarray, top: int) -
 
 
 def prediction_drift(
-    reference: CountsLike, current: CountsLike, small_sample: int = SMALL_SAMPLE
+    reference: CountsLike,
+    current: CountsLike,
+    small_sample: int = SMALL_SAMPLE,
+    nomenclature: Nomenclature | None = None,
 ) -> dict[str, CategoricalDrift]:
-    """Drift of predicted NAF codes, and of the same predictions merged by NACE section."""
-    return {
-        "code": categorical_drift(reference, current, small_sample),
-        "section": categorical_drift(
-            section_counts(reference), section_counts(current), small_sample
-        ),
-    }
+    """Drift of predicted labels, and with a nomenclature of the same predictions merged
+    by its coarsest level (NACE sections)."""
+    drift = {"code": categorical_drift(reference, current, small_sample)}
+    if nomenclature is not None:
+        drift["section"] = categorical_drift(
+            section_counts(reference, nomenclature),
+            section_counts(current, nomenclature),
+            small_sample,
+        )
+    return drift

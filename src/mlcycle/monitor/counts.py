@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlcycle.core.errors import InvalidInput
-from mlcycle.text.nace import section_of
+from mlcycle.tasks.labels import Nomenclature
 
 UNKNOWN_SECTION = "?"
 
@@ -134,16 +134,19 @@ def align(reference: CountsLike, current: CountsLike) -> tuple[np.ndarray, np.nd
     return keys, ref_vec, cur_vec
 
 
-def section_counts(codes: CountsLike) -> Counts:
-    """Counts of NAF codes merged by NACE section (``5610A`` -> ``I``).
+def section_counts(codes: CountsLike, nomenclature: Nomenclature) -> Counts:
+    """Counts of labels merged by the coarsest level of their nomenclature (a NAF code
+    ``5610A`` under its section ``I``).
 
-    A code of no NACE division is counted under ``"?"`` rather than failing the report.
+    A label outside the nomenclature is counted under ``"?"`` rather than failing the
+    report.
     """
-    return as_counts(codes).regroup(_section_or_unknown)
+    return as_counts(codes).regroup(lambda code: section_of(code, nomenclature))
 
 
-def _section_or_unknown(code: Any) -> str:
-    try:
-        return section_of(str(code))
-    except ValueError:
+def section_of(code: Any, nomenclature: Nomenclature) -> str:
+    """The coarsest-level ancestor of a label, or ``"?"`` outside the nomenclature."""
+    canonical = nomenclature.normalise(str(code))
+    if canonical is None:
         return UNKNOWN_SECTION
+    return nomenclature.at_level([canonical], nomenclature.levels[0])[0]

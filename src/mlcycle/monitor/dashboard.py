@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from mlcycle.core.errors import MlcycleError
-from mlcycle.core.monitor_settings import duration_seconds
+from mlcycle.core.settings.monitor import duration_seconds
 from mlcycle.monitor.summary import build_summary
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 A retrain is needed when a monitoring rule is breached over the window, or when the
 served model's dataset has a newer version than the one it was trained on (or it was
 trained on no stored dataset while the project now has one). The orchestration lives
-in ``mlcycle.train.retrain``; this module only decides, so monitoring stays free of
+in ``mlcycle.loop.retrain``; this module only decides, so monitoring stays free of
 training code.
 """
 
@@ -58,7 +58,7 @@ def retrain_decision(
     from mlcycle.monitor.rules import run_check
 
     check = check or run_check(settings, start, end, notify=False)
-    reference = served_reference(settings.serve.model, settings)
+    reference = served_reference(settings.served_ref(), settings)
     decision = RetrainDecision(False, breached=[r.rule for r in check.breached])
     decision.trained_on = reference.dataset
     decision.latest_dataset = latest_dataset(settings, reference.dataset)

@@ -19,7 +19,7 @@ import numpy as np
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.monitor.results import require_data
-from mlcycle.text.nace import LEVELS, at_level, normalise_code
+from mlcycle.tasks.labels import Nomenclature
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
@@ -44,8 +44,9 @@ class LiveQuality:
 
     Attributes:
         labelled: Number of predictions with a true code.
-        metrics: ``accuracy_top1``, ``accuracy_top5`` and, for NAF codes, the same at
-            each NACE level (``accuracy_top1_section``, ...), each with its interval.
+        metrics: ``accuracy_top1``, ``accuracy_top5`` and, for labels of a nomenclature,
+            the same at each of its levels (``accuracy_top1_section``, ...), each with
+            its interval.
         confused: The most frequent (true code, predicted top-1 code) pairs that differ.
     """
 
@@ -100,16 +101,20 @@ def quality_from_flags(
     }
 
 
-def hit_flags(top_codes: np.ndarray, true_codes: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Per-row hit flags and their names, overall and (for NAF codes) per NACE level."""
+def hit_flags(
+    top_codes: np.ndarray, true_codes: np.ndarray, nomenclature: Nomenclature | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Per-row hit flags and their names, overall and (when every label belongs to the
+    nomenclature) per level above the labels."""
     top, true = _checked(top_codes, true_codes)
     distinct, inverse = np.unique(np.concatenate((true, top.ravel())), return_inverse=True)
     true_ids = inverse[: true.size]
     top_ids = inverse[true.size :].reshape(top.shape)
     columns, names = _hits(top_ids, true_ids, "")
-    if all(normalise_code(code) == code for code in distinct.tolist()):
-        for level in LEVELS[:-1]:  # the subclass level is the overall accuracy
-            mapped = np.array([at_level(code, level) for code in distinct.tolist()])
+    labels = distinct.tolist()
+    if nomenclature is not None and all(nomenclature.normalise(c) == c for c in labels):
+        for level in nomenclature.levels[:-1]:  # the finest level is the overall accuracy
+            mapped = np.array(nomenclature.at_level(labels, level))
             _, level_ids = np.unique(mapped, return_inverse=True)
             more, more_names = _hits(level_ids[top_ids], level_ids[true_ids], f"_{level}")
             columns += more
@@ -141,6 +146,7 @@ def live_quality(
     resamples: int = RESAMPLES,
     seed: int = 0,
     top_pairs: int = 10,
+    nomenclature: Nomenclature | None = None,
 ) -> LiveQuality:
     """Accuracy of labelled predictions, with 95% bootstrap intervals.
 
@@ -151,6 +157,7 @@ def live_quality(
         resamples: Bootstrap resamples.
         seed: Seed of the resampling.
         top_pairs: How many confused pairs to list.
+        nomenclature: The labels' hierarchy, for the accuracy at each level.
 
     Raises:
         NoData: No labelled prediction.
@@ -158,7 +165,7 @@ def live_quality(
     """
     top, true = _checked(top_codes, true_codes)
     require_data(true.size, "current", "labelled predictions (no feedback yet)")
-    flags, names = hit_flags(top, true)
+    flags, names = hit_flags(top, true, nomenclature)
     patterns, counts = flag_patterns(flags)
     metrics = quality_from_flags(patterns, counts, names, resamples, seed)
     return LiveQuality(true.size, metrics, confused_pairs(true, top[:, 0], top=top_pairs))

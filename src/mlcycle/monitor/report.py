@@ -148,9 +148,10 @@ def _prediction(summary: dict[str, Any]) -> str:
     drift = panel["drift"]
     if drift.get("available"):
         rows = [
-            [level, d["result"]["method"], d["result"]["statistic"], _verdict_text(d)]
-            for level, d in (("code", drift["code"]), ("section", drift["section"]))
-        ]
+            [level, drift[level]["result"]["method"], drift[level]["result"]["statistic"],
+             _verdict_text(drift[level])]
+            for level in ("code", "section") if level in drift
+        ]  # fmt: skip
         out.append(_table(["level", "method", "score", "verdict"], rows))
         changes = drift["code"]["changes"]
         out.append(
@@ -161,6 +162,8 @@ def _prediction(summary: dict[str, Any]) -> str:
         )
     else:
         out.append(_missing(drift) or "")
+    if "sections" not in panel:  # labels without a nomenclature have no groups
+        return "".join(out)
     reference = {r["key"]: r["share"] for r in panel.get("reference_sections", [])}
     current = {r["key"]: r["share"] for r in panel["sections"]}
     labels = sorted(set(reference) | set(current))

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlcycle.core.monitor_settings import MonitorSettings
     from mlcycle.core.settings import Settings
+    from mlcycle.core.settings.monitor import MonitorSettings
 
 OK, BREACHED, SKIPPED = "ok", "breached", "skipped"
 

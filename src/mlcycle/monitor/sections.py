@@ -15,12 +15,12 @@ from mlcycle.core.errors import MlcycleError
 from mlcycle.monitor import aggregates as agg
 from mlcycle.monitor.categorical import prediction_drift
 from mlcycle.monitor.confidence import auto_coding_rate, confidence_drift
-from mlcycle.monitor.counts import UNKNOWN_SECTION, section_counts
+from mlcycle.monitor.counts import section_counts, section_of
 from mlcycle.monitor.logstore import Window
 from mlcycle.monitor.numeric import histogram_sample, sample
 from mlcycle.monitor.quality import confused_pairs, hit_flags, quality_from_flags
 from mlcycle.monitor.text import TextReference, text_drift_from_counts
-from mlcycle.text.nace import section_of
+from mlcycle.tasks.labels import Nomenclature
 
 if TYPE_CHECKING:
     from mlcycle.core.settings import Settings
@@ -54,25 +54,29 @@ def service_panel(window: Window, settings: Settings) -> dict[str, Any]:
 
 
 def prediction_panel(
-    window: Window, profile: ReferenceProfile | None, bucket_ms: int
+    window: Window,
+    profile: ReferenceProfile | None,
+    bucket_ms: int,
+    nomenclature: Nomenclature | None = None,
 ) -> dict[str, Any]:
-    """Predicted codes and sections now, over time, and against the training labels."""
+    """Predicted labels (and their top-level groups, with a nomenclature) now, over
+    time, and against the training labels."""
     codes = agg.code_counts(window)
     total = sum(codes.values())
-    sections = section_counts(codes).as_dict()
-    panel: dict[str, Any] = {
-        "available": True,
-        "codes": _shares(codes, total, TOP),
-        "sections": _shares(sections, total, None),
-        "section_series": _section_series(agg.code_counts_by_bucket(window, bucket_ms)),
-    }
+    panel: dict[str, Any] = {"available": True, "codes": _shares(codes, total, TOP)}
+    if nomenclature is not None:
+        sections = section_counts(codes, nomenclature).as_dict()
+        panel["sections"] = _shares(sections, total, None)
+        by_bucket = agg.code_counts_by_bucket(window, bucket_ms)
+        panel["section_series"] = _section_series(by_bucket, nomenclature)
     if profile is None:
         panel["drift"] = unavailable("No reference profile: no training label distribution.")
-    else:
-        drift = prediction_drift(profile.labels, codes)
-        panel["drift"] = {"available": True, **{k: v.to_dict() for k, v in drift.items()}}
+        return panel
+    drift = prediction_drift(profile.labels, codes, nomenclature=nomenclature)
+    panel["drift"] = {"available": True, **{k: v.to_dict() for k, v in drift.items()}}
+    if nomenclature is not None:
         panel["reference_sections"] = _shares(
-            section_counts(profile.labels).as_dict(), profile.rows, None
+            section_counts(profile.labels, nomenclature).as_dict(), profile.rows, None
         )
     return panel
 
@@ -82,22 +86,15 @@ def _shares(counts: dict, total: float, top: int | None) -> list[dict[str, Any]]
     return [{"key": k, "count": int(v), "share": v / total if total else 0.0} for k, v in ranked]
 
 
-def _section_series(rows: list[tuple[int, str, int]]) -> dict[str, Any]:
-    """Share of each NACE section per time bucket."""
+def _section_series(rows: list[tuple[int, str, int]], nomenclature: Nomenclature) -> dict[str, Any]:
+    """Share of each top-level group (NACE section) per time bucket."""
     times = sorted({t for t, _, _ in rows})
     index = {t: i for i, t in enumerate(times)}
     by_section: dict[str, np.ndarray] = {}
     for t, code, n in rows:
-        by_section.setdefault(_section(code), np.zeros(len(times)))[index[t]] += n
+        by_section.setdefault(section_of(code, nomenclature), np.zeros(len(times)))[index[t]] += n
     totals = np.maximum(sum(by_section.values(), np.zeros(len(times))), 1)
     return {"t": times, "shares": {s: (v / totals).tolist() for s, v in sorted(by_section.items())}}
-
-
-def _section(code: str) -> str:
-    try:
-        return section_of(code)
-    except ValueError:
-        return UNKNOWN_SECTION
 
 
 def confidence_panel(window: Window, baseline: np.ndarray, threshold: float) -> dict[str, Any]:
@@ -139,7 +136,7 @@ def text_panel(
     window: Window, totals: agg.Totals, profile: ReferenceProfile | None
 ) -> dict[str, Any]:
     """Length, unknown words, word-distribution drift and the new frequent words."""
-    from mlcycle.text.normalize import default_cleaner
+    from mlcycle.models.fasttext.cleaner import default_cleaner
 
     values, counts = agg.length_counts(window)
     lengths = {"values": values.tolist(), "counts": counts.tolist()}
@@ -166,8 +163,11 @@ def text_panel(
     return panel
 
 
-def quality_panel(window: Window, bucket_ms: int) -> dict[str, Any]:
-    """Live accuracy per NACE level with bootstrap intervals, confused pairs, over time."""
+def quality_panel(
+    window: Window, bucket_ms: int, nomenclature: Nomenclature | None = None
+) -> dict[str, Any]:
+    """Live accuracy (per level of the labels' nomenclature) with bootstrap intervals,
+    confused pairs, over time."""
     found = agg.labelled(window)
     base = {"feedback_rows": found.feedback_rows, "unmatched_feedback": found.unmatched}
     if not found.true_codes:
@@ -181,7 +181,8 @@ def quality_panel(window: Window, bucket_ms: int) -> dict[str, Any]:
     width = max(5, max(len(t) for t in found.top_codes))
     # Short rankings are padded with their own first code: no new hit, no foreign code.
     top = np.array([t + t[:1] * (width - len(t)) for t in found.top_codes], dtype=object)
-    flags, names = hit_flags(top.astype(str), np.asarray(found.true_codes, dtype=str))
+    true = np.asarray(found.true_codes, dtype=str)
+    flags, names = hit_flags(top.astype(str), true, nomenclature)
     patterns, counts = _weighted_patterns(flags, found.counts)
     metrics = quality_from_flags(patterns, counts, names)
     series = agg.accuracy_by(window, "p.ms // ? * ?", [bucket_ms, bucket_ms])

@@ -26,6 +26,7 @@ from mlcycle.monitor.sections import (
     service_panel,
     text_panel,
 )
+from mlcycle.tasks import task_of
 
 if TYPE_CHECKING:
     from mlcycle.core.settings import Settings
@@ -53,7 +54,8 @@ def build_summary(
     ``reference`` skips the registry look-up (benchmarks, tests with a given profile).
     """
     store = store or LogStore.from_settings(settings)
-    reference = reference or served_reference(model or settings.serve.model, settings)
+    nomenclature = task_of(settings).nomenclature
+    reference = reference or served_reference(model or settings.served_ref(), settings)
     bucket = bucket_seconds(end - start)
     threshold = settings.monitor.auto_coding_threshold
     baseline = _baseline_histogram(store, start - (end - start), start)
@@ -72,10 +74,10 @@ def build_summary(
         else:
             profile = reference.profile
             summary["service"] = service_panel(window, settings)
-            summary["prediction"] = prediction_panel(window, profile, bucket * 1000)
+            summary["prediction"] = prediction_panel(window, profile, bucket * 1000, nomenclature)
             summary["confidence"] = confidence_panel(window, baseline, threshold)
             summary["text"] = text_panel(window, totals, profile)
-            summary["quality"] = quality_panel(window, bucket * 1000)
+            summary["quality"] = quality_panel(window, bucket * 1000, nomenclature)
     if reference.reason:
         summary["notes"].append(reference.reason)
     return plain(summary)

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlcycle.data import textstats
+from mlcycle.models.fasttext.cleaner import default_cleaner
 from mlcycle.monitor import categorical, numeric
 from mlcycle.monitor.counts import Counts, align
 from mlcycle.monitor.results import DriftResult, require_data
-from mlcycle.text.normalize import default_cleaner
 
 OTHER = "<other>"  # every word outside the reference's kept vocabulary
 _QUANTILE_POINTS = 1000

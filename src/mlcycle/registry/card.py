@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.registry.audit import Event, read_events
 from mlcycle.registry.details import VersionDetails, describe
-from mlcycle.text.nace import LEVELS, SUBCLASS_LABELS, label
+from mlcycle.tasks import task_of
 
 REPORT = "evaluation/classification_report.csv"
 WORST = 10
@@ -32,6 +33,8 @@ class Card:
     worst: list[dict[str, Any]]  # the classes with the lowest F1
     gates: list[dict[str, Any]]  # of the last gated move of this version
     history: list[Event] = field(default_factory=list)
+    levels: tuple[str, ...] = ()  # the labels' nomenclature levels, coarsest first
+    nomenclature: str | None = None
 
     @property
     def title(self) -> str:
@@ -49,13 +52,16 @@ def build_card(ref: str, settings: Settings | None = None) -> Card:
         if details.version in (e.to_version, e.from_version)
     ]
     gated = [e for e in events if e.to_version == details.version and e.gates]
+    nomenclature = getattr(task_of(settings), "nomenclature", None)
     return Card(
         details,
         settings.registry.intended_use,
         _coverage(details, report),
-        _worst(report),
+        _worst(report, nomenclature.label if nomenclature else lambda code: None),
         gated[-1].gates if gated else [],
         events,
+        nomenclature.levels if nomenclature else (),
+        nomenclature.name if nomenclature else None,
     )
 
 
@@ -69,18 +75,21 @@ def _report(run_id: str | None) -> pd.DataFrame | None:
             local = mlflow.artifacts.download_artifacts(
                 run_id=run_id, artifact_path=REPORT, dst_path=tmp
             )
-            return pd.read_csv(local, dtype={"code": str})
+            report = pd.read_csv(local, dtype=str)
     except Exception:  # a version logged without the evaluation report
         return None
+    # The first column names the class ("code" in reports of mlcycle 0.1, "class" since).
+    report = report.rename(columns={report.columns[0]: "code"})
+    return report.astype({c: float for c in ("precision", "recall", "f1", "support")})
 
 
 def _coverage(details: VersionDetails, report: pd.DataFrame | None) -> dict[str, Any]:
     rows = sum(int(float(details.params.get(k, 0))) for k in ("train_rows", "eval_rows"))
     seen = int((report["support"] > 0).sum()) if report is not None else None
-    return {"rows": rows or None, "labels_evaluated": seen, "naf_subclasses": len(SUBCLASS_LABELS)}
+    return {"rows": rows or None, "labels_evaluated": seen}
 
 
-def _worst(report: pd.DataFrame | None) -> list[dict[str, Any]]:
+def _worst(report: pd.DataFrame | None, label: Callable[[str], str | None]) -> list[dict[str, Any]]:
     if report is None:
         return []
     present = report[report["support"] > 0]
@@ -102,11 +111,12 @@ def _sections(card: Card) -> list[tuple[str, list[str], list[list[str]]]]:
     """The card as (heading, paragraphs, table rows with a header row first)."""
     d = card.details
     m = d.metrics
+    by_level = {f"accuracy_{level}" for level in card.levels}
     overall = [["metric", "value"]] + [
-        [k, f"{m[k]:.4f}"] for k in ("accuracy_top1", "accuracy_top5", "f1_macro") if k in m
+        [k, f"{v:.4f}"] for k, v in sorted(m.items()) if k not in by_level
     ]
     levels = [["level", "top-1 accuracy"]] + [
-        [lvl, f"{m[f'accuracy_{lvl}']:.4f}"] for lvl in LEVELS if f"accuracy_{lvl}" in m
+        [lvl, f"{m[f'accuracy_{lvl}']:.4f}"] for lvl in card.levels if f"accuracy_{lvl}" in m
     ]
     cov = card.coverage
     lineage = (
@@ -117,8 +127,7 @@ def _sections(card: Card) -> list[tuple[str, list[str], list[list[str]]]]:
             ["rows (train + evaluation)", str(cov["rows"] or "unknown")],
             [
                 "label coverage",
-                f"{cov['labels_evaluated']} classes with evaluation rows, of the "
-                f"{cov['naf_subclasses']} subclasses mlcycle knows"
+                f"{cov['labels_evaluated']} classes with evaluation rows"
                 if cov["labels_evaluated"] is not None
                 else "unknown",
             ],
@@ -153,13 +162,17 @@ def _sections(card: Card) -> list[tuple[str, list[str], list[list[str]]]]:
         for e in card.history
     ]
     aliases = ", ".join(d.aliases) or "none"
+    by_level = [(f"Metrics per level of {card.nomenclature}", [], levels)] if card.levels else []
+    weak = (
+        [(f"Weak spots: the {WORST} classes with the lowest F1", [], worst)] if card.worst else []
+    )
     return [
         ("Intended use", [card.intended_use, f"Aliases held now: {aliases}."], []),
         ("Data lineage", [], lineage),
         ("Training parameters", [], params),
         ("Metrics", ["On the evaluation split of its training run."], overall),
-        ("Metrics per NACE level", [], levels),
-        (f"Weak spots: the {WORST} classes with the lowest F1", [], worst),
+        *by_level,
+        *weak,
         ("Gate results", [] if card.gates else ["No gated promotion recorded."], gates),
         ("Promotion history", [] if card.history else ["Never promoted."], history),
     ]

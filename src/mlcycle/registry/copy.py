@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from mlcycle.core.errors import InvalidInput, Unavailable
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import ensure_experiment
-from mlcycle.registry.holdout import find_holdout, store_copy
+from mlcycle.data.holdout import find_holdout, store_copy
 from mlcycle.registry.manifest import download_verified
 from mlcycle.registry.ops import VersionInfo, register, resolve
 from mlcycle.registry.refs import ModelRef
@@ -137,7 +137,7 @@ def _import(
         "mlcycle.copied_from": f"{source_uri} {info.name}/{info.version}",
         "mlcycle.copied_from_run": info.run_id or "",
     }
-    experiment = ensure_experiment(settings.experiment, settings)
+    experiment = ensure_experiment(settings.experiment_name, settings)
     run = bundle["run"]
     tags = {
         k: v

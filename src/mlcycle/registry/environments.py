@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from mlcycle.core.errors import InvalidInput
-from mlcycle.core.registry_settings import GATE_NAMES, EnvironmentSettings, RegistrySettings
+from mlcycle.core.settings.registry import GATE_NAMES, EnvironmentSettings, RegistrySettings
 
 _ALIAS = re.compile(r"^[A-Za-z][\w-]*$")
 

@@ -7,22 +7,28 @@ it never raises, so a promotion always reports every gate.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mlcycle.core.errors import ModelError
 from mlcycle.core.settings import Settings
-from mlcycle.registry import behaviour
-from mlcycle.registry.holdout import Holdout
-from mlcycle.registry.loading import ServedModel, load_served_model
+from mlcycle.data.holdout import Holdout
+from mlcycle.models.protocol import ServedModel
+from mlcycle.registry.loading import load_served_model
 from mlcycle.registry.manifest import download_verified
 from mlcycle.registry.ops import VersionInfo
+from mlcycle.tasks import Task
+
+# One-row inputs the latency gate cycles through (the first ones warm caches).
+LATENCY_INPUTS = 200
 
 
 @dataclass
@@ -64,17 +70,24 @@ class GateContext:
     champion: Subject | None  # None: the alias has no holder yet
     holdout: Holdout | None
     settings: Settings
+    task: Task
 
 
-def holdout_metrics(subject: Subject, holdout: Holdout) -> dict[str, float]:
+def holdout_metrics(subject: Subject, ctx: GateContext) -> dict[str, float]:
     """The subject's metrics on the holdout, computed once."""
-    from mlcycle.train.evaluate import evaluate
-
     if subject.metrics is None:
-        texts = holdout.frame["text"].astype(str).tolist()
-        top = subject.model.classifier.predict(texts, k=5).codes
-        subject.metrics = evaluate(holdout.frame["label"].astype(str).to_numpy(), top).metrics
+        frame, task = ctx.holdout.frame, ctx.task
+        model = subject.model.model
+        prediction = model.predict(task.inputs(frame), k=task.prediction_width(model))
+        subject.metrics = task.evaluate(task.truth(frame), prediction).metrics
     return subject.metrics
+
+
+def _meets(task: Task, metric: str, value: float | None, bound: float) -> bool:
+    """``value`` on the right side of ``bound`` (a floor, or a ceiling for errors)."""
+    if value is None:
+        return False
+    return value >= bound if task.higher_is_better(metric) else value <= bound
 
 
 def _fmt(value: float) -> str:
@@ -135,11 +148,15 @@ def _signature(info: VersionInfo) -> dict[str, Any] | None:
     return signature.to_dict() if signature is not None else None
 
 
+# Plain MLflow, as a user without mlcycle would: load, then answer the logged example.
 _FRESH = """\
-import json, sys
+import sys
 import mlflow.pyfunc
 model = mlflow.pyfunc.load_model(sys.argv[1])
-print(json.dumps(model.predict(["coiffeur"], params={"k": 1})[0][0]))
+if model.input_example is None:
+    sys.exit("the model was logged without an input example")
+answer = model.predict(model.input_example)
+print("ANSWERED", len(answer))
 """
 
 
@@ -165,33 +182,39 @@ def _fresh_load(info: VersionInfo, settings: Settings) -> str | None:
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
         return lines[-1] if lines else f"exit code {done.returncode}"
-    try:
-        json.loads(done.stdout.strip().splitlines()[-1])["code"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return f"unexpected answer {done.stdout.strip()[:200]!r}"
+    last = done.stdout.strip().splitlines()[-1:] or [""]
+    if not last[0].startswith("ANSWERED ") or last[0] == "ANSWERED 0":
+        return f"unexpected answer {done.stdout.strip()[-200:]!r}"
     return None
 
 
 def quality(ctx: GateContext) -> GateResult:
-    """Holdout metrics at or above the configured minimums."""
-    minimums = ctx.settings.registry.gates.quality.minimums
-    metrics = holdout_metrics(ctx.candidate, ctx.holdout)
+    """Holdout metrics on the right side of the configured bounds (floors; ceilings for
+    errors), the task's defaults when the project file sets none."""
+    task = ctx.task
+    minimums = ctx.settings.registry.gates.quality.minimums or task.default_minimums()
+    metrics = holdout_metrics(ctx.candidate, ctx)
     checks = [
         {
             "metric": m,
             "value": metrics.get(m),
-            "minimum": low,
-            "passed": metrics.get(m) is not None and metrics[m] >= low,
+            "minimum" if task.higher_is_better(m) else "maximum": bound,
+            "passed": _meets(task, m, metrics.get(m), bound),
         }
-        for m, low in minimums.items()
+        for m, bound in minimums.items()
     ]
     failed = [c["metric"] for c in checks if not c["passed"]]
+    bounds = [
+        f"{'>=' if task.higher_is_better(m) else '<='} {_fmt(b)}" for m, b in minimums.items()
+    ]
     return GateResult(
         "quality",
         not failed,
         ", ".join(f"{c['metric']} {_fmt(c['value'] or 0.0)}" for c in checks),
-        ", ".join(f">= {_fmt(c['minimum'])}" for c in checks),
-        f"below the minimum: {', '.join(failed)}" if failed else "on the frozen holdout",
+        ", ".join(bounds),
+        f"out of bounds: {', '.join(failed)} (registry.gates.quality.minimums in the project file)"
+        if failed
+        else "on the frozen holdout",
         checks,
     )
 
@@ -215,12 +238,13 @@ def champion(ctx: GateContext) -> GateResult:
             "-",
             f"version {ctx.champion.info.version}: {ctx.champion.load_error}",
         )
-    mine = holdout_metrics(ctx.candidate, ctx.holdout)
-    theirs = holdout_metrics(ctx.champion, ctx.holdout)
+    mine = holdout_metrics(ctx.candidate, ctx)
+    theirs = holdout_metrics(ctx.champion, ctx)
     checks = []
-    for metric in config.metrics:
+    for metric in config.metrics or ctx.task.headline:
         a, b = mine.get(metric), theirs.get(metric)
-        ok = a is not None and b is not None and a >= b - config.margin
+        slack = config.margin if ctx.task.higher_is_better(metric) else -config.margin
+        ok = b is not None and _meets(ctx.task, metric, a, b - slack)
         checks.append(
             {
                 "metric": metric,
@@ -247,27 +271,29 @@ def champion(ctx: GateContext) -> GateResult:
 
 
 def behaviour_gate(ctx: GateContext) -> GateResult:
-    """Invariance and minimum functionality (see :mod:`mlcycle.registry.behaviour`)."""
+    """Invariance, direction (tabular) and minimum functionality, as the task checks them."""
     config = ctx.settings.registry.gates.behaviour
-    texts = ctx.holdout.frame["text"].astype(str).tolist()[: config.invariance_texts]
-    report = behaviour.check(ctx.candidate.model.classifier, texts, config.cases)
-    ok = report.invariance >= config.min_invariance and (
-        report.functionality >= config.min_functionality
-    )
+    report = ctx.task.behaviour(ctx.candidate.model.model, ctx.holdout.frame, config)
+    shares = {"invariance": report.invariance, "functionality": report.functionality}
+    if report.direction is not None:
+        shares["direction"] = report.direction
     checks = [
-        {"check": "invariance", "value": report.invariance, "minimum": config.min_invariance},
-        {
-            "check": "functionality",
-            "value": report.functionality,
-            "minimum": config.min_functionality,
-        },
+        {"check": name, "value": value, "minimum": getattr(config, f"min_{name}")}
+        for name, value in shares.items()
     ]
+    failed = [c["check"] for c in checks if c["value"] < c["minimum"]]
+    detail = "; ".join(report.broken[:6])
+    if failed:
+        detail = (
+            f"below the minimum: {', '.join(failed)} (the cases and minimums are under "
+            f"registry.gates.behaviour in the project file); {detail}"
+        )
     return GateResult(
         "behaviour",
-        ok,
-        f"invariance {report.invariance:.3f}, functionality {report.functionality:.3f}",
-        f">= {config.min_invariance}, >= {config.min_functionality}",
-        "; ".join(report.broken[:6]),
+        not failed,
+        ", ".join(f"{c['check']} {c['value']:.3f}" for c in checks),
+        ", ".join(f">= {c['minimum']}" for c in checks),
+        detail,
         checks,
     )
 
@@ -275,16 +301,31 @@ def behaviour_gate(ctx: GateContext) -> GateResult:
 def latency(ctx: GateContext) -> GateResult:
     """In-process p99 of single-text predictions under the budget."""
     config = ctx.settings.registry.gates.latency
-    texts = ctx.holdout.frame["text"].astype(str).tolist() if ctx.holdout is not None else []
-    p99 = behaviour.p99_latency_ms(ctx.candidate.model.classifier, texts, config.samples)
+    if ctx.holdout is None:
+        return GateResult("latency", False, "not run", "-", "no frozen holdout to time on")
+    inputs = ctx.task.single_inputs(ctx.holdout.frame, LATENCY_INPUTS)
+    p99 = p99_latency_ms(ctx.candidate.model.model, inputs, config.samples)
     return GateResult(
         "latency",
         p99 <= config.p99_ms,
         f"p99 {p99:.3f} ms",
         f"<= {config.p99_ms} ms",
-        f"{config.samples} single-text predictions, k=5",
+        f"{config.samples} single-row predictions, k=5",
         [{"p99_ms": p99, "budget_ms": config.p99_ms}],
     )
+
+
+def p99_latency_ms(model: Any, inputs: Sequence[Any], samples: int) -> float:
+    """The 99th percentile of one-row ``predict`` calls (k=5), in milliseconds, warm."""
+    for single in inputs[:20]:  # warm caches and compiled kernels first
+        model.predict(single, k=5)
+    timings = np.empty(samples)
+    for i in range(samples):
+        single = inputs[i % len(inputs)]
+        start = time.perf_counter()
+        model.predict(single, k=5)
+        timings[i] = time.perf_counter() - start
+    return float(np.percentile(timings, 99) * 1000.0)
 
 
 GATES: dict[str, Callable[[GateContext], GateResult]] = {
@@ -295,7 +336,7 @@ GATES: dict[str, Callable[[GateContext], GateResult]] = {
     "latency": latency,
 }
 _NEEDS_MODEL = {"quality", "champion", "behaviour", "latency"}
-_NEEDS_HOLDOUT = {"quality", "champion", "behaviour"}
+_NEEDS_HOLDOUT = {"quality", "champion", "behaviour", "latency"}
 
 
 def run_gates(ctx: GateContext, names: list[str]) -> list[GateResult]:

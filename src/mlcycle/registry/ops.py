@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlcycle.core.errors import InvalidInput, NotFound
@@ -20,6 +20,7 @@ class VersionInfo:
     run_id: str | None
     source: str
     aliases: tuple[str, ...]
+    tags: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def _client() -> Any:
@@ -29,7 +30,9 @@ def _client() -> Any:
 
 
 def _info(mv: Any) -> VersionInfo:
-    return VersionInfo(mv.name, str(mv.version), mv.run_id, mv.source, tuple(mv.aliases or ()))
+    return VersionInfo(
+        mv.name, str(mv.version), mv.run_id, mv.source, tuple(mv.aliases or ()), dict(mv.tags or {})
+    )
 
 
 def register(model_uri: str, name: str, tags: dict[str, str] | None = None) -> VersionInfo:
@@ -103,6 +106,7 @@ def list_versions(name: str) -> list[VersionInfo]:
             v.run_id,
             v.source,
             tuple(sorted(aliases.get(str(v.version), []))),
+            dict(v.tags or {}),
         )
         for v in versions
     ]

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from mlcycle.core.errors import Conflict, InvalidInput, NotFound
+from mlcycle.core.lock import registry_lock
 from mlcycle.core.settings import Settings, get_settings
+from mlcycle.data.holdout import find_holdout
 from mlcycle.registry.audit import (
     FORCE,
     OUTSIDE,
@@ -30,10 +32,9 @@ from mlcycle.registry.audit import (
 from mlcycle.registry.environments import environment, gates_for, previous_environment
 from mlcycle.registry.gates import GateContext, GateResult, Subject, run_gates
 from mlcycle.registry.history import holder_stack, rollback_target
-from mlcycle.registry.holdout import find_holdout
-from mlcycle.registry.lock import registry_lock
 from mlcycle.registry.ops import VersionInfo, resolve, set_alias
 from mlcycle.registry.refs import ModelRef
+from mlcycle.tasks import task_of
 
 
 @dataclass
@@ -109,6 +110,7 @@ def promote(
             Subject.load(current) if current is not None else None,
             find_holdout(name, settings),
             settings,
+            task_of(settings),
         )
         results = run_gates(ctx, gates_for(alias, settings.registry))
         passed = all(g.passed for g in results)

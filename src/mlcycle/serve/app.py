@@ -25,7 +25,7 @@ from mlcycle import __version__
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.data.predlog import log_roots
 from mlcycle.serve.auth import Authenticator
-from mlcycle.serve.feedback import FeedbackService
+from mlcycle.serve.feedback import FeedbackService, LabelRule
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.gateway import Gateway
 from mlcycle.serve.holder import ModelHolder, Predictor
@@ -35,9 +35,10 @@ from mlcycle.serve.predict import PredictService
 from mlcycle.serve.recorder import Recorder
 from mlcycle.serve.routes import Services, add_error_handlers, add_routes, document_security
 from mlcycle.serve.validation import Limits
+from mlcycle.tasks import task_of
 
 if TYPE_CHECKING:
-    from mlcycle.registry.loading import ServedModel
+    from mlcycle.models.protocol import ServedModel
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def create_app(
     """Build the API.
 
     Args:
-        model: The model to serve, fixed. When None, ``settings.serve.model`` is loaded
+        model: The model to serve, fixed. When None, ``settings.served_ref()`` is loaded
             from the registry at startup; the app starts answering once it is in (or
             failed, or after ``STARTUP_WAIT_S``: then ``/health`` answers, ``/ready`` and
             ``/predict`` say 503 until the model is in). When it is an alias the server
@@ -74,14 +75,22 @@ def create_app(
     serve = settings.serve
     metrics = Metrics() if serve.metrics else None
     recorder = _recorder(settings, metrics)
-    holder = ModelHolder(serve.model, model, on_swap=_on_swap(metrics))
+    task = task_of(settings)
+    holder = ModelHolder(
+        settings.served_ref(), model, on_swap=_on_swap(metrics), name_of=task.label_name
+    )
     follower = None if model is not None else _follower(holder, settings, metrics)
     limits = Limits.from_settings(serve)
     auth = Authenticator(serve.auth)
     services = Services(
         holder=holder,
         predict=PredictService(holder, limits, recorder),
-        feedback=FeedbackService(recorder, serve.max_batch, auth.admin_names),
+        feedback=FeedbackService(
+            recorder,
+            serve.max_batch,
+            auth.admin_names,
+            LabelRule(task.normalise_label, task.label_description(), task.label_pattern()),
+        ),
         recorder=recorder,
         metrics=metrics,
         follower=follower,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from mlcycle.core.serve_settings import ADMIN, AuthSettings, is_admin_path
+from mlcycle.core.settings.serve import ADMIN, AuthSettings, is_admin_path
 from mlcycle.serve.responses import HttpError
 
 MIN_KEY_CHARS = 16

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,6 @@ from mlcycle.data.predlog import Skipped, find_predictions, request_id_ms
 from mlcycle.serve.logrecords import FeedbackRecord
 from mlcycle.serve.recorder import Recorder
 from mlcycle.serve.validation import json_integer
-from mlcycle.text import nace
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,15 @@ POLL_S = 0.25
 # An id dated later than now by more than two servers' clocks can differ was not
 # issued by this service.
 SKEW_MS = 2_000
+
+
+@dataclass(frozen=True)
+class LabelRule:
+    """What a valid true label is: the task's canonical form, and how to say so."""
+
+    normalise: Callable[[str], str | None] = lambda raw: raw.strip() or None
+    described: str = "a non-empty label"
+    pattern: str = r"\S"  # the same rule as a regular expression, for the API schema
 
 
 @dataclass(frozen=True)
@@ -69,11 +78,16 @@ class FeedbackService:
     """Validates feedback, finds the predictions it is about, queues it for writing."""
 
     def __init__(
-        self, recorder: Recorder, max_items: int, admin_keys: frozenset[str] = frozenset()
+        self,
+        recorder: Recorder,
+        max_items: int,
+        admin_keys: frozenset[str] = frozenset(),
+        labels: LabelRule | None = None,
     ) -> None:
         self.recorder = recorder
         self.max_items = max_items
         self.admin_keys = admin_keys  # names of the keys that may label any request
+        self.labels = labels or LabelRule()
         # An unwritten record reaches a file within one flush and one write.
         self.wait_s = 2 * recorder.flush_seconds + 5.0
         self._reported: set[str] = set()  # unreadable files already in the server log
@@ -88,7 +102,7 @@ class FeedbackService:
                 "The prediction log is off on this server, so feedback cannot be matched "
                 "to predictions; set serve.prediction_log.enabled to true."
             )
-        items = parse_feedback(body, self.max_items)
+        items = parse_feedback(body, self.max_items, self.labels)
         owner = None if api_key is None or api_key in self.admin_keys else api_key
         logged = await self._find({item.request_id for item in items}, owner)
         records = _records(items, logged, time.time_ns() // 1_000_000, api_key)
@@ -206,7 +220,7 @@ def _record(
     )  # fmt: skip
 
 
-def parse_feedback(body: bytes, max_items: int) -> list[Item]:
+def parse_feedback(body: bytes, max_items: int, labels: LabelRule | None = None) -> list[Item]:
     """The items of a feedback body, or one clear InvalidInput."""
     try:
         payload = orjson.loads(body) if body.strip() else None
@@ -222,10 +236,11 @@ def parse_feedback(body: bytes, max_items: int) -> list[Item]:
             f"The feedback array has {len(entries)} items, more than the limit of "
             f"{max_items}; split it."
         )
-    return [_item(i, entry) for i, entry in enumerate(entries)]
+    rule = labels or LabelRule()
+    return [_item(i, entry, rule, max_items) for i, entry in enumerate(entries)]
 
 
-def _item(position: int, entry: Any) -> Item:
+def _item(position: int, entry: Any, labels: LabelRule, max_items: int) -> Item:
     where = f"feedback[{position}]"
     if not isinstance(entry, dict):
         raise InvalidInput(f"{where} must be a JSON object like {_EXAMPLE}.")
@@ -243,15 +258,15 @@ def _item(position: int, entry: Any) -> Item:
         )
     if index is not None:
         whole = json_integer(index)
-        if whole is None or whole < 0:
-            raise InvalidInput(f"{where}.index must be an integer from 0, not {_show(index)}.")
+        # No request holds more texts than the batch limit: a larger index names none.
+        if whole is None or not 0 <= whole < max_items:
+            raise InvalidInput(
+                f"{where}.index must be an integer from 0 to {max_items - 1}, not {_show(index)}."
+            )
         index = whole
-    code = nace.normalise_code(raw_code) if isinstance(raw_code, str) else None
+    code = labels.normalise(raw_code) if isinstance(raw_code, str) else None
     if code is None:
-        raise InvalidInput(
-            f"{where}.true_code must be a NAF rev.2 subclass code such as 5610A or "
-            f"56.10A, not {_show(raw_code)}."
-        )
+        raise InvalidInput(f"{where}.true_code must be {labels.described}, not {_show(raw_code)}.")
     if (request_id_ms(rid) or 0) > time.time_ns() // 1_000_000 + SKEW_MS:
         raise NotFound(
             f"No logged prediction has request id '{rid}': its time is in the future, so "

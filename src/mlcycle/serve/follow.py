@@ -23,7 +23,7 @@ from mlcycle.core.errors import MlcycleError
 from mlcycle.serve.holder import ModelHolder
 
 if TYPE_CHECKING:
-    from mlcycle.registry.loading import ServedModel
+    from mlcycle.models.protocol import ServedModel
 
 log = logging.getLogger(__name__)
 

@@ -19,17 +19,20 @@ import numpy as np
 import orjson
 
 from mlcycle.core.errors import MlcycleError, ModelError, Unavailable
-from mlcycle.text import nace
 
 if TYPE_CHECKING:
-    from mlcycle.models.protocol import Prediction
-    from mlcycle.registry.loading import ServedModel
+    from mlcycle.core.predictions import Prediction
+from mlcycle.models.protocol import ServedModel
 
 log = logging.getLogger(__name__)
 
 # Net container allocations between young collections (CPython's default is 700).
 GC_YOUNG_THRESHOLD = 20_000
 SMOKE_TEXT = "smoke test of a newly loaded model"
+
+
+# The official name of a label (its nomenclature's), or None.
+LabelNamer = Callable[[str], str | None]
 
 
 class Answer(NamedTuple):
@@ -47,10 +50,10 @@ class Answer(NamedTuple):
 class Predictor:
     """Answers validated requests with one model, as ready-to-send JSON bytes."""
 
-    def __init__(self, served: ServedModel) -> None:
+    def __init__(self, served: ServedModel, name_of: LabelNamer = lambda label: None) -> None:
         self.served = served
-        self.n_labels = len(served.classifier.labels)
-        self._labels = _official_labels(served.classifier.labels)
+        self.n_labels = len(served.model.labels)
+        self._labels = {label: name_of(label) for label in served.model.labels}
         self._model = {"name": served.name, "version": str(served.version)}
         # One prediction at a time per model, whichever thread asks: a worker is one
         # core's worth of serving (the model itself is safe to share between threads).
@@ -71,7 +74,7 @@ class Predictor:
         of codes.
         """
         with self._lock:
-            prediction = self.served.classifier.predict(texts, min(k, self.n_labels))
+            prediction = self.served.model.predict(texts, min(k, self.n_labels))
         return self.render(request_id, prediction)
 
     def answer_now(self, texts: Sequence[str], k: int, request_id: str) -> Answer | None:
@@ -82,7 +85,7 @@ class Predictor:
         if not self._lock.acquire(blocking=False):
             return None
         try:
-            prediction = self.served.classifier.predict(texts, min(k, self.n_labels))
+            prediction = self.served.model.predict(texts, min(k, self.n_labels))
         finally:
             self._lock.release()
         return self.render(request_id, prediction)
@@ -114,9 +117,9 @@ class Predictor:
     def smoke_test(self) -> None:
         """Raise ModelError unless the model answers a plain input sensibly."""
         with self._lock:
-            prediction = self.served.classifier.predict([SMOKE_TEXT], 1)
+            prediction = self.served.model.predict([SMOKE_TEXT], 1)
         codes, probs = np.asarray(prediction.codes), np.asarray(prediction.probs)
-        labels = set(self.served.classifier.labels)
+        labels = set(self.served.model.labels)
         if (
             codes.shape != (1, 1)
             or probs.shape != (1, 1)
@@ -138,14 +141,16 @@ class ModelHolder:
         ref: str,
         served: ServedModel | None = None,
         on_swap: Callable[[Predictor, Predictor | None], None] | None = None,
+        name_of: LabelNamer = lambda label: None,
     ) -> None:
         self.ref = ref
+        self.name_of = name_of
         self.predictor: Predictor | None = None
         self.error: MlcycleError | None = None
         self.loading: threading.Thread | None = None
         self.on_swap = on_swap
         if served is not None:
-            self.predictor = Predictor(served)
+            self.predictor = Predictor(served, name_of)
             if on_swap is not None:
                 on_swap(self.predictor, None)
 
@@ -169,7 +174,7 @@ class ModelHolder:
 
         Raises ModelError (and keeps the current model) when the check fails.
         """
-        predictor = Predictor(served)
+        predictor = Predictor(served, self.name_of)
         predictor.smoke_test()
         previous = self.predictor
         settle_garbage_collector()
@@ -215,8 +220,3 @@ def settle_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-
-
-def _official_labels(codes: Sequence[str]) -> dict[str, str | None]:
-    """The official label of each code the model knows, where one is known."""
-    return {code: nace.label(code) for code in codes}

@@ -109,7 +109,7 @@ def _check(concurrency: int, duration: float, batch: int, max_requests: int | No
 
 
 def _sample_texts() -> list[str]:
-    from mlcycle.data.generator import generate
+    from mlcycle.tasks.text.generator import generate
 
     return generate(2000, seed=5)["text"].astype(str).tolist()
 

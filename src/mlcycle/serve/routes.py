@@ -107,7 +107,9 @@ def _add_data_routes(app: FastAPI, services: Services) -> None:
     @app.post(
         "/feedback", summary="The true codes of texts answered before", response_model=None,
         responses={200: {"model": FeedbackAnswer}, **_errors(*_FEEDBACK_ERRORS)},
-        openapi_extra=_json_body(feedback_schema(services.limits)),
+        openapi_extra=_json_body(
+            feedback_schema(services.limits, services.feedback.labels.pattern)
+        ),
     )  # fmt: skip
     async def feedback(request: Request) -> Response:
         check_content_type(request.headers.get("content-type"))

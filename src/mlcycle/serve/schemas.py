@@ -21,10 +21,6 @@ if TYPE_CHECKING:
 
 # At least one character that is not white space.
 NON_BLANK = r"\S"
-# What ``nace.normalise_code`` accepts: four digits and a letter, with any dots and
-# white space around or between them (5610A, 56.10A, 56 10 a).
-_SEP = r"[\s.]*"
-SUBCLASS_WRITTEN = f"^{_SEP}{f'[0-9]{_SEP}' * 4}[A-Za-z]{_SEP}$"
 
 
 class PredictRequest(BaseModel):
@@ -118,8 +114,9 @@ class FeedbackItem(BaseModel):
         "the request had one text.",
     )
     true_code: str = Field(
-        pattern=SUBCLASS_WRITTEN,
-        description="The right NAF rev.2 subclass code (5610A; 56.10A is accepted).",
+        pattern=NON_BLANK,
+        description="The right label: a code of the model's nomenclature where it has one "
+        "(a NAF rev.2 subclass such as 5610A; 56.10A is accepted).",
         examples=["5610A"],
     )
 
@@ -148,9 +145,13 @@ def predict_schema(limits: Limits) -> dict[str, Any]:
     return schema
 
 
-def feedback_schema(limits: Limits) -> dict[str, Any]:
-    """The JSON schema of a ``/feedback`` body: one item, or an array of them."""
+def feedback_schema(limits: Limits, label_pattern: str) -> dict[str, Any]:
+    """The JSON schema of a ``/feedback`` body: one item, or an array of them.
+
+    ``label_pattern`` is the task's rule for a true label (its nomenclature's codes).
+    """
     item = FeedbackItem.model_json_schema()
     item["properties"]["index"]["maximum"] = limits.max_batch - 1
+    item["properties"]["true_code"]["pattern"] = label_pattern
     array = {"type": "array", "items": item, "minItems": 1, "maxItems": limits.max_batch}
     return {"anyOf": [item, array]}

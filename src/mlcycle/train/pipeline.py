@@ -1,12 +1,12 @@
 """The training pipeline: data -> split -> fit -> evaluate -> log to MLflow -> register.
 
 ``train_model`` is what ``mlcycle train`` and ``mlflow run .`` call; tests call it too.
+The project's task says how to split and evaluate, its model family how to build, log
+and load the model; this module only strings the steps together.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
 import warnings
@@ -24,13 +24,12 @@ from mlcycle.core.gitinfo import git_state
 from mlcycle.core.private import private_dirs
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import ensure_experiment, use_tracking
-from mlcycle.data.leakage import separate_duplicates
-from mlcycle.data.readers import read_labelled
-from mlcycle.data.store import find_training_dataset, training_frame
-from mlcycle.models.fasttext import FastTextClassifier, FastTextParams
-from mlcycle.registry.holdout import ensure_holdout, is_held_out
-from mlcycle.train.evaluate import Evaluation, evaluate
-from mlcycle.train.split import stratified_split
+from mlcycle.data.holdout import Holdout, ensure_holdout, is_held_out
+from mlcycle.data.leakage import input_keys, separate_duplicates
+from mlcycle.data.store import find_training_dataset, read_metadata, training_frame
+from mlcycle.data.writers import write_dataset
+from mlcycle.models.families import ModelFamily, get_family
+from mlcycle.tasks import LABEL, Evaluation, Task, task_of
 
 SYNTHETIC = "synthetic"
 SYNTHETIC_ROWS = 30_000
@@ -56,107 +55,143 @@ class Reporter:
 
 @dataclass(frozen=True)
 class TrainingData:
-    frame: pd.DataFrame  # columns text, label
+    frame: pd.DataFrame  # the canonical layout: feature columns and ``label``
     source: str
     name: str
     digest: str = field(default="")
     version: int | None = None  # set when the data is a stored dataset version
     uri: str | None = None  # where that version's snapshot is stored
+    dropped: int = 0  # invalid rows of a file left out (a dataset version has none)
+    # feature -> type, as the data was checked (``text`` for the text of a text task).
+    types: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}" if self.version is not None else self.name
+
+    def describe(self) -> str:
+        """What a run trains on, in a few words."""
+        what = f"dataset {self.ref}" if self.version is not None else self.source
+        left = f", {self.dropped:,} invalid rows left out" if self.dropped else ""
+        return f"{what} ({len(self.frame):,} rows{left})"
 
 
 def load_training_data(data: str | None, settings: Settings) -> TrainingData:
     """A dataset version (``NAME@V``), a file path, or ``synthetic``: the generated set.
 
     By default, the latest version of the project's dataset when one was added, else
-    the synthetic set.
+    the task's synthetic set where it has one.
     """
+    task = task_of(settings)
     version = find_training_dataset(data, settings)
     if version is not None:
-        frame = training_frame(version, settings)
+        frame = training_frame(version, task.columns(), settings)
+        types = read_metadata(version, settings).get("feature_types") or {"text": "text"}
         return TrainingData(
-            frame, version.source, version.name, version.digest, version.version, version.uri()
-        )
+            frame, version.source, version.name, version.digest, version.version, version.uri(),
+            types=types,
+        )  # fmt: skip
     if data in (None, "", SYNTHETIC):
-        data = str(synthetic_file(settings))
-    path = Path(data)
-    frame = read_labelled(path, settings.train.text_col, settings.train.label_col)
-    hashed = pd.util.hash_pandas_object(frame[["text", "label"]], index=False).to_numpy()
-    digest = hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
-    return TrainingData(frame[["text", "label"]], str(path.resolve()), path.stem, digest)
+        data = str(synthetic_file(settings, task, explicit=data == SYNTHETIC))
+    return read_training_file(Path(data), settings, task)
 
 
-def synthetic_file(settings: Settings, rows: int = SYNTHETIC_ROWS) -> Path:
-    """The embedded synthetic set, written once under the project home and reused."""
-    from mlcycle.data.generator import generate, write_dataset
+def read_training_file(path: Path, settings: Settings, task: Task) -> TrainingData:
+    """A data file checked as ``data add`` checks it; its bad rows are left out."""
+    from mlcycle.data.readers import read_raw
+    from mlcycle.data.shape import check_file
+    from mlcycle.data.snapshot import table_digest
 
+    checked = check_file(read_raw(path), settings, "drop", str(path))
+    frame = checked.table.to_pandas()
+    columns = task.columns()
+    frame = frame[columns] if columns is not None else frame
+    return TrainingData(
+        frame, str(path.resolve()), path.stem, table_digest(checked.table),
+        dropped=checked.validated.bad.num_rows, types=checked.types,
+    )  # fmt: skip
+
+
+def synthetic_file(
+    settings: Settings, task: Task, rows: int = SYNTHETIC_ROWS, explicit: bool = True
+) -> Path:
+    """The task's synthetic set, written once under the project home and reused.
+
+    Raises:
+        NotFound: The project's task has no synthetic set and no dataset was added.
+    """
+    from mlcycle.core.errors import NotFound
+
+    frame = task.synthetic(rows, settings.train.seed) if task.has_synthetic else None
+    if frame is None:
+        hint = "" if explicit else f" and no dataset {settings.dataset_name!r} was added"
+        raise NotFound(
+            f"The {task.name} task of this project has no synthetic set{hint}; add your data "
+            f"with mlcycle data add FILE --name {settings.dataset_name}, or pass --data FILE."
+        )
     # The version is in the name: a newer generator must not reuse an older set.
     name = f"synthetic-{mlcycle.__version__}-{rows}-seed{settings.train.seed}.csv"
     path = settings.home / "data" / name
     if not path.exists():
         private_dirs(path.parent)
-        write_dataset(generate(rows, settings.train.seed), path)
+        write_dataset(frame, path)
     return path
 
 
 @dataclass(frozen=True)
 class Split:
-    """Texts and labels of one data set, with the rows of each part."""
+    """The rows of one data set, with the rows of each part."""
 
-    texts: np.ndarray
-    labels: np.ndarray
+    frame: pd.DataFrame  # canonical layout
     train: np.ndarray  # row indices
     test: np.ndarray
-    duplicates_removed: int = 0  # evaluation rows moved to training: their text was there
+    duplicates_removed: int = 0  # evaluation rows moved to training: their input was there
+    held_out: int = 0  # training rows left out: their input is in the frozen holdout
 
 
 @dataclass(frozen=True)
 class Fitted:
-    model: FastTextClassifier
+    model: Any  # follows mlcycle.models.protocol.Estimator
     evaluation: Evaluation
 
 
 def split_data(
-    dataset: TrainingData, settings: Settings, holdout: frozenset[str] = frozenset()
+    dataset: TrainingData, settings: Settings, task: Task, holdout: Holdout | None = None
 ) -> Split:
-    """The seeded stratified split of a data set (reproducible from data and seed).
+    """The seeded split of a data set (reproducible from data and seed).
 
-    ``holdout`` holds the normalised texts of the frozen promotion holdout: rows that
-    normalise to one of them are never trained on.
+    No evaluation input is also a training input, and no input of the frozen promotion
+    holdout is trained on.
     """
-    texts = dataset.frame["text"].to_numpy()
-    labels = dataset.frame["label"].to_numpy()
-    train, test = stratified_split(labels, settings.train.test_size, settings.train.seed)
+    frame = dataset.frame
+    keys = input_keys(frame, task.text_column, task.target_column)
+    train, test = task.split(frame, settings.train.test_size, settings.train.seed)
     if len(test) == 0:
         raise DataError(
-            f"No code has enough rows to set one aside for evaluation ({len(labels):,} rows, "
-            f"{len(np.unique(labels)):,} codes, train.test_size {settings.train.test_size}); "
-            "add more rows per code or raise train.test_size."
+            f"No {task.target!r} value has enough rows to set one aside for evaluation "
+            f"({len(frame):,} rows, train.test_size {settings.train.test_size}); add more "
+            "rows per value or raise train.test_size."
         )
-    # Leakage guard: evaluation rows whose normalised text is in training move there.
-    train, test, moved = separate_duplicates(texts, train, test)
-    if holdout:
-        train = train[~is_held_out(texts[train], holdout)]
-    return Split(texts, labels, train, test, moved)
+    train, test, moved = separate_duplicates(keys, train, test)
+    held = 0
+    if holdout is not None:
+        excluded = is_held_out(keys[train], holdout.keys(task.text_column, task.target_column))
+        train, held = train[~excluded], int(excluded.sum())
+    return Split(frame, train, test, moved, held)
 
 
 def fit_and_evaluate(
-    params: FastTextParams, split: Split, reporter: Reporter | None = None
+    model: Any, task: Task, split: Split, reporter: Reporter | None = None
 ) -> Fitted:
     """Fit on the training rows, score the evaluation rows (no MLflow involved)."""
     reporter = reporter or Reporter()
     reporter.step(f"Training on {len(split.train):,} rows")
-    model = FastTextClassifier(**params.as_dict()).fit(
-        split.texts[split.train].tolist(),
-        split.labels[split.train].tolist(),
-        reporter.fit_progress,
-    )
+    rows = split.frame.iloc[split.train]
+    model.fit(task.inputs(rows), task.truth(rows), reporter.fit_progress)
     reporter.step(f"Evaluating on {len(split.test):,} rows")
-    top = model.predict(split.texts[split.test].tolist(), k=5).codes
-    return Fitted(model, evaluate(split.labels[split.test], top))
+    held = split.frame.iloc[split.test]
+    prediction = model.predict(task.inputs(held), k=task.prediction_width(model))
+    return Fitted(model, task.evaluate(task.truth(held), prediction))
 
 
 def start_run(settings: Settings, **kwargs: Any) -> Any:
@@ -166,8 +201,13 @@ def start_run(settings: Settings, **kwargs: Any) -> Any:
     if os.environ.get("MLFLOW_RUN_ID"):
         return mlflow.start_run(**kwargs)
     return mlflow.start_run(
-        experiment_id=ensure_experiment(settings.experiment, settings), **kwargs
+        experiment_id=ensure_experiment(settings.experiment_name, settings), **kwargs
     )
+
+
+def project_family(settings: Settings, task: Task) -> ModelFamily:
+    """The project's model family, checked to solve its task."""
+    return get_family(settings.model.family or task.default_family, task.name)
 
 
 def train_model(
@@ -182,44 +222,61 @@ def train_model(
 
     settings = settings or get_settings()
     reporter = reporter or Reporter()
-    params = FastTextParams.from_mapping({**settings.train.params, **(overrides or {})})
-    reporter.step("Reading data")
+    task = task_of(settings)
+    family = project_family(settings, task)
     dataset = load_training_data(data, settings)
+    reporter.step(f"Training data: {dataset.describe()}")
+    params = {**settings.model.params, **(overrides or {})}
+    model = family.build(params, task.name, dataset.types)
     use_tracking(settings)
-    holdout = ensure_holdout(settings.model_name, dataset.frame, settings)
-    split = split_data(dataset, settings, holdout.normalised)
+    holdout = _holdout(dataset, task, settings)
+    split = split_data(dataset, settings, task, holdout)
     with start_run(settings) as run:
-        _log_inputs(dataset, params, len(split.train), len(split.test))
-        mlflow.log_param("eval_duplicates_removed", split.duplicates_removed)
+        _log_inputs(dataset, family.params_of(model), split, task, family)
+        mlflow.set_tags(holdout.tags())
         reporter.step(
             f"Leakage check: {split.duplicates_removed:,} evaluation rows repeated a training "
-            "text and moved to training"
+            "input and moved to training"
         )
-        mlflow.set_tags(holdout.tags())
-        fitted = fit_and_evaluate(params, split, reporter)
+        fitted = fit_and_evaluate(model, task, split, reporter)
         mlflow.log_metrics(fitted.evaluation.metrics)
         reporter.step("Logging the model")
-        example = split.texts[split.test][:3].tolist()
-        version, uri = _log_model(fitted.model, fitted.evaluation, example, settings, register)
+        example = task.inputs(split.frame.iloc[split.test[:3]])
+        version, uri = _log_model(fitted, family, example, settings, register)
+    params = family.params_of(fitted.model)
     return TrainResult(
-        run.info.run_id,
-        uri,
-        settings.model_name,
-        version,
-        fitted.evaluation.metrics,
-        params.as_dict(),
+        run.info.run_id, uri, settings.model.name, version, fitted.evaluation.metrics, params
     )
 
 
-def _log_inputs(dataset: TrainingData, params: FastTextParams, n_train: int, n_test: int) -> None:
+def _holdout(dataset: TrainingData, task: Task, settings: Settings) -> Holdout:
+    """The model's frozen holdout, drawn from this data the first time."""
+    keys = input_keys(dataset.frame, task.text_column, task.target_column)
+    cases = task.curated_inputs()
+    curated = keys[:0] if cases is None else input_keys(cases, task.text_column, LABEL)
+    return ensure_holdout(settings.model.name, dataset.frame, keys, curated, settings)
+
+
+def _log_inputs(
+    dataset: TrainingData, params: dict[str, Any], split: Split, task: Task, family: ModelFamily
+) -> None:
     import mlflow
 
-    mlflow.log_params({**params.as_dict(), "thread_used": params.threads()})
-    mlflow.log_params({"train_rows": n_train, "eval_rows": n_test})
+    mlflow.log_params(params)
+    mlflow.log_params(
+        {
+            "train_rows": len(split.train),
+            "eval_rows": len(split.test),
+            "eval_duplicates_removed": split.duplicates_removed,
+            "holdout_rows_excluded": split.held_out,
+        }
+    )
     git = git_state()
     mlflow.set_tags(
         {
             "mlcycle.version": mlcycle.__version__,
+            "mlcycle.task": task.name,
+            "mlcycle.family": family.name,
             "mlcycle.git_commit": git["commit"],
             "mlcycle.git_dirty": git["dirty"],
             "mlcycle.dataset_name": dataset.name,
@@ -238,37 +295,27 @@ def _log_inputs(dataset: TrainingData, params: FastTextParams, n_train: int, n_t
             dataset.frame,
             source=dataset.uri or dataset.source,
             name=dataset.ref,
-            targets="label",
+            targets=task.target_column,
             digest=dataset.digest,
         )
     mlflow.log_input(frame, context="training")
 
 
 def _log_model(
-    model: FastTextClassifier,
-    result: Evaluation,
-    example: list[str],
-    settings: Settings,
-    register: bool,
+    fitted: Fitted, family: ModelFamily, example: Any, settings: Settings, register: bool
 ) -> tuple[str | None, str]:
     import mlflow
 
-    from mlcycle.models import pyfunc
     from mlcycle.registry.ops import register as register_version
-    from mlcycle.train.plots import confusion_png
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        result.report.to_csv(work / "classification_report.csv", float_format="%.4f")
-        (work / "metrics.json").write_text(json.dumps(result.metrics, indent=2))
-        confusion_png(result.confusion, work / "confusion.png")
-        for name in ("classification_report.csv", "metrics.json", "confusion.png"):
-            mlflow.log_artifact(str(work / name), artifact_path="evaluation")
-        model.save(work / "fasttext")
-        info = pyfunc.log_model(work / "fasttext", "model", example, work)
+        for path in fitted.evaluation.write(work / "evaluation"):
+            mlflow.log_artifact(str(path), artifact_path="evaluation")
+        info = family.log_model(fitted.model, "model", example, work)
     if not register:
         return None, info.model_uri
-    version = register_version(info.model_uri, settings.model_name, tags=_version_tags())
+    version = register_version(info.model_uri, settings.model.name, tags=_version_tags())
     return version.version, info.model_uri
 
 

@@ -21,12 +21,13 @@ import numpy as np
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings
-from mlcycle.models.fasttext import FastTextParams
+from mlcycle.tasks import Task, task_of
 from mlcycle.train.pipeline import (
     Split,
     TrainingData,
     fit_and_evaluate,
     load_training_data,
+    project_family,
     split_data,
 )
 from mlcycle.train.tune_runs import GATE, TrialRun
@@ -57,25 +58,24 @@ class TrialContext:
     session: str
 
 
-def validation_split(dataset: TrainingData, settings: Settings) -> Split:
+def validation_split(dataset: TrainingData, settings: Settings, task: Task) -> Split:
     """The training rows of the usual split, split again into fit and validation rows."""
-    outer = split_data(dataset, settings)
+    outer = split_data(dataset, settings, task)
     frame = dataset.frame.iloc[outer.train].reset_index(drop=True)
     inner = settings.model_copy(
         update={
             "train": settings.train.model_copy(update={"test_size": settings.tune.validation_size})
         }
     )
-    return split_data(TrainingData(frame, dataset.source, dataset.name, dataset.digest), inner)
+    rows = TrainingData(frame, dataset.source, dataset.name, dataset.digest)
+    return split_data(rows, inner, task)
 
 
 def proxy_split(split: Split, fraction: float, seed: int) -> Split:
     """The same validation rows, and a fixed seeded share of the fit rows."""
     rng = np.random.default_rng(seed)
     keep = max(2, int(len(split.train) * fraction))
-    return Split(
-        split.texts, split.labels, np.sort(rng.permutation(split.train)[:keep]), split.test
-    )
+    return Split(split.frame, np.sort(rng.permutation(split.train)[:keep]), split.test)
 
 
 class Objective:
@@ -83,8 +83,10 @@ class Objective:
 
     def __init__(self, context: TrialContext, dataset: TrainingData | None = None) -> None:
         self.context = context
+        self.task = task_of(context.settings)
+        self.family = project_family(context.settings, self.task)
         dataset = dataset or load_training_data(context.data, context.settings)
-        self.split = validation_split(dataset, context.settings)
+        self.split = validation_split(dataset, context.settings, self.task)
         self.proxy = proxy_split(self.split, context.proxy_fraction, context.settings.tune.seed)
 
     def __call__(self, trial: Any) -> float:
@@ -108,28 +110,33 @@ class Objective:
             with run:
                 trial.set_user_attr(RUN_ATTR, run.run_id)
                 mlflow.log_params(params)
-                return self._fit(trial, FastTextParams(**params))
+                return self._fit(trial, params)
         finally:
             if run.started:
                 trial.set_user_attr(DURATION_ATTR, round(run.duration, 3))
 
-    def _fit(self, trial: Any, params: FastTextParams) -> float:
+    def _fit(self, trial: Any, params: dict[str, Any]) -> float:
         import mlflow
         import optuna
 
         metric = self.context.metric
         if self.context.prune:
             with GATE.fit():
-                proxy = self._score(fit_and_evaluate(params, self.proxy).evaluation.metrics)
+                fitted = fit_and_evaluate(self._model(params), self.task, self.proxy)
+                proxy = self._score(fitted.evaluation.metrics)
             mlflow.log_metric(f"proxy_{metric}", proxy)
             trial.report(proxy, step=0)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"proxy {metric} {proxy:.4f} is below the median")
         with GATE.fit():
-            metrics = fit_and_evaluate(params, self.split).evaluation.metrics
+            metrics = fit_and_evaluate(self._model(params), self.task, self.split)
+            metrics = metrics.evaluation.metrics
         mlflow.log_metrics(metrics)
         trial.set_user_attr(METRICS_ATTR, metrics)
         return self._score(metrics)
+
+    def _model(self, params: dict[str, Any]) -> Any:
+        return self.family.build(params, self.task.name)
 
     def _score(self, metrics: dict[str, float]) -> float:
         if self.context.metric not in metrics:

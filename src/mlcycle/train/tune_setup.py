@@ -17,8 +17,8 @@ import mlcycle
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings
 from mlcycle.models.fasttext import FastTextParams
-from mlcycle.text.nace import LEVELS
-from mlcycle.train.pipeline import TrainingData, load_training_data
+from mlcycle.tasks import Task, task_of
+from mlcycle.train.pipeline import TrainingData, load_training_data, project_family
 from mlcycle.train.tune_objective import TrialContext
 from mlcycle.train.tune_space import (
     Grid,
@@ -29,8 +29,6 @@ from mlcycle.train.tune_space import (
 )
 from mlcycle.train.tune_storage import StorageSpec, storage_spec
 from mlcycle.train.tune_study import StudyPlan
-
-METRICS = ("accuracy_top1", "accuracy_top5", "f1_macro", *(f"accuracy_{lv}" for lv in LEVELS))
 
 
 @dataclass(frozen=True)
@@ -108,18 +106,16 @@ def prepare(options: Any, settings: Settings) -> Setup:
     tune = settings.tune
     workers = tune.workers if options.workers is None else options.workers
     _check_counts(options, workers)
-    if tune.metric not in METRICS:
-        raise InvalidInput(
-            f"Unknown tuning metric {tune.metric!r} (tune.metric); use one of {', '.join(METRICS)}."
-        )
-    base = FastTextParams.from_mapping({**settings.train.params, "thread": tune.thread}).as_dict()
+    task = task_of(settings)
+    metric, direction = _metric(task, tune.metric, tune.direction)
+    base = FastTextParams.from_mapping({**settings.model.params, "thread": tune.thread}).as_dict()
     grid, space = _space(options, settings, base)
     storage = storage_spec(options.storage, workers, settings)
     dataset = load_training_data(options.data, settings)
     prune = options.prune if options.prune is not None else tune.prune
     prune = (grid is None) if prune is None else prune
     fingerprint = {
-        "metric": tune.metric,
+        "metric": metric,
         "mode": "grid" if grid else "tpe",
         "space": space.describe(),
         "fixed": {k: v for k, v in space.fixed.items() if k != "thread"},
@@ -131,8 +127,8 @@ def prepare(options: Any, settings: Settings) -> Setup:
         },
     }
     plan = StudyPlan(
-        name=options.study or tune.study or f"{settings.experiment}-tune",
-        direction=tune.direction,
+        name=options.study or tune.study or f"{settings.experiment_name}-tune",
+        direction=direction,
         fingerprint=fingerprint,
         grid=grid.points if grid else (),
         seed=tune.seed if options.seed is None else options.seed,
@@ -145,7 +141,7 @@ def prepare(options: Any, settings: Settings) -> Setup:
         settings,
         data_ref,
         space,
-        tune.metric,
+        metric,
         grid is not None,
         prune,
         tune.proxy_fraction,
@@ -153,6 +149,17 @@ def prepare(options: Any, settings: Settings) -> Setup:
         session=uuid.uuid4().hex[:12],
     )
     return Setup(plan, storage, context, dataset, workers, grid, options.timeout)
+
+
+def _metric(task: Task, metric: str | None, direction: str | None) -> tuple[str, str]:
+    """The metric a search optimises (the task's headline by default) and its direction."""
+    metric = metric or task.headline[0]
+    known = task.metric_names()
+    if metric not in known:
+        raise InvalidInput(
+            f"Unknown tuning metric {metric!r} (tune.metric); use one of {', '.join(known)}."
+        )
+    return metric, direction or ("maximize" if task.higher_is_better(metric) else "minimize")
 
 
 def _check_counts(options: Any, workers: int) -> None:
@@ -174,4 +181,7 @@ def _space(
         return grid, grid.space
     if options.space is not None:
         return None, load_space_file(Path(options.space), base)
-    return None, parse_space(settings.tune.space, base, "project file's tune.space")
+    if settings.tune.space is not None:
+        return None, parse_space(settings.tune.space, base, "project file's tune.space")
+    family = project_family(settings, task_of(settings))
+    return None, parse_space(family.default_space(), base, f"{family.name} family's default space")

@@ -60,7 +60,7 @@ class SearchSpace:
     """Searched parameters plus the fixed ones every trial shares."""
 
     specs: tuple[ParamSpec, ...]
-    fixed: dict[str, Any]  # train.params, the trial thread count, and fixed space entries
+    fixed: dict[str, Any]  # model.params, the trial thread count, and fixed space entries
 
     @property
     def names(self) -> list[str]:

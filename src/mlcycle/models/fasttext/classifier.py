@@ -18,12 +18,12 @@ from typing import Any, Self
 import numpy as np
 
 from mlcycle.core.errors import InvalidInput, ModelError
+from mlcycle.core.predictions import Prediction
+from mlcycle.models.fasttext.cleaner import TextCleaner, default_cleaner
 from mlcycle.models.fasttext.forward import Encoder
 from mlcycle.models.fasttext.params import FastTextParams
 from mlcycle.models.fasttext.tree import huffman_paths, path_matrices
 from mlcycle.models.fasttext.vocab import Vocabulary, encode
-from mlcycle.models.protocol import Prediction
-from mlcycle.text.normalize import TextCleaner, default_cleaner
 
 FORMAT_VERSION = 1
 _META, _INPUT, _OUTPUT = "fasttext.json", "input.npy", "output.npy"

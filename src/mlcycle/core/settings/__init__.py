@@ -1,0 +1,43 @@
+"""Settings: one section per module, read once from the project file and ``MLCYCLE_*``."""
+
+from mlcycle.core.settings.model import (
+    TASK_NAMES,
+    DataSettings,
+    FeatureType,
+    ModelSettings,
+    TrainSettings,
+)
+from mlcycle.core.settings.monitor import MonitorSettings, duration_seconds
+from mlcycle.core.settings.registry import GATE_NAMES, RegistrySettings
+from mlcycle.core.settings.root import (
+    Settings,
+    default_project,
+    get_settings,
+    load_settings,
+    project_file,
+    project_source,
+)
+from mlcycle.core.settings.serve import AuthSettings, PredictionLogSettings, ServeSettings
+from mlcycle.core.settings.tune import TuneSettings
+
+__all__ = [
+    "GATE_NAMES",
+    "TASK_NAMES",
+    "AuthSettings",
+    "DataSettings",
+    "FeatureType",
+    "ModelSettings",
+    "MonitorSettings",
+    "PredictionLogSettings",
+    "RegistrySettings",
+    "ServeSettings",
+    "Settings",
+    "TrainSettings",
+    "TuneSettings",
+    "default_project",
+    "duration_seconds",
+    "get_settings",
+    "load_settings",
+    "project_file",
+    "project_source",
+]

@@ -1,0 +1,123 @@
+"""What a project trains: the model (name, task, family, parameters) and its data.
+
+In the project file::
+
+    model:
+      name: diabetes
+      task: regression                  # text-classification | classification | regression
+      family: sklearn                   # default: the task's own (fasttext for text)
+      params:
+        estimator: sklearn.ensemble.HistGradientBoostingRegressor
+        max_iter: 200
+    data:
+      target: progression
+      features: [age, sex, bmi, bp]     # default: every other column
+      types: {sex: categorical}         # default: inferred at ``data add``
+    train: {test_size: 0.2, seed: 42}
+
+Which tasks and families exist is known above this layer (``mlcycle.tasks``,
+``mlcycle.models``); here names are only checked for shape.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mlcycle.core.tabular import ColumnType
+
+TASK_NAMES = ("text-classification", "classification", "regression")
+# A feature's type: a tabular column type, or the text of a text task.
+FeatureType = ColumnType | Literal["text"]
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_FAMILY = re.compile(r"^[A-Za-z][\w.-]*$")
+
+
+class ModelSettings(BaseModel):
+    """The registered model: its name, task, family and the family's parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    task: str
+    # None: the task's default family (fasttext for text, sklearn for tabular).
+    family: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                "must be letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, value: str) -> str:
+        if value not in TASK_NAMES:
+            raise ValueError(f"unknown task {value!r}; the tasks are {', '.join(TASK_NAMES)}")
+        return value
+
+    @field_validator("family")
+    @classmethod
+    def _family(cls, value: str | None) -> str | None:
+        if value is not None and not _FAMILY.match(value):
+            raise ValueError(f"{value!r} cannot name a model family")
+        return value
+
+
+class DataSettings(BaseModel):
+    """The columns a model learns from, and how ``mlcycle data add`` checks a file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The dataset ``train`` reads by default (its latest version); None: the model's name.
+    dataset: str | None = None
+    target: str = "label"
+    # None: every column but the target.
+    features: list[str] | None = None
+    # Explicit column types; the others are inferred when a file is added.
+    types: dict[str, FeatureType] = Field(default_factory=dict)
+    # The hierarchy classification labels belong to (``naf-rev2``); None: plain labels.
+    nomenclature: str | None = None
+    # Classification labels must match this after normalisation; None accepts any.
+    label_pattern: str | None = None
+    # Upper-case labels and drop dots and spaces inside them ("56.10a" -> "5610A").
+    normalise_labels: bool = False
+    max_text_chars: int = Field(10_000, ge=1)
+    # Classification: a class with fewer rows than this cannot be learnt and evaluated
+    # (a 20% split needs 3 rows to hold one out, 5-fold tuning 5); its rows are bad rows.
+    min_class_rows: int = Field(5, ge=1)
+    on_bad_rows: Literal["reject", "drop", "quarantine"] = "reject"
+    # Past this share of bad rows even drop/quarantine refuse: likely the wrong file/column.
+    max_bad_share: float = Field(0.25, ge=0.0, le=1.0)
+    # The MLflow experiment whose runs hold the dataset versions.
+    experiment: str = "mlcycle-datasets"
+
+    @model_validator(mode="after")
+    def _target_not_a_feature(self) -> DataSettings:
+        if self.features is not None and self.target in self.features:
+            raise ValueError(f"the target {self.target!r} cannot also be a feature")
+        if self.features is not None and len(set(self.features)) != len(self.features):
+            raise ValueError("features must not repeat a column")
+        return self
+
+    def text_feature(self) -> str:
+        """The text column of a text task: the one typed ``text``, else the first feature."""
+        typed = [name for name, kind in self.types.items() if kind == "text"]
+        if typed:
+            return typed[0]
+        return self.features[0] if self.features else "text"
+
+
+class TrainSettings(BaseModel):
+    """How a training run splits its data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    test_size: float = Field(0.2, gt=0.0, lt=1.0)
+    seed: int = 42

@@ -1,0 +1,47 @@
+"""Hyperparameter search settings (``mlcycle tune``).
+
+``Settings.tune`` is a :class:`TuneSettings`. The search space is written as in a space
+file, one entry per parameter of the model's family (left out: the family's default
+space)::
+
+    tune:
+      space:
+        dim: {low: 25, high: 200, step: 25}   # an integer range
+        lr: {low: 0.05, high: 1.0, log: true} # a float range, sampled on a log scale
+        loss: [ova, softmax, hs]              # a choice
+        epoch: 10                             # fixed for every trial
+      trials: 20
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TuneSettings(BaseModel):
+    """Every knob of the search; the command-line options override a few of them."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt knob is an error, not ignored
+
+    # None: the family's default space.
+    space: dict[str, Any] | None = None
+    # None: the task's headline metric; the direction follows from the metric.
+    metric: str | None = None
+    direction: Literal["maximize", "minimize"] | None = None
+    trials: int = Field(20, ge=0)
+    workers: int = Field(1, ge=1, le=64)
+    study: str | None = None  # default: "<experiment>-tune"
+    storage: str | None = None  # default: a journal file under the project home
+    seed: int = 42
+    # One thread per trial: trials run in parallel across workers instead, which scales
+    # better than Hogwild threads inside one fit and keeps single-worker runs repeatable.
+    thread: int = Field(1, ge=0)
+    validation_size: float = Field(0.2, gt=0.0, lt=1.0)
+    prune: bool | None = None  # None: on for TPE, off for a grid
+    proxy_fraction: float = Field(0.25, gt=0.0, lt=1.0)
+    pruner_startup_trials: int = Field(5, ge=0)
+    heartbeat_interval: int = Field(10, ge=1)
+    grace_period: int = Field(30, ge=2)
+    max_retry: int = Field(2, ge=0)

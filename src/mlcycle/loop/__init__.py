@@ -1,0 +1,1 @@
+"""The loop: what strings the lifecycle stages together (retraining, the demo)."""

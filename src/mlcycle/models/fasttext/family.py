@@ -1,0 +1,53 @@
+"""The ``fasttext`` family: our fastText-style text classifier, logged as a pyfunc."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlcycle.models.families import ModelFamily
+from mlcycle.models.fasttext.classifier import FastTextClassifier
+from mlcycle.models.fasttext.params import FastTextParams
+
+# Wide enough to matter, narrow enough that one trial stays within seconds to a minute
+# on the synthetic set: the seed's "accuracy against dim" exercise is the dim axis.
+DEFAULT_SPACE: dict[str, Any] = {
+    "dim": {"low": 25, "high": 200, "step": 25},
+    "lr": {"low": 0.05, "high": 1.0, "log": True},
+    "epoch": {"low": 5, "high": 40, "step": 5},
+    "wordNgrams": {"low": 1, "high": 3},
+    "minn": {"low": 2, "high": 4},
+    "maxn": {"low": 3, "high": 6},
+    "minCount": {"low": 1, "high": 5},
+    "bucket": [50_000, 100_000, 200_000],
+    "loss": ["ova", "softmax", "hs"],
+}
+
+
+class FastTextFamily(ModelFamily):
+    name = "fasttext"
+    tasks = frozenset({"text-classification"})
+
+    def build(
+        self, params: Mapping[str, Any], task: str, types: Mapping[str, str] | None = None
+    ) -> FastTextClassifier:
+        return FastTextClassifier(**FastTextParams.from_mapping(dict(params)).as_dict())
+
+    def log_model(self, model: FastTextClassifier, name: str, example: Any, workdir: Path) -> Any:
+        from mlcycle.models import pyfunc
+
+        model.save(workdir / pyfunc.ARTIFACT_KEY)
+        return pyfunc.log_model(workdir / pyfunc.ARTIFACT_KEY, name, list(example), workdir)
+
+    def load(self, path: Path) -> FastTextClassifier:
+        # The weights are read as data: loading runs none of the stored model's code.
+        from mlcycle.models import pyfunc
+
+        return FastTextClassifier.load(path / "artifacts" / pyfunc.ARTIFACT_KEY)
+
+    def params_of(self, model: FastTextClassifier) -> dict[str, Any]:
+        return {**model.params.as_dict(), "thread_used": model.params.threads()}
+
+    def default_space(self) -> dict[str, Any]:
+        return dict(DEFAULT_SPACE)

@@ -1,0 +1,144 @@
+"""A scikit-learn pipeline behind mlcycle's :class:`~mlcycle.models.protocol.Estimator`.
+
+``fit`` and ``predict`` take a DataFrame of raw feature columns (the preprocessing is
+inside the pipeline); ``predict_records`` takes JSON-decoded records and, when the
+pipeline's steps are ones :mod:`mlcycle.models.sklearn.fast` reproduces, skips pandas
+for the same answer. Classifiers answer a ``Prediction`` (classes by probability, best
+first), regressors ``Values`` (:mod:`mlcycle.core.predictions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from mlcycle.core.errors import InvalidInput, ModelError
+from mlcycle.core.predictions import Prediction, Values
+from mlcycle.core.tabular import ColumnType, TaskKind
+from mlcycle.models.sklearn.estimators import resolve_estimator
+from mlcycle.models.sklearn.fast import CompiledPreprocessor, compile_preprocessor
+from mlcycle.models.sklearn.preprocess import MODEL, build_pipeline
+
+_NOT_TRIED = object()  # the compiled path is built on first use
+
+
+class SklearnModel:
+    """A tabular model: a ``preprocess -> model`` pipeline, its task and feature types.
+
+    Attributes:
+        pipeline: The scikit-learn pipeline (what MLflow logs).
+        kind: ``classification`` or ``regression``.
+        types: The feature columns and their types, in input order.
+        labels: The classes, as text (classification, once fitted); [] for regression.
+    """
+
+    def __init__(self, pipeline: Pipeline, kind: TaskKind, types: Mapping[str, ColumnType]) -> None:
+        self.pipeline = pipeline
+        self.kind = kind
+        self.types = dict(types)
+        classes = getattr(pipeline, "classes_", None) if kind == "classification" else None
+        self.labels: list[str] = [] if classes is None else [str(c) for c in classes]
+        self._compiled: Any = _NOT_TRIED
+
+    @classmethod
+    def build(
+        cls,
+        estimator: str,
+        params: Mapping[str, Any],
+        kind: TaskKind,
+        types: Mapping[str, ColumnType],
+    ) -> SklearnModel:
+        """An unfitted model: the estimator at import path ``estimator`` with ``params``."""
+        return cls(build_pipeline(types, resolve_estimator(estimator, params, kind)), kind, types)
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.types)
+
+    @property
+    def estimator_name(self) -> str:
+        return type(self.pipeline.named_steps[MODEL]).__name__
+
+    def fit(self, X: pd.DataFrame, y: Any, progress: Callable[[float], None] | None = None) -> Self:
+        """Fit the pipeline on raw feature columns ``X`` and targets ``y``.
+
+        Raises:
+            InvalidInput: A parameter value the estimator refuses, or a missing column.
+            ModelError: The estimator failed on the data.
+        """
+        frame = self._frame(X)
+        target = np.asarray(y)
+        target = target.astype(str) if self.kind == "classification" else target.astype(float)
+        try:
+            self.pipeline.fit(frame, target)
+        except (ValueError, TypeError) as exc:
+            if type(exc).__name__ == "InvalidParameterError":  # sklearn's parameter checks
+                raise InvalidInput(f"{exc} Fix it in model.params.") from None
+            raise ModelError(f"Fitting {self.estimator_name} failed ({exc}).") from None
+        if self.kind == "classification":
+            self.labels = [str(c) for c in self.pipeline.classes_]
+        self._compiled = _NOT_TRIED
+        if progress is not None:
+            progress(1.0)
+        return self
+
+    def predict(self, X: pd.DataFrame, k: int = 1) -> Prediction | Values:
+        """The top ``k`` classes with probabilities, or the predicted values.
+
+        Raises:
+            InvalidInput: A feature column is missing or a value cannot be read.
+        """
+        frame = self._frame(X)
+        try:
+            if self.kind == "regression":
+                return Values(np.asarray(self.pipeline.predict(frame), dtype=np.float64))
+            return self._ranked(self.pipeline.predict_proba(frame), k)
+        except ValueError as exc:
+            raise InvalidInput(f"The model could not read the input ({exc}).") from None
+
+    def predict_records(
+        self, records: Sequence[Mapping[str, Any]], k: int = 1
+    ) -> Prediction | Values:
+        """:meth:`predict` for JSON-decoded records, without pandas where it can.
+
+        Raises:
+            InvalidInput: A record is not an object, a feature is missing from every
+                record, or a value cannot be read as its column's type (naming both).
+        """
+        if not records:
+            raise InvalidInput("There is no record to predict; send at least one.")
+        compiled = self.compiled()
+        if compiled is None:
+            return self.predict(pd.DataFrame.from_records(list(records)), k)
+        matrix = compiled.transform(records)
+        final = self.pipeline.named_steps[MODEL]
+        if self.kind == "regression":
+            return Values(np.asarray(final.predict(matrix), dtype=np.float64))
+        return self._ranked(final.predict_proba(matrix), k)
+
+    def compiled(self) -> CompiledPreprocessor | None:
+        """The fast path of :meth:`predict_records` (None: it goes through the pipeline)."""
+        if self._compiled is _NOT_TRIED:
+            self._compiled = compile_preprocessor(self.pipeline)
+        return self._compiled
+
+    def _ranked(self, proba: np.ndarray, k: int) -> Prediction:
+        k = max(1, min(int(k), proba.shape[1]))
+        order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+        labels = np.asarray(self.labels, dtype=object)[order].astype(str)
+        return Prediction(labels, np.take_along_axis(proba, order, axis=1))
+
+    def _frame(self, X: Any) -> pd.DataFrame:
+        if not isinstance(X, pd.DataFrame):
+            raise InvalidInput("Give the features as a table (a pandas DataFrame) of columns.")
+        missing = [name for name in self.types if name not in X.columns]
+        if missing:
+            raise InvalidInput(
+                f"The input has no column {missing[0]!r}, which the model uses "
+                f"(features: {', '.join(self.types)}); send every feature, null where unknown."
+            )
+        return X

@@ -1,0 +1,1 @@
+"""Classification and regression on tables: metrics and behaviour checks written as data."""

@@ -1,0 +1,78 @@
+"""``text-classification``: one text in, ranked labels with probabilities out.
+
+The flagship project (French activity descriptions to NAF rev.2 codes) is this task
+with the ``naf-rev2`` nomenclature; any other text labelling is the same task without
+one. Its canonical frame is ``text``, ``label`` (and extra columns, kept aside).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mlcycle.tasks.base import LABEL, BehaviourReport, Evaluation, Task
+from mlcycle.tasks.ranked import evaluate_ranked
+from mlcycle.tasks.split import stratified_split
+from mlcycle.tasks.text import behaviour
+
+if TYPE_CHECKING:
+    from mlcycle.core.settings.registry import BehaviourGate
+
+TEXT = "text"
+
+
+class TextClassification(Task):
+    name = "text-classification"
+    kind = "classification"
+    default_family = "fasttext"
+    headline = ("accuracy_top1", "f1_macro")
+
+    text_column = TEXT
+
+    @property
+    def has_synthetic(self) -> bool:  # type: ignore[override]
+        """The generator writes French activity descriptions with NAF rev.2 codes."""
+        return self.settings.data.nomenclature == "naf-rev2"
+
+    def columns(self) -> list[str]:
+        return [TEXT, LABEL]
+
+    def synthetic(self, rows: int, seed: int) -> pd.DataFrame | None:
+        if not self.has_synthetic:
+            return None
+        from mlcycle.tasks.text.generator import generate
+
+        frame = generate(rows, seed)
+        return frame.rename(
+            columns={"text": self.settings.data.text_feature(), "nace": self.target}
+        )
+
+    def metric_names(self) -> list[str]:
+        levels = self.nomenclature.levels if self.nomenclature else ()
+        return ["accuracy_top1", "accuracy_top5", "f1_macro", *(f"accuracy_{lv}" for lv in levels)]
+
+    def default_minimums(self) -> dict[str, float]:
+        # Floors that say "learnt something", not the demo's figures: a real project
+        # sets its own in the project file.
+        return {"accuracy_top1": 0.3, "f1_macro": 0.1}
+
+    def inputs(self, frame: pd.DataFrame) -> list[str]:
+        return frame[TEXT].astype(str).tolist()
+
+    def split(self, frame: pd.DataFrame, test_size: float, seed: int) -> tuple[np.ndarray, ...]:
+        return stratified_split(self.truth(frame), test_size, seed)
+
+    def evaluate(self, truth: np.ndarray, prediction: Any) -> Evaluation:
+        return evaluate_ranked(truth, prediction.codes, self.nomenclature)
+
+    def behaviour(self, model: Any, frame: pd.DataFrame, config: BehaviourGate) -> BehaviourReport:
+        cases = config.cases if isinstance(config.cases, dict) else {}
+        texts = self.inputs(frame)[: config.invariance_texts]
+        return behaviour.check(model, texts, cases)
+
+    def curated_inputs(self) -> pd.DataFrame | None:
+        cases = self.settings.registry.gates.behaviour.cases
+        texts = list(cases) if isinstance(cases, dict) else []
+        return pd.DataFrame({TEXT: texts}) if texts else None

@@ -1,1 +1,0 @@
-"""French activity-label normalisation and NACE (NAF rev.2) code helpers."""
