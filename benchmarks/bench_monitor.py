@@ -85,6 +85,8 @@ def setup(rows: int, seed: int) -> Path:
                 "probabilities": pa.array(probs.tolist(), pa.list_(pa.float32())),
                 "latency_ms": pa.array(rng.gamma(2.0, 2.0, n), pa.float32()),
                 "api_key": pa.nulls(n, pa.string()),
+                "record": pa.nulls(n, pa.string()),
+                "value": pa.nulls(n, pa.float64()),
             },
             schema=PREDICTION_SCHEMA,
         )
@@ -102,6 +104,7 @@ def setup(rows: int, seed: int) -> Path:
                     "model_name": ["nace"] * int(labelled.sum()),
                     "model_version": ["1"] * int(labelled.sum()),
                     "api_key": pa.nulls(int(labelled.sum()), pa.string()),
+                    "true_value": pa.nulls(int(labelled.sum()), pa.float64()),
                 },
                 schema=FEEDBACK_SCHEMA,
             ),

@@ -55,6 +55,8 @@ def prediction_table(
             "probabilities": pa.array(probs, pa.list_(pa.float32())),
             "latency_ms": pa.array(np.full(len(ids), latency_ms), pa.float32()),
             "api_key": pa.nulls(len(ids), pa.string()),
+            "record": pa.nulls(len(ids), pa.string()),
+            "value": pa.nulls(len(ids), pa.float64()),
         },
         schema=PREDICTION_SCHEMA,
     )
@@ -72,6 +74,7 @@ def feedback_table(request_ids: list[str], true_codes: list[str], at_ms: int) ->
             "model_name": ["nace"] * n,
             "model_version": ["1"] * n,
             "api_key": pa.nulls(n, pa.string()),
+            "true_value": pa.nulls(n, pa.float64()),
         },
         schema=FEEDBACK_SCHEMA,
     )

@@ -69,10 +69,15 @@ PREDICTION_SCHEMA = pa.schema(
         ("text", pa.string()),  # null when serve.prediction_log.log_text is false
         ("text_hash", pa.string()),  # HMAC-SHA256(salt, text) hex; null when text is kept
         ("text_chars", pa.int32()),
-        ("codes", pa.list_(pa.string())),  # top-k, best first
+        ("codes", pa.list_(pa.string())),  # top-k labels, best first (classification)
         ("probabilities", pa.list_(pa.float32())),
         ("latency_ms", pa.float32()),  # the whole request, parse to answer
         ("api_key", pa.string()),  # the key's name (never the key); null without auth
+        # Tabular tasks: the input record as a JSON object (null for text tasks), and
+        # the predicted value of a regression (null for classification). Files written
+        # before these columns read them as null.
+        ("record", pa.string()),
+        ("value", pa.float64()),
     ]
 )
 
@@ -81,11 +86,12 @@ FEEDBACK_SCHEMA = pa.schema(
         ("request_id", pa.string()),
         ("index", pa.int32()),
         ("timestamp", TIMESTAMP),  # when the feedback arrived
-        ("true_code", pa.string()),  # normalised, e.g. 5610A
-        ("predicted_code", pa.string()),  # the top-1 code the server answered
+        ("true_code", pa.string()),  # the true label (classification), normalised
+        ("predicted_code", pa.string()),  # the top-1 label the server answered
         ("model_name", pa.string()),
         ("model_version", pa.string()),
         ("api_key", pa.string()),
+        ("true_value", pa.float64()),  # the true value of a regression (else null)
     ]
 )
 

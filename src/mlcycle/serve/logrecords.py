@@ -103,6 +103,9 @@ def prediction_table(records: Sequence[LogRecord], salt: bytes | None = None) ->
         ),
         "latency_ms": per_record([r.latency_ms for r in records], pa.float32()),
         "api_key": per_record([r.api_key for r in records], pa.string()),
+        # Text tasks have no record and no value (tabular serving fills them).
+        "record": pa.nulls(rows, pa.string()),
+        "value": pa.nulls(rows, pa.float64()),
     }
     return pa.Table.from_pydict(columns, schema=PREDICTION_SCHEMA)
 
@@ -111,6 +114,7 @@ def feedback_table(records: Sequence[FeedbackRecord]) -> pa.Table:
     """One row per feedback record."""
     columns = {name: [getattr(r, name) for r in records] for name in FeedbackRecord._fields}
     columns["timestamp"] = pa.array(columns.pop("ms"), pa.int64()).cast(TIMESTAMP)
+    columns.setdefault("true_value", [None] * len(records))
     return pa.Table.from_pydict(columns, schema=FEEDBACK_SCHEMA)
 
 
