@@ -8,7 +8,7 @@ import typer
 
 app = typer.Typer(
     help="Datasets: add your own file as a validated, versioned dataset; generate the "
-    "synthetic NACE set.",
+    "project's synthetic set.",
     no_args_is_help=True,
 )
 
@@ -91,8 +91,8 @@ def show(
 
 @app.command("diff")
 def diff(
-    a: str = typer.Argument(..., help="Older version, e.g. nace@1."),
-    b: str = typer.Argument(..., help="Newer version, e.g. nace@2 or nace@latest."),
+    a: str = typer.Argument(..., help="Older version, e.g. sales@1."),
+    b: str = typer.Argument(..., help="Newer version, e.g. sales@2 or sales@latest."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Rows added and removed, relabelled texts, and label distribution change from A to B."""
@@ -114,10 +114,11 @@ def generate(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Generate the synthetic French NACE activity-description dataset."""
+    """Generate the project's synthetic set (the flagship's French activity descriptions)."""
     from mlcycle.core.errors import InvalidInput
+    from mlcycle.core.settings import get_settings
     from mlcycle.data import writers
-    from mlcycle.tasks.text import generator
+    from mlcycle.tasks import task_of
 
     # Checked here, before any work, so a typo costs nothing; the errors print as one line.
     if rows < 1:
@@ -125,9 +126,16 @@ def generate(
     if seed < 0:
         raise InvalidInput(f"--seed must be 0 or more, got {seed}.")
     writers.dataset_format(output)
-    frame = generator.generate(rows, seed, drift=drift)
+    settings = get_settings()
+    task = task_of(settings)
+    frame = task.synthetic(rows, seed, drift=drift)
+    if frame is None:
+        raise InvalidInput(
+            f"The {task.name} task of this project has no synthetic set; bring your data "
+            "with mlcycle data add FILE."
+        )
     writers.write_dataset(frame, output)
-    classes = int(frame["nace"].nunique())
+    classes = int(frame[settings.data.target].nunique())
     if as_json:
         from mlcycle.cli.output import print_json
 

@@ -31,6 +31,13 @@ def _connect() -> None:
     use_tracking()
 
 
+def _project_model() -> str:
+    """The project's model name (``model.name``), the default of commands naming one."""
+    from mlcycle.core.settings import get_settings
+
+    return get_settings().model.name
+
+
 def _console():
     from rich.console import Console
 
@@ -50,13 +57,16 @@ def _table(title: str, columns: list[str], rows: list[list[str]]):
 
 @app.command("list")
 def list_models(
-    name: str = typer.Argument("nace", help="Registered model name."),
+    name: str | None = typer.Argument(
+        None, help="Registered model name (default: the project's model.name).", show_default=False
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """List the versions of a registered model with their aliases and environments."""
     from mlcycle.registry.details import environment_holders, versions_table
 
     _connect()
+    name = name or _project_model()
     rows = versions_table(name)
     holders = environment_holders(name)
     if as_json:
@@ -85,7 +95,7 @@ def list_models(
 
 @app.command("show")
 def show(
-    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. nace@production."),
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. churn@production."),
     as_json: bool = _JSON,
 ) -> None:
     """Show one version: run, dataset, metrics, gates passed, who promoted it and when."""
@@ -119,7 +129,7 @@ def show(
 
 @app.command("promote")
 def promote(
-    name: str = typer.Argument(..., help="Registered model name, e.g. nace."),
+    name: str = typer.Argument(..., help="Registered model name, e.g. churn."),
     version: int = typer.Option(..., "--version", min=1, help="Version to promote."),
     to: str = typer.Option("production", "--to", help="Environment (alias) to promote to."),
     reason: str = typer.Option("", "--reason", help="Why; recorded in the audit trail."),
@@ -172,7 +182,7 @@ def _print_move(result) -> None:
 
 @app.command("rollback")
 def rollback(
-    name: str = typer.Argument(..., help="Registered model name, e.g. nace."),
+    name: str = typer.Argument(..., help="Registered model name, e.g. churn."),
     alias: str = typer.Option("production", "--alias", help="Environment to roll back."),
     reason: str = typer.Option("", "--reason", help="Why; recorded in the audit trail."),
     as_json: bool = _JSON,
@@ -190,7 +200,9 @@ def rollback(
 
 @app.command("history")
 def history(
-    name: str = typer.Argument("nace", help="Registered model name."),
+    name: str | None = typer.Argument(
+        None, help="Registered model name (default: the project's model.name).", show_default=False
+    ),
     alias: str = typer.Option(None, "--alias", help="Only this environment."),
     at: str = typer.Option(
         None, "--at", help="Which version served then: YYYY-MM-DD (whole day) or a time (UTC)."
@@ -205,6 +217,7 @@ def history(
     from mlcycle.registry.ops import list_versions
 
     _connect()
+    name = name or _project_model()
     list_versions(name)  # one clear error for an unknown model
     events = read_events(name, get_settings(), alias)
     if at is not None:
@@ -271,7 +284,7 @@ def _print_served(name: str, at: str, served: dict, as_json: bool) -> None:
 
 @app.command("card")
 def card(
-    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. nace@production."),
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. churn@production."),
     output: Path = typer.Option(None, "-o", "--output", help="Write to card.md or card.html."),
 ) -> None:
     """The model card: intended use, lineage, params, metrics, weak spots, gates, history."""
@@ -287,7 +300,7 @@ def card(
 
 @app.command("copy")
 def copy(
-    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. nace@staging."),
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. churn@staging."),
     to_tracking_uri: str = typer.Option(..., "--to-tracking-uri", help="Target registry URI."),
     as_json: bool = _JSON,
 ) -> None:
@@ -308,7 +321,7 @@ def copy(
 
 @app.command("lineage")
 def lineage(
-    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. nace@production."),
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. churn@production."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Show what a model version was made from: dataset version, git commit, run."""
@@ -333,7 +346,7 @@ def lineage(
 
 @app.command("verify")
 def verify(
-    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. nace@production."),
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. churn@production."),
     record: bool = typer.Option(
         False,
         "--record",

@@ -60,7 +60,7 @@ class DatasetRef:
         version = match["version"] if match else ""
         if not match or (version is not None and version != "latest" and not version.isdigit()):
             raise InvalidInput(
-                f"{text!r} is not a dataset reference; write NAME@VERSION (nace@3) or NAME@latest."
+                f"{text!r} is not a dataset reference; write NAME@VERSION (sales@3) or NAME@latest."
             )
         number = int(version) if version and version.isdigit() else None
         return cls(check_name(match["name"]), number)

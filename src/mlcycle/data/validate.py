@@ -1,10 +1,8 @@
 """Check a table read from a file against the project's schema, row by row.
 
 Text rows (:func:`validate`): required columns must exist; each row needs a non-empty
-text no longer than the limit and a label matching the configured code pattern (NAF
-rev.2 subclass by default, with ``56.10A``-style codes normalised first). Under that
-default pattern a label must also start with a NACE rev.2 division: ``0400Z`` has the
-shape of a code but is none.
+text no longer than the limit and a label that the project's nomenclature knows (after
+normalisation: ``56.10a`` is read as ``5610A``) or that matches its label pattern.
 
 Tabular rows (:func:`validate_tabular`): the target must exist and be present in each
 row; each feature is typed (:mod:`mlcycle.data.columns`) and a value that cannot be read

@@ -47,7 +47,7 @@ def _prefixed(tags: dict[str, str], prefix: str) -> dict[str, str]:
 
 
 def describe(ref: str, settings: Settings | None = None) -> VersionDetails:
-    """Details of the version ``ref`` (``nace@production``, ``nace/3``) points at."""
+    """Details of the version ``ref`` (``churn@production``, ``churn/3``) points at."""
     from mlflow import MlflowClient
 
     settings = settings or get_settings()

@@ -39,7 +39,7 @@ class ModelLineage:
 
 
 def model_lineage(ref: str) -> ModelLineage:
-    """The dataset version, git commit and run behind a model (``nace@production``).
+    """The dataset version, git commit and run behind a model (``churn@production``).
 
     Raises:
         NotFound: No such model, alias or version.

@@ -1,4 +1,4 @@
-"""Model references as users write them: ``nace@production``, ``nace/3``, ``models:/...``."""
+"""Model references as users write them: ``churn@production``, ``churn/3``, ``models:/...``."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ class ModelRef:
         match = _REF.match(text.strip())
         if not match:
             raise InvalidInput(
-                f"{text!r} is not a model reference; write NAME@ALIAS (nace@production) "
-                "or NAME/VERSION (nace/3)."
+                f"{text!r} is not a model reference; write NAME@ALIAS (churn@production) "
+                "or NAME/VERSION (churn/3)."
             )
         return cls(match["name"], match["alias"], match["version"])
 

@@ -109,8 +109,9 @@ class Task(ABC):
         features = self.settings.data.features
         return None if features is None else [*features, LABEL]
 
-    def synthetic(self, rows: int, seed: int) -> pd.DataFrame | None:
-        """A generated data set in the user's file layout, where the task has one."""
+    def synthetic(self, rows: int, seed: int, drift: bool = False) -> pd.DataFrame | None:
+        """A generated data set in the user's file layout, where the task has one
+        (``drift``: shifted as production traffic drifts)."""
         return None
 
     def higher_is_better(self, metric: str) -> bool:

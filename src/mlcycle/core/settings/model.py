@@ -82,7 +82,8 @@ class DataSettings(BaseModel):
     features: list[str] | None = None
     # Explicit column types; the others are inferred when a file is added.
     types: dict[str, FeatureType] = Field(default_factory=dict)
-    # The hierarchy classification labels belong to (``naf-rev2``); None: plain labels.
+    # The hierarchy classification labels belong to (a name of
+    # ``mlcycle.tasks.labels.NOMENCLATURES``); None: plain labels.
     nomenclature: str | None = None
     # Classification labels must match this after normalisation; None accepts any.
     label_pattern: str | None = None

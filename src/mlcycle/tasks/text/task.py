@@ -39,12 +39,12 @@ class TextClassification(Task):
     def columns(self) -> list[str]:
         return [TEXT, LABEL]
 
-    def synthetic(self, rows: int, seed: int) -> pd.DataFrame | None:
+    def synthetic(self, rows: int, seed: int, drift: bool = False) -> pd.DataFrame | None:
         if not self.has_synthetic:
             return None
         from mlcycle.tasks.text.generator import generate
 
-        frame = generate(rows, seed)
+        frame = generate(rows, seed, drift=drift)
         return frame.rename(
             columns={"text": self.settings.data.text_feature(), "nace": self.target}
         )
