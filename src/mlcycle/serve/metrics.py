@@ -163,7 +163,10 @@ def observe_many(histogram: Any, values: np.ndarray) -> None:
 
     prometheus_client observes one value at a time (a lock and a file write each in
     multiprocess mode); this counts values per bucket with numpy and adds the counts to
-    the child's bucket and sum values, the same ones ``observe`` increments.
+    the child's bucket and sum values, the same ones ``observe`` increments. Those are
+    private attributes: pyproject pins prometheus-client to the releases
+    ``test_bulk_histogram_updates_match_one_by_one`` checked, and that test fails if they
+    change.
     """
     if values.size == 0:
         return
