@@ -135,10 +135,10 @@ def worker(folder: Path, out: Path) -> None:
     done = time.perf_counter()
     print(json.dumps({
         "summary_s": built - began, "report_s": done - began,
-        "predictions": summary["volume"]["predictions"],
-        "labelled": summary["quality"].get("labelled"),
-        "code_js": summary["prediction"]["drift"]["code"]["scores"]["jensenshannon"]["statistic"],
-        "oov_rate": summary["text"]["drift"]["oov_rate"],
+        "predictions": summary.volume.predictions,
+        "labelled": summary.quality.labelled,
+        "code_js": summary.prediction.drift.code.scores["jensenshannon"].statistic,
+        "oov_rate": summary.text.drift.result.oov_rate,
         "html_bytes": out.stat().st_size,
     }))  # fmt: skip
 

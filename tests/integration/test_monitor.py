@@ -189,10 +189,10 @@ def test_a_model_without_a_stored_profile_is_reported_clearly(monitored: Monitor
     write_dataset(generate(1500, seed=9), data)
     plain = train_model(str(data), {**SMALL, "epoch": 3})
     summary = build_summary(get_settings(), DRIFT_START, NOW, model=f"nace/{plain.version}")
-    assert summary["model"]["profile"] is False
-    assert any("no reference profile" in note for note in summary["notes"])
-    assert summary["prediction"]["drift"]["available"] is False
-    assert summary["quality"]["available"] is True  # what needs no profile is still there
+    assert summary.model.profile is None and summary.to_dict()["model"]["profile"] is False
+    assert any("no reference profile" in note for note in summary.notes)
+    assert summary.prediction.drift.available is False
+    assert summary.quality.available is True  # what needs no profile is still there
 
 
 def test_retrain_if_needed_adds_feedback_and_promotes(monitored: Monitored) -> None:

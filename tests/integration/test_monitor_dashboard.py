@@ -1,12 +1,14 @@
 """The dashboard in real headless Chromium (Debian's ``chromium``), driven over DevTools.
 
 The page must load without console errors, fill its volume, drift and accuracy panels
-from ``/api/summary`` and refresh; the test saves a screenshot under its tmp dir.
+from ``/api/summary`` and refresh; the test saves a screenshot under its tmp dir. A
+regression project shows its per-feature drift and live error instead.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import shutil
@@ -14,12 +16,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import cli_env
 from tests.integration.test_monitor import Monitored, monitored  # noqa: F401 (fixture)
+from tests.integration.test_monitor_tabular import (  # noqa: F401 (fixture)
+    Tabular,
+    regression_monitored,
+)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -93,13 +100,41 @@ def test_dashboard_shows_three_live_panels_in_chromium(
     monitored: Monitored,  # noqa: F811
     tmp_path: Path,
 ) -> None:
+    with _dashboard_in_chromium(monitored.home, tmp_path) as (tools, url):
+        _drive(tools, url, tmp_path)
+
+
+def test_dashboard_shows_feature_drift_and_live_error_of_a_regression(
+    regression_monitored: Tabular,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with _dashboard_in_chromium(regression_monitored.home, tmp_path) as (tools, url):
+        for domain in ("Runtime.enable", "Log.enable", "Page.enable"):
+            tools.call(domain, session=True)
+        tools.call("Page.navigate", session=True, url=url)
+        _wait_for(tools, "document.body.dataset.updated || ''")
+        text = {
+            name: tools.evaluate(f"document.querySelector('#{name}').innerText")
+            for name in ("drift", "features", "accuracy")
+        }
+        assert "features drifted" in text["drift"] and "values ks" in text["drift"]
+        assert "bmi" in text["features"] and "drift" in text["features"]
+        assert tools.evaluate("document.getElementById('features').hidden") is False
+        assert "Live error" in text["accuracy"] and "RMSE on 300 labelled" in text["accuracy"]
+        assert "auto-coding" not in text["drift"]
+        assert tools.errors() == []
+
+
+@contextlib.contextmanager
+def _dashboard_in_chromium(home: Path, tmp_path: Path) -> Iterator[tuple[DevTools, str]]:
+    """``monitor dashboard`` over the last 3 hours and a headless Chromium attached to it."""
     from websockets.sync.client import connect
 
     port = _free_port()
     dashboard = subprocess.Popen(
         [sys.executable, "-m", "mlcycle", "monitor", "dashboard", "--port", str(port),
          "--refresh", "1", "--since", "3h"],
-        env=cli_env(monitored.home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=cli_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     browser = subprocess.Popen(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
@@ -112,7 +147,7 @@ def test_dashboard_shows_three_live_panels_in_chromium(
         url = f"http://127.0.0.1:{port}/"
         _wait_http(url + "api/summary", dashboard, 120)
         with connect(_devtools_url(browser), max_size=None, open_timeout=30) as ws:
-            _drive(DevTools(ws), url, tmp_path)
+            yield DevTools(ws), url
     finally:
         for process in (browser, dashboard):
             process.terminate()

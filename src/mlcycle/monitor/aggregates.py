@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlcycle.monitor.logstore import Window
+from mlcycle.monitor.panels import TimeSeries
 
 PROBABILITY_BINS = 100  # bins of 0.01: any threshold of two decimals is a bin edge
 LATENCY_LEVELS = (0.5, 0.9, 0.95, 0.99)
@@ -43,8 +44,9 @@ def totals(window: Window) -> Totals:
     return Totals(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
 
 
-def series(window: Window, bucket_ms: int, threshold: float) -> dict[str, list]:
-    """Per time bucket: volume, auto-coding rate, mean confidence, latency p50/p95."""
+def series(window: Window, bucket_ms: int, threshold: float) -> TimeSeries:
+    """Per time bucket: volume, auto-coding rate, mean confidence (classification),
+    latency p50/p95."""
     records = window.records(
         """
         SELECT ms // ? * ? AS t, count(*) AS predictions,
@@ -56,8 +58,10 @@ def series(window: Window, bucket_ms: int, threshold: float) -> dict[str, list]:
         """,
         [bucket_ms, bucket_ms, threshold],
     )
-    names = ["t", "predictions", "requests", "auto_coding_rate", "mean_confidence", "p50_ms"]
-    return {name: [r[name] for r in records] for name in [*names, "p95_ms"]}
+    names = ["predictions", "requests", "auto_coding_rate", "mean_confidence", "p50_ms", "p95_ms"]
+    return TimeSeries(
+        [r["t"] for r in records], {name: [r[name] for r in records] for name in names}
+    )
 
 
 def code_counts(window: Window) -> dict[str, int]:
@@ -155,14 +159,24 @@ class Labelled:
 
 
 def labelled(window: Window) -> Labelled:
-    """Feedback joined to the window's predictions on (request_id, index)."""
+    """Feedback with a true label joined to the window's predictions on (request_id, index)."""
     rows = window.rows(
         """SELECT f.true_code, p.top5, count(*) FROM f JOIN p USING (request_id, "index")
-           GROUP BY ALL"""
+           WHERE f.true_code IS NOT NULL GROUP BY ALL"""
     )
+    feedback_rows, unmatched = feedback_counts(window)
+    if not rows:
+        return Labelled([], [], np.zeros(0), feedback_rows, unmatched)
+    true, top, counts = zip(*rows, strict=True)
+    return Labelled(
+        list(true), [list(t) for t in top], np.asarray(counts, float), feedback_rows, unmatched
+    )
+
+
+def feedback_counts(window: Window) -> tuple[int, int]:
+    """Feedback rows read, and those naming a request of this window that the log lacks."""
     start_ms = int(window.start.timestamp() * 1000)
     end_ms = int(window.end.timestamp() * 1000)
-    # Feedback naming a request of this window that the log does not hold.
     unmatched = window.rows(
         """SELECT count(*) FROM f ANTI JOIN p USING (request_id, "index")
            WHERE ('0x' || substr(request_id, 1, 8) || substr(request_id, 10, 4))::BIGINT
@@ -170,11 +184,48 @@ def labelled(window: Window) -> Labelled:
         [start_ms, end_ms - 1],
     )[0][0]
     feedback_rows = window.rows("SELECT count(*) FROM f")[0][0]
-    if not rows:
-        return Labelled([], [], np.zeros(0), int(feedback_rows), int(unmatched))
-    true, top, counts = zip(*rows, strict=True)
-    return Labelled(
-        list(true), [list(t) for t in top], np.asarray(counts, float), feedback_rows, unmatched
+    return int(feedback_rows), int(unmatched)
+
+
+_VALUED = """FROM f JOIN p USING (request_id, "index")
+             WHERE f.true_value IS NOT NULL AND p.value IS NOT NULL"""
+
+
+def labelled_values(window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """Regression: the predicted and true value of each prediction with feedback."""
+    found = window.con.execute(f"SELECT p.value, f.true_value {_VALUED}").fetchnumpy()
+    return np.asarray(found["value"], np.float64), np.asarray(found["true_value"], np.float64)
+
+
+def largest_errors(window: Window, top: int) -> list[tuple[str, int, float, float]]:
+    """``(request_id, index, predicted, true)`` of the labelled predictions furthest off."""
+    return window.rows(
+        f"""SELECT request_id, "index", p.value, f.true_value {_VALUED}
+            ORDER BY abs(p.value - f.true_value) DESC, request_id, "index" LIMIT ?""",
+        [top],
+    )
+
+
+def error_by_bucket(window: Window, bucket_ms: int) -> list[tuple[int, int, float, float]]:
+    """``(bucket, labelled, rmse, mae)`` of the labelled regression predictions."""
+    return window.rows(
+        f"""SELECT p.ms // ? * ? AS t, count(*), sqrt(avg((p.value - f.true_value) ** 2)),
+                   avg(abs(p.value - f.true_value)) {_VALUED} GROUP BY t ORDER BY t""",
+        [bucket_ms, bucket_ms],
+    )
+
+
+def predicted_values(window: Window) -> np.ndarray:
+    """Regression: every predicted value of the window."""
+    found = window.con.execute("SELECT value FROM p WHERE value IS NOT NULL").fetchnumpy()
+    return np.asarray(found["value"], np.float64)
+
+
+def mean_value_by_bucket(window: Window, bucket_ms: int) -> list[tuple[int, float]]:
+    return window.rows(
+        """SELECT ms // ? * ? AS t, avg(value) FROM p WHERE value IS NOT NULL
+           GROUP BY t ORDER BY t""",
+        [bucket_ms, bucket_ms],
     )
 
 
@@ -182,19 +233,23 @@ def accuracy_by(window: Window, key_sql: str, params: list | None = None) -> lis
     """``(key, labelled, top-1 hits)`` grouped by a SQL expression over ``p``."""
     return window.rows(
         f"""SELECT {key_sql} AS k, count(*), count(*) FILTER (WHERE p.top1 = f.true_code)
-            FROM f JOIN p USING (request_id, "index") GROUP BY k ORDER BY k""",
+            FROM f JOIN p USING (request_id, "index") WHERE f.true_code IS NOT NULL
+            GROUP BY k ORDER BY k""",
         params or [],
     )
 
 
 def by_version(window: Window, threshold: float) -> list[dict]:
-    """Per served model version: predictions, auto-coding rate, labelled and accuracy."""
+    """Per served model version: predictions, auto-coding rate, labelled predictions and
+    their top-1 accuracy (classification) or RMSE (regression)."""
     out = window.records(
         """
         SELECT p.model_version AS version, count(*) AS predictions,
                avg((p.p1 >= ?)::INT) AS auto_coding_rate,
-               count(f.true_code) AS labelled,
+               count(f.true_code) + count(f.true_value) AS labelled,
                count(*) FILTER (WHERE p.top1 = f.true_code) AS top1_hits,
+               count(f.true_code) AS labelled_codes,
+               sqrt(avg((p.value - f.true_value) ** 2)) AS rmse,
                min(p.ms) AS first_ms, max(p.ms) AS last_ms
         FROM p LEFT JOIN f USING (request_id, "index")
         GROUP BY 1 ORDER BY first_ms
@@ -202,5 +257,6 @@ def by_version(window: Window, threshold: float) -> list[dict]:
         [threshold],
     )
     for row in out:
-        row["accuracy_top1"] = row["top1_hits"] / row["labelled"] if row["labelled"] else None
+        codes = row.pop("labelled_codes")
+        row["accuracy_top1"] = row["top1_hits"] / codes if codes else None
     return out

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from mlcycle.core.settings.monitor import MonitorSettings
     from mlcycle.monitor.rules import CheckResult
 
-SEVERITY = {"error_rate": "critical", "live_accuracy": "critical"}
+SEVERITY = {"error_rate": "critical", "live_accuracy": "critical", "live_error": "critical"}
 
 
 def alert_payload(result: CheckResult) -> list[dict[str, Any]]:

@@ -215,10 +215,11 @@ def categorical_drift(
     }
     small = min(ref.sum(), cur.sum()) <= small_sample
     result = scores["chi2_contingency" if small else "jensenshannon"]
-    return CategoricalDrift(result, scores, _top_changes(keys, ref, cur, top))
+    return CategoricalDrift(result, scores, top_changes(keys, ref, cur, top))
 
 
-def _top_changes(keys: np.ndarray, ref: np.ndarray, cur: np.ndarray, top: int) -> list[dict]:
+def top_changes(keys: np.ndarray, ref: np.ndarray, cur: np.ndarray, top: int) -> list[dict]:
+    """The categories that add most to the Jensen-Shannon divergence, with both shares."""
     terms = js_terms(ref, cur)
     order = np.argsort(-terms, kind="stable")[:top]
     p, q = _shares(ref), _shares(cur)

@@ -2,8 +2,9 @@
 
 Starlette serves one static page (``assets/dashboard.html``, plain JavaScript and
 inline SVG) and ``/api/summary``, the same JSON as ``monitor report --json`` for the
-last ``window`` of traffic. The page fetches it every ``refresh`` seconds; the server
-rebuilds the summary at most that often, whatever the number of open pages.
+last ``window`` of traffic; the page shows the panels the project's task has. The page
+fetches it every ``refresh`` seconds; the server rebuilds the summary at most that often,
+whatever the number of open pages.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class SummaryCache:
         with self._lock:
             if self._value is None or time.monotonic() - self._built >= self.max_age:
                 end = datetime.now(UTC)
-                self._value = build_summary(self.settings, end - self.span, end)
+                self._value = build_summary(self.settings, end - self.span, end).to_dict()
                 self._built = time.monotonic()
             return self._value
 

@@ -166,13 +166,21 @@ class Window:
 
 
 def _source(con: duckdb.DuckDBPyConnection, files: list[str], schema: pa.Schema) -> str:
-    """A FROM clause over the files, or over an empty table of the schema."""
+    """A FROM clause over the files with every column of ``schema``.
+
+    Files written before a column existed (``record``, ``value``, ``true_value``) read it
+    as null: ``union_by_name`` matches the files' columns by name, and the union with an
+    empty table of the schema adds a column that no file of the window has yet.
+    """
+    name = f"empty_{len(schema.names)}_{id(schema)}"
+    con.register(name, schema.empty_table())
     if not files:
-        name = f"empty_{len(schema.names)}_{id(schema)}"
-        con.register(name, schema.empty_table())
         return name
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{listed}], hive_partitioning = false)"
+    return (
+        f"(SELECT * FROM read_parquet([{listed}], hive_partitioning = false, "
+        f"union_by_name = true) UNION ALL BY NAME SELECT * FROM {name})"
+    )
 
 
 def _load_predictions(con: Any, files: list[str], start: datetime, end: datetime) -> None:
@@ -182,7 +190,7 @@ def _load_predictions(con: Any, files: list[str], start: datetime, end: datetime
         CREATE TEMP TABLE p AS
         SELECT request_id, "index", epoch_ms("timestamp") AS ms, model_version,
                text, text_chars, codes[1] AS top1, codes[1:5] AS top5,
-               probabilities[1] AS p1, latency_ms
+               probabilities[1] AS p1, latency_ms, record, value
         FROM {source}
         WHERE "timestamp" >= ? AND "timestamp" < ?
         """,
@@ -192,11 +200,11 @@ def _load_predictions(con: Any, files: list[str], start: datetime, end: datetime
 
 def _load_feedback(con: Any, files: list[str], start: datetime) -> None:
     source = _source(con, files, FEEDBACK_SCHEMA)
-    # A text labelled twice counts once, with its latest label.
+    # A prediction labelled twice counts once, with its latest label.
     con.execute(
         f"""
         CREATE TEMP TABLE f AS
-        SELECT request_id, "index", true_code
+        SELECT request_id, "index", true_code, true_value
         FROM {source}
         WHERE "timestamp" >= ?
         QUALIFY row_number() OVER (PARTITION BY request_id, "index" ORDER BY "timestamp" DESC) = 1

@@ -71,7 +71,9 @@ def sample(
     return Sample(array[keep][order], w[keep][order])
 
 
-def histogram_sample(edges: Sequence[float], counts: Sequence[float]) -> Sample:
+def histogram_sample(
+    edges: Sequence[float] | np.ndarray, counts: Sequence[float] | np.ndarray
+) -> Sample:
     """A binned distribution as a weighted sample: each bin's count at its centre.
 
     Args:

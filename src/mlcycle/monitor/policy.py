@@ -82,7 +82,8 @@ def labelled_texts(store: LogStore, start: datetime, end: datetime) -> pa.Table:
     with store.open_window(start, end) as window:
         rows = window.rows(
             """SELECT p.text, f.true_code FROM f JOIN p USING (request_id, "index")
-               WHERE p.text IS NOT NULL AND length(trim(p.text)) > 0"""
+               WHERE p.text IS NOT NULL AND length(trim(p.text)) > 0
+                     AND f.true_code IS NOT NULL"""
         )
     return pa.table(
         {
@@ -90,3 +91,31 @@ def labelled_texts(store: LogStore, start: datetime, end: datetime) -> pa.Table:
             "label": pa.array([r[1] for r in rows], pa.string()),
         }
     )
+
+
+LABELLED_RECORDS = pa.schema(
+    [("record", pa.string()), ("label", pa.string()), ("true_value", pa.float64())]
+)
+
+
+def labelled_records(store: LogStore, start: datetime, end: datetime) -> pa.Table:
+    """Production input records of [start, end) with their truth from feedback.
+
+    Columns: ``record`` (the logged input, a JSON object of the user's columns),
+    ``label`` (the true class of a classification, else null) and ``true_value`` (the
+    true value of a regression, else null); the latest feedback per prediction, oldest
+    prediction first. Predictions logged without a record (text models, files written
+    before records were logged) are left out. The retraining loop parses the records
+    (``json.loads``) into rows of the training set.
+    """
+    with store.open_window(start, end) as window:
+        rows = window.rows(
+            """
+            SELECT p.record, f.true_code, f.true_value FROM f JOIN p USING (request_id, "index")
+            WHERE p.record IS NOT NULL AND (f.true_code IS NOT NULL OR f.true_value IS NOT NULL)
+            ORDER BY p.ms, p.request_id, p."index"
+            """
+        )
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), ()]
+    arrays = [pa.array(values, f.type) for values, f in zip(columns, LABELLED_RECORDS, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=LABELLED_RECORDS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlcycle.core.errors import MlcycleError
@@ -34,6 +34,9 @@ class ServedReference:
     dataset: str | None
     profile: ReferenceProfile | None
     reason: str | None  # why there is no profile
+    # The training run's evaluation metrics (rmse, accuracy...): what live quality is
+    # compared with.
+    metrics: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +46,7 @@ class ServedReference:
             "dataset": self.dataset,
             "profile": self.profile is not None,
             "reason": self.reason,
+            "metrics": self.metrics,
         }
 
 
@@ -71,33 +75,43 @@ def served_reference(ref: str, settings: Settings) -> ServedReference:
     except MlflowException:
         reason = f"No model version {ref} in the registry, so no reference to compare with."
         return ServedReference(ref, name, None, None, None, None, reason)
-    dataset = _dataset_of(client, mv)
+    run = _run_of(client, mv)
+    metrics = dict(run.data.metrics) if run is not None else {}
+    dataset = _dataset_of(mv, run)
     if dataset is None:
-        reason = (
+        missing = (
             f"{name} version {mv.version} was not trained on a stored dataset version, so it "
             "has no reference profile; train on one (mlcycle data add, then train --data "
             "NAME@V) to get drift against the training data."
         )
-        return ServedReference(ref, name, str(mv.version), mv.run_id, None, None, reason)
-    profile, reason = _profile(dataset, settings)
-    return ServedReference(ref, name, str(mv.version), mv.run_id, dataset, profile, reason)
+        return ServedReference(ref, name, str(mv.version), mv.run_id, None, None, missing, metrics)
+    profile, unread = _profile(dataset, settings)
+    version = str(mv.version)
+    return ServedReference(ref, name, version, mv.run_id, dataset, profile, unread, metrics)
 
 
-def _dataset_of(client: Any, mv: Any) -> str | None:
+def _run_of(client: Any, mv: Any) -> Any:
+    """The version's training run, or None (no run, or a run the store no longer has)."""
     from mlflow.exceptions import MlflowException
 
-    if (mv.tags or {}).get(_DATASET_TAG):
-        return mv.tags[_DATASET_TAG]
     if not mv.run_id:
         return None
     with contextlib.suppress(MlflowException):
-        run = client.get_run(mv.run_id)
-        if run.data.tags.get(_DATASET_TAG):
-            return run.data.tags[_DATASET_TAG]
-        for entry in run.inputs.dataset_inputs or []:
-            name = entry.dataset.name
-            if "@" in name and name.rsplit("@", 1)[1].isdigit():
-                return name
+        return client.get_run(mv.run_id)
+    return None
+
+
+def _dataset_of(mv: Any, run: Any) -> str | None:
+    if (mv.tags or {}).get(_DATASET_TAG):
+        return mv.tags[_DATASET_TAG]
+    if run is None:
+        return None
+    if run.data.tags.get(_DATASET_TAG):
+        return run.data.tags[_DATASET_TAG]
+    for entry in run.inputs.dataset_inputs or []:
+        name = entry.dataset.name
+        if "@" in name and name.rsplit("@", 1)[1].isdigit():
+            return name
     return None
 
 

@@ -1,8 +1,8 @@
-"""The panels of a monitoring summary: service, predictions, confidence, text, quality.
+"""The panels of classification monitoring: service, predicted labels, confidence, text
+input and live accuracy.
 
-Each takes an open window (and what it compares with) and returns a JSON-ready
-dictionary; a panel that cannot be computed returns ``available: false`` and the
-reason, in one sentence a user can act on.
+Each takes an open window (and what it compares with) and returns its typed panel
+(:mod:`mlcycle.monitor.panels`); a panel that cannot be computed says why.
 """
 
 from __future__ import annotations
@@ -18,8 +18,22 @@ from mlcycle.monitor.confidence import auto_coding_rate, confidence_drift
 from mlcycle.monitor.counts import section_counts, section_of
 from mlcycle.monitor.logstore import Window
 from mlcycle.monitor.numeric import histogram_sample, sample
+from mlcycle.monitor.panels import (
+    AccuracyPanel,
+    AccuracyPoint,
+    ConfidenceBaseline,
+    ConfidencePanel,
+    LabelDrift,
+    LabelPredictionPanel,
+    Part,
+    ServicePanel,
+    Share,
+    TextPanel,
+    TimeSeries,
+)
 from mlcycle.monitor.quality import confused_pairs, hit_flags, quality_from_flags
-from mlcycle.monitor.text import TextReference, text_drift_from_counts
+from mlcycle.monitor.scrape import ErrorRate
+from mlcycle.monitor.text import TextDrift, TextReference, text_drift_from_counts
 from mlcycle.tasks.labels import Nomenclature
 
 if TYPE_CHECKING:
@@ -30,26 +44,22 @@ TOP = 20
 _EDGES = np.linspace(0.0, 1.0, agg.PROBABILITY_BINS + 1)
 
 
-def unavailable(reason: str) -> dict[str, Any]:
-    return {"available": False, "reason": reason}
-
-
-def service_panel(window: Window, settings: Settings) -> dict[str, Any]:
+def service_panel(window: Window, settings: Settings) -> ServicePanel:
     """Latency percentiles from the log; the error rate from the server's metrics."""
     from mlcycle.monitor.scrape import scrape_error_rate
 
-    panel: dict[str, Any] = {"available": True, "latency_ms": agg.latency_quantiles(window)}
+    panel = ServicePanel(latency_ms=agg.latency_quantiles(window))
     url = settings.monitor.metrics_url
     if not url:
-        panel["errors"] = unavailable(
+        panel.errors = Part[ErrorRate].missing(
             "The prediction log holds answered requests only; set monitor.metrics_url to the "
             "server's /metrics for the error rate."
         )
         return panel
     try:
-        panel["errors"] = {"available": True, **scrape_error_rate(url).to_dict()}
+        panel.errors = Part(result=scrape_error_rate(url))
     except MlcycleError as exc:
-        panel["errors"] = unavailable(exc.message)
+        panel.errors = Part[ErrorRate].missing(exc.message)
     return panel
 
 
@@ -58,35 +68,34 @@ def prediction_panel(
     profile: ReferenceProfile | None,
     bucket_ms: int,
     nomenclature: Nomenclature | None = None,
-) -> dict[str, Any]:
+) -> LabelPredictionPanel:
     """Predicted labels (and their top-level groups, with a nomenclature) now, over
     time, and against the training labels."""
     codes = agg.code_counts(window)
     total = sum(codes.values())
-    panel: dict[str, Any] = {"available": True, "codes": _shares(codes, total, TOP)}
+    panel = LabelPredictionPanel(codes=_shares(codes, total, TOP))
     if nomenclature is not None:
-        sections = section_counts(codes, nomenclature).as_dict()
-        panel["sections"] = _shares(sections, total, None)
+        panel.sections = _shares(section_counts(codes, nomenclature).as_dict(), total, None)
         by_bucket = agg.code_counts_by_bucket(window, bucket_ms)
-        panel["section_series"] = _section_series(by_bucket, nomenclature)
-    if profile is None:
-        panel["drift"] = unavailable("No reference profile: no training label distribution.")
+        panel.section_series = _section_series(by_bucket, nomenclature)
+    if profile is None or not profile.labels:
+        panel.drift = LabelDrift.missing("No reference profile: no training label distribution.")
         return panel
     drift = prediction_drift(profile.labels, codes, nomenclature=nomenclature)
-    panel["drift"] = {"available": True, **{k: v.to_dict() for k, v in drift.items()}}
+    panel.drift = LabelDrift(code=drift["code"], section=drift.get("section"))
     if nomenclature is not None:
-        panel["reference_sections"] = _shares(
+        panel.reference_sections = _shares(
             section_counts(profile.labels, nomenclature).as_dict(), profile.rows, None
         )
     return panel
 
 
-def _shares(counts: dict, total: float, top: int | None) -> list[dict[str, Any]]:
+def _shares(counts: dict, total: float, top: int | None) -> list[Share]:
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]
-    return [{"key": k, "count": int(v), "share": v / total if total else 0.0} for k, v in ranked]
+    return [Share(str(k), int(v), v / total if total else 0.0) for k, v in ranked]
 
 
-def _section_series(rows: list[tuple[int, str, int]], nomenclature: Nomenclature) -> dict[str, Any]:
+def _section_series(rows: list[tuple[int, str, int]], nomenclature: Nomenclature) -> TimeSeries:
     """Share of each top-level group (NACE section) per time bucket."""
     times = sorted({t for t, _, _ in rows})
     index = {t: i for i, t in enumerate(times)}
@@ -94,36 +103,37 @@ def _section_series(rows: list[tuple[int, str, int]], nomenclature: Nomenclature
     for t, code, n in rows:
         by_section.setdefault(section_of(code, nomenclature), np.zeros(len(times)))[index[t]] += n
     totals = np.maximum(sum(by_section.values(), np.zeros(len(times))), 1)
-    return {"t": times, "shares": {s: (v / totals).tolist() for s, v in sorted(by_section.items())}}
+    shares = {s: (v / totals).tolist() for s, v in sorted(by_section.items())}
+    return TimeSeries(times, shares)
 
 
-def confidence_panel(window: Window, baseline: np.ndarray, threshold: float) -> dict[str, Any]:
+def confidence_panel(window: Window, baseline: np.ndarray, threshold: float) -> ConfidencePanel:
     """Top-1 probability histogram, auto-coding rate, and both against the window before."""
     current = agg.probability_histogram(window)
+    if current.sum() == 0:
+        return ConfidencePanel.missing("No logged probability in this window.")
     now = auto_coding_rate(_at_bins(current), threshold)
-    panel: dict[str, Any] = {
-        "available": True,
-        "threshold": threshold,
-        "histogram": current.tolist(),
-        "baseline_histogram": baseline.tolist(),
-        "auto_coding_rate": now.rate,
-        "mean": float(np.dot(current, (_EDGES[:-1] + _EDGES[1:]) / 2) / current.sum()),
-    }
+    panel = ConfidencePanel(
+        threshold=threshold,
+        histogram=current.tolist(),
+        baseline_histogram=baseline.tolist(),
+        auto_coding_rate=now.rate,
+        mean=float(np.dot(current, (_EDGES[:-1] + _EDGES[1:]) / 2) / current.sum()),
+    )
     if baseline.sum() == 0:
-        panel["baseline"] = unavailable(
+        panel.baseline = ConfidenceBaseline.missing(
             "No predictions in the window of the same length before this one: nothing to "
             "compare the confidence with yet."
         )
         return panel
     before = auto_coding_rate(_at_bins(baseline), threshold)
-    panel["baseline"] = {
-        "available": True,
-        "auto_coding_rate": before.rate,
-        "change_points": 100.0 * (now.rate - before.rate),
-        "drift": confidence_drift(
+    panel.baseline = ConfidenceBaseline(
+        auto_coding_rate=before.rate,
+        change_points=100.0 * (now.rate - before.rate),
+        drift=confidence_drift(
             histogram_sample(_EDGES, baseline), histogram_sample(_EDGES, current)
-        ).to_dict(),
-    }
+        ),
+    )
     return panel
 
 
@@ -132,68 +142,63 @@ def _at_bins(counts: np.ndarray) -> Any:
     return sample(_EDGES[:-1], counts)
 
 
-def text_panel(
-    window: Window, totals: agg.Totals, profile: ReferenceProfile | None
-) -> dict[str, Any]:
+def text_panel(window: Window, totals: agg.Totals, profile: ReferenceProfile | None) -> TextPanel:
     """Length, unknown words, word-distribution drift and the new frequent words."""
     from mlcycle.models.fasttext.cleaner import default_cleaner
 
     values, counts = agg.length_counts(window)
     lengths = {"values": values.tolist(), "counts": counts.tolist()}
     if totals.texts_logged == 0:
-        return {
-            **unavailable(
-                "Texts are not logged (serve.prediction_log.log_text is false): only their "
-                "lengths can be compared."
-            ),
-            "lengths": lengths,
-        }
+        return TextPanel.missing(
+            "Texts are not logged (serve.prediction_log.log_text is false): only their "
+            "lengths can be compared.",
+            lengths=lengths,
+        )
     tally = agg.word_tally(window, sorted(default_cleaner().stop_words))
     frequent = sorted(tally.words.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
-    panel: dict[str, Any] = {"available": True, "lengths": lengths, "frequent_words": frequent}
-    if profile is None:
-        panel["drift"] = unavailable("No reference profile: no training vocabulary.")
+    panel = TextPanel(lengths=lengths, frequent_words=frequent)
+    if profile is None or not profile.text_length:
+        panel.drift = Part[TextDrift].missing("No reference profile: no training vocabulary.")
         return panel
     reference = TextReference.from_profile(profile)
     drift = text_drift_from_counts(
         tally.words, sample(values, counts), tally.texts, tally.empty_after_cleaning, reference
     )
-    panel["drift"] = {"available": True, **drift.to_dict()}
-    panel["reference_length"] = profile.text_length
+    panel.drift = Part(result=drift)
+    panel.reference_length = profile.text_length
     return panel
 
 
 def quality_panel(
     window: Window, bucket_ms: int, nomenclature: Nomenclature | None = None
-) -> dict[str, Any]:
+) -> AccuracyPanel:
     """Live accuracy (per level of the labels' nomenclature) with bootstrap intervals,
     confused pairs, over time."""
     found = agg.labelled(window)
-    base = {"feedback_rows": found.feedback_rows, "unmatched_feedback": found.unmatched}
+    base: dict[str, Any] = {
+        "feedback_rows": found.feedback_rows,
+        "unmatched_feedback": found.unmatched,
+    }
     if not found.true_codes:
-        return {
-            **unavailable(
-                "No feedback yet for the predictions of this window: send true codes to "
-                "POST /feedback to measure live accuracy."
-            ),
+        return AccuracyPanel.missing(
+            "No feedback yet for the predictions of this window: send true labels to "
+            "POST /feedback to measure live accuracy.",
             **base,
-        }
+        )
     width = max(5, max(len(t) for t in found.top_codes))
     # Short rankings are padded with their own first code: no new hit, no foreign code.
     top = np.array([t + t[:1] * (width - len(t)) for t in found.top_codes], dtype=object)
     true = np.asarray(found.true_codes, dtype=str)
     flags, names = hit_flags(top.astype(str), true, nomenclature)
     patterns, counts = _weighted_patterns(flags, found.counts)
-    metrics = quality_from_flags(patterns, counts, names)
     series = agg.accuracy_by(window, "p.ms // ? * ?", [bucket_ms, bucket_ms])
-    return {
-        "available": True,
+    return AccuracyPanel(
         **base,
-        "labelled": int(found.counts.sum()),
-        "metrics": {name: estimate.to_dict() for name, estimate in metrics.items()},
-        "confused": confused_pairs(found.true_codes, top[:, 0].astype(str), found.counts),
-        "series": [{"t": t, "labelled": n, "accuracy_top1": hits / n} for t, n, hits in series],
-    }
+        labelled=int(found.counts.sum()),
+        metrics=quality_from_flags(patterns, counts, names),
+        confused=confused_pairs(found.true_codes, top[:, 0].astype(str), found.counts),
+        series=[AccuracyPoint(t, n, hits / n) for t, n, hits in series],
+    )
 
 
 def _weighted_patterns(flags: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

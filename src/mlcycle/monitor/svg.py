@@ -6,7 +6,7 @@ the traffic: each chart draws aggregates (one point per bucket, bar per category
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 
@@ -28,7 +28,7 @@ def _time_label(ms: float) -> str:
 
 def line_chart(
     xs: Sequence[float],
-    lines: dict[str, Sequence[float | None]],
+    lines: Mapping[str, Sequence[float | None]],
     title: str,
     y_max: float | None = None,
     percent: bool = False,
@@ -73,7 +73,7 @@ def _axes(top: float, percent: bool, plot_w: float, plot_h: float) -> str:
     for fraction in (0.0, 0.5, 1.0):
         y = TOP + plot_h - fraction * plot_h
         value = top * fraction
-        label = f"{100 * value:.0f}%" if percent else _short(value)
+        label = f"{100 * value:.0f}%" if percent else short(value)
         parts.append(
             f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
             f'<text x="{LEFT - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">'
@@ -82,7 +82,7 @@ def _axes(top: float, percent: bool, plot_w: float, plot_h: float) -> str:
     return "".join(parts)
 
 
-def _short(value: float) -> str:
+def short(value: float) -> str:
     """An axis label that fits the margin: 950, 1.8k, 2.4M."""
     for size, suffix in ((1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
@@ -92,7 +92,7 @@ def _short(value: float) -> str:
 
 def bar_chart(
     labels: Sequence[str],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     title: str,
     percent: bool = True,
 ) -> str:

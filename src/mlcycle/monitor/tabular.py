@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.monitor import categorical, numeric
-from mlcycle.monitor.counts import as_counts
+from mlcycle.monitor.counts import Counts, as_counts
 from mlcycle.monitor.results import DriftResult, NoData
 
 SMALL_REFERENCE = 1000  # registry.py: reference_data.shape[0] <= 1000
@@ -125,15 +125,17 @@ def tabular_drift(
 
 
 def numeric_column_drift(reference: Any, current: Any) -> DriftResult:
-    """One numeric column's drift (the rows "numeric" of the module's table)."""
-    ref = numeric.sample(_floats(reference))
-    cur = numeric.sample(_floats(current))
+    """One numeric column's drift (the rows "numeric" of the module's table).
+
+    Either side may be raw values or a :class:`~mlcycle.monitor.numeric.Sample`
+    (distinct values with their counts, as a ``GROUP BY`` gives them).
+    """
+    ref, cur = _sample(reference), _sample(current)
     _require(ref.size, cur.size)
     few = _few_distinct(ref.values, cur.values)
     if few is not None:
         # A numeric column with few values is compared as categories.
-        ref_counts = as_counts(ref.values)
-        cur_counts = as_counts(cur.values)
+        ref_counts, cur_counts = _value_counts(ref), _value_counts(cur)
         if ref.size <= SMALL_REFERENCE:
             return _small_categorical(ref_counts, cur_counts, few)
         return categorical.jensen_shannon_test(ref_counts, cur_counts)
@@ -143,13 +145,28 @@ def numeric_column_drift(reference: Any, current: Any) -> DriftResult:
 
 
 def categorical_column_drift(reference: Any, current: Any) -> DriftResult:
-    """One categorical column's drift (the row "categorical" of the module's table)."""
+    """One categorical column's drift (the row "categorical" of the module's table).
+
+    Either side may be raw values or :class:`~mlcycle.monitor.counts.Counts`.
+    """
     ref, cur = as_counts(_categories(reference)), as_counts(_categories(current))
     _require(ref.total, cur.total)
     if ref.total <= SMALL_REFERENCE:
         distinct = len(set(ref.keys.tolist()) | set(cur.keys.tolist()))
         return _small_categorical(ref, cur, distinct)
     return categorical.jensen_shannon_test(ref, cur)
+
+
+def _sample(values: Any) -> numeric.Sample:
+    return values if isinstance(values, numeric.Sample) else numeric.sample(_floats(values))
+
+
+def _value_counts(data: numeric.Sample) -> Counts:
+    """A sample's distinct values with their counts (weights add up)."""
+    if data.weights is None:
+        return as_counts(data.values)
+    keys, inverse = np.unique(data.values, return_inverse=True)
+    return Counts(keys.astype(object), np.bincount(inverse, weights=data.weights))
 
 
 def _small_categorical(ref: Any, cur: Any, distinct: int) -> DriftResult:

@@ -6,10 +6,12 @@ Kept apart from ``settings.py`` because every rule has its own knobs;
     monitor:
       window: 7d
       auto_coding_threshold: 0.8
-      rules:
-        prediction_drift: {max_js: 0.1}
-        auto_coding_drop: {max_drop_points: 5}
-        live_accuracy: {min_top1: 0.6, min_labelled: 50}
+      rules:                             # each runs where the task has its panel
+        prediction_drift: {max_js: 0.1}  # classification
+        auto_coding_drop: {max_drop_points: 5}  # classification
+        live_accuracy: {min_top1: 0.6, min_labelled: 50}  # classification
+        feature_drift: {drift_share: 0.5}  # tabular
+        live_error: {max_ratio: 1.5, min_labelled: 30}  # regression (or max_rmse: 12.5)
         error_rate: {enabled: true, max_rate: 0.01}
       metrics_url: http://127.0.0.1:8000/metrics
       webhooks: [http://alertmanager:9093/api/v2/alerts]
@@ -60,6 +62,32 @@ class LiveAccuracyRule(BaseModel):
     min_labelled: int = Field(30, ge=1)
 
 
+class FeatureDriftRule(BaseModel):
+    """Tabular input drift: breached when at least ``drift_share`` of the features drift.
+
+    Each feature is judged by Evidently's default method (KS or chi-squared on a small
+    reference, Wasserstein or Jensen-Shannon on a large one); 0.5 is Evidently's
+    ``DataDriftPreset(drift_share)``, which keeps one noisy feature from alerting.
+    """
+
+    enabled: bool = True
+    drift_share: float = Field(0.5, gt=0.0, le=1.0)
+
+
+class LiveErrorRule(BaseModel):
+    """Regression RMSE on feedback-labelled predictions (judged from ``min_labelled`` on).
+
+    ``max_rmse`` is a ceiling in the target's units; without one, the ceiling is
+    ``max_ratio`` times the RMSE the served version had on its own evaluation rows,
+    so the default fits any target without knowing its scale.
+    """
+
+    enabled: bool = True
+    max_rmse: float | None = Field(None, gt=0.0)
+    max_ratio: float = Field(1.5, gt=1.0)
+    min_labelled: int = Field(30, ge=1)
+
+
 class ErrorRateRule(BaseModel):
     """Share of 5xx answers, read from the server's ``/metrics`` (``metrics_url``)."""
 
@@ -71,6 +99,8 @@ class RuleSettings(BaseModel):
     prediction_drift: PredictionDriftRule = Field(default_factory=PredictionDriftRule)
     auto_coding_drop: AutoCodingDropRule = Field(default_factory=AutoCodingDropRule)
     live_accuracy: LiveAccuracyRule = Field(default_factory=LiveAccuracyRule)
+    feature_drift: FeatureDriftRule = Field(default_factory=FeatureDriftRule)
+    live_error: LiveErrorRule = Field(default_factory=LiveErrorRule)
     error_rate: ErrorRateRule = Field(default_factory=ErrorRateRule)
 
 
