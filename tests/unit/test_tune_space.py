@@ -10,7 +10,7 @@ import pytest
 from mlcycle.core.errors import InvalidInput, NotFound
 from mlcycle.models.fasttext import FastTextParams
 from mlcycle.models.fasttext.family import DEFAULT_SPACE as DEFAULT_TUNE_SPACE
-from mlcycle.train.tune_space import (
+from mlcycle.train.tune.space import (
     coherent,
     load_grid_file,
     load_space_file,

@@ -23,13 +23,13 @@ from dataclasses import replace
 from typing import Any
 
 from mlcycle.core.errors import ErrorCode, MlcycleError
-from mlcycle.train.tune_objective import Objective
-from mlcycle.train.tune_runs import GATE, end_runs_killed
-from mlcycle.train.tune_storage import reap_dead_local_trials
-from mlcycle.train.tune_workers import START_METHOD, Budget, WorkerSpec, run_trials
+from mlcycle.train.tune.objective import Objective
+from mlcycle.train.tune.runs import GATE, end_runs_killed
+from mlcycle.train.tune.storage import reap_dead_local_trials
+from mlcycle.train.tune.workers import START_METHOD, Budget, WorkerSpec, run_trials
 
 POLL_S = 0.5
-PRELOAD = ["mlcycle.train.tune_pool", "mlcycle.models.fasttext.kernels", "mlflow", "optuna"]
+PRELOAD = ["mlcycle.train.tune.pool", "mlcycle.models.fasttext.kernels", "mlflow", "optuna"]
 
 
 def warm_up() -> None:

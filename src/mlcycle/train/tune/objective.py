@@ -30,10 +30,10 @@ from mlcycle.train.pipeline import (
     project_family,
     split_data,
 )
-from mlcycle.train.tune_runs import GATE, TrialRun
-from mlcycle.train.tune_space import SearchSpace
-from mlcycle.train.tune_storage import WORKER_ATTR, worker_id
-from mlcycle.train.tune_study import QUEUED_ATTR, point_of
+from mlcycle.train.tune.runs import GATE, TrialRun
+from mlcycle.train.tune.space import SearchSpace
+from mlcycle.train.tune.storage import WORKER_ATTR, worker_id
+from mlcycle.train.tune.study import QUEUED_ATTR, point_of
 
 SESSION_ATTR = "mlcycle.session"  # which `mlcycle tune` command ran the trial
 SKIPPED_ATTR = "mlcycle.skipped"  # a grid trial that found its point taken

@@ -19,17 +19,17 @@ from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import use_tracking
 from mlcycle.train.pipeline import Reporter
-from mlcycle.train.tune_objective import Objective, TrialContext
-from mlcycle.train.tune_pool import run_parallel, warm_up
-from mlcycle.train.tune_report import log_report, study_report
-from mlcycle.train.tune_runs import GATE, ParentRun
-from mlcycle.train.tune_setup import Setup, prepare, setup_params
-from mlcycle.train.tune_storage import reap_dead_local_trials
-from mlcycle.train.tune_study import open_study
-from mlcycle.train.tune_watch import TuneStatus, Watcher
-from mlcycle.train.tune_workers import Budget, WorkerSpec, quiet_optuna, run_trials
+from mlcycle.train.tune.objective import Objective, TrialContext
+from mlcycle.train.tune.pool import run_parallel, warm_up
+from mlcycle.train.tune.prepare import Setup, prepare, setup_params
+from mlcycle.train.tune.report import log_report, study_report
+from mlcycle.train.tune.runs import GATE, ParentRun
+from mlcycle.train.tune.storage import reap_dead_local_trials
+from mlcycle.train.tune.study import open_study
+from mlcycle.train.tune.watch import TuneStatus, Watcher
+from mlcycle.train.tune.workers import Budget, WorkerSpec, quiet_optuna, run_trials
 
-__all__ = ["TuneInterrupted", "TuneOptions", "TuneResult", "TuneStatus", "tune"]
+__all__ = ["TuneInterrupted", "TuneOptions", "TuneResult", "tune"]
 
 
 @dataclass(frozen=True)

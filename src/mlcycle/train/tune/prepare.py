@@ -19,16 +19,16 @@ from mlcycle.core.settings import Settings
 from mlcycle.models.fasttext import FastTextParams
 from mlcycle.tasks import Task, task_of
 from mlcycle.train.pipeline import TrainingData, load_training_data, project_family
-from mlcycle.train.tune_objective import TrialContext
-from mlcycle.train.tune_space import (
+from mlcycle.train.tune.objective import TrialContext
+from mlcycle.train.tune.space import (
     Grid,
     SearchSpace,
     load_grid_file,
     load_space_file,
     parse_space,
 )
-from mlcycle.train.tune_storage import StorageSpec, storage_spec
-from mlcycle.train.tune_study import StudyPlan
+from mlcycle.train.tune.storage import StorageSpec, storage_spec
+from mlcycle.train.tune.study import StudyPlan
 
 
 @dataclass(frozen=True)
