@@ -20,7 +20,13 @@ from mlcycle.train.tune.storage import (
     reap_dead_local_trials,
     storage_spec,
 )
-from mlcycle.train.tune.study import StudyPlan, join_study, load_existing, open_study
+from mlcycle.train.tune.study import (
+    StudyPlan,
+    join_study,
+    load_existing,
+    open_study,
+    point_of,
+)
 from mlcycle.train.tune.workers import Budget
 
 FINGERPRINT = {"metric": "accuracy_top1", "mode": "tpe", "space": {"dim": {"low": 1}}}
@@ -118,7 +124,9 @@ def test_grid_points_are_queued_once_and_unfinished_ones_again(storage) -> None:
     study.tell(trial, state=TrialState.FAIL)
     open_study(storage, plan)  # resuming queues the failed point again
     waiting = study.get_trials(states=(TrialState.WAITING,))
-    assert sorted(t.system_attrs["fixed_params"]["dim"] for t in waiting) == [10, 20, 30]
+    assert sorted(point_of(t, ["dim"]) for t in waiting) == [
+        json.dumps({"dim": d}) for d in (10, 20, 30)
+    ]
 
 
 def test_a_dead_local_workers_trial_is_failed_and_queued_again(storage) -> None:
