@@ -93,7 +93,7 @@ def run_trials(
             budget.give_back()
             break
         # One trial per call, so the shared budget is checked before each one; a trial
-        # whose configuration fastText refuses fails alone and the search goes on.
+        # whose configuration the model family refuses fails alone and the search goes on.
         study.optimize(objective, n_trials=1, catch=(MlcycleError,), gc_after_trial=False)
         if after_trial is not None:
             after_trial(study)
