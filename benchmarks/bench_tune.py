@@ -42,7 +42,10 @@ BAR = 1.7
 
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID")}
-    env.update(MLCYCLE_HOME=str(home), MLCYCLE_PROJECT=str(home / "mlcycle.yaml"))
+    # The NACE flagship, the packaged default project (a missing project file is an error).
+    from mlcycle.core.settings import default_project
+
+    env.update(MLCYCLE_HOME=str(home), MLCYCLE_PROJECT=str(default_project()))
     env["MLCYCLE_TUNE__THREAD"] = "1"
     return env
 

@@ -156,7 +156,7 @@ def _count(home: Path, state: TrialState) -> int:
 @pytest.mark.parametrize(
     ("args", "code", "fragment"),
     [
-        (["--space", "{space}"], 2, "unknown parameter 'dims'"),
+        (["--space", "{space}"], 2, "Unknown fastText parameter 'dims'"),
         (["--storage", "postgresql://u:pw@127.0.0.1:9/optuna"], 7, "Cannot open the tuning"),
         (["--workers", "0"], 2, "--workers must be at least 1"),
     ],

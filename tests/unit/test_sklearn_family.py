@@ -87,13 +87,21 @@ def test_every_wrong_estimator_is_one_sentence(path, params, kind, message) -> N
     assert "\n" not in caught.value.message
 
 
-def test_a_bad_parameter_value_is_said_at_fit() -> None:
-    frame, classes, _ = mixed_frame(60)
-    model = SklearnModel.build(
-        "HistGradientBoostingClassifier", {"max_iter": -1}, "classification", MIXED_TYPES
-    )
-    with pytest.raises(InvalidInput, match=r"'max_iter' parameter .* Fix it in model\.params\."):
-        model.fit(frame, classes)
+@pytest.mark.parametrize(
+    ("estimator", "params", "message"),
+    [
+        ("HistGradientBoostingClassifier", {"max_iter": -1}, "'max_iter' parameter of Hist"),
+        ("RandomForestClassifier", {"max_depth": 2.5}, "must be an int in the range [1, inf)"),
+        ("LogisticRegression", {"C": "big"}, "'C' parameter of LogisticRegression must be"),
+    ],
+)
+def test_a_bad_parameter_value_is_refused_when_the_model_is_built(
+    estimator: str, params: dict, message: str
+) -> None:
+    # Before any data is read: tune asks the family about a space's bounds this way.
+    with pytest.raises(InvalidInput) as caught:
+        SklearnModel.build(estimator, params, "classification", MIXED_TYPES)
+    assert message in caught.value.message and "\n" not in caught.value.message
 
 
 def test_the_pickled_pipeline_holds_nothing_of_mlcycle() -> None:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mlcycle.train.tune_runs import InterruptGate
+from mlcycle.train.tune.runs import InterruptGate
 
 
 def _ctrl_c() -> None:

@@ -14,14 +14,20 @@ from optuna.trial import TrialState
 
 from mlcycle.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from mlcycle.core.settings import get_settings
-from mlcycle.train.tune_storage import (
+from mlcycle.train.tune.storage import (
     WORKER_ATTR,
     StorageSpec,
     reap_dead_local_trials,
     storage_spec,
 )
-from mlcycle.train.tune_study import StudyPlan, join_study, load_existing, open_study
-from mlcycle.train.tune_workers import Budget
+from mlcycle.train.tune.study import (
+    StudyPlan,
+    join_study,
+    load_existing,
+    open_study,
+    point_of,
+)
+from mlcycle.train.tune.workers import Budget
 
 FINGERPRINT = {"metric": "accuracy_top1", "mode": "tpe", "space": {"dim": {"low": 1}}}
 
@@ -91,7 +97,7 @@ def test_a_study_with_another_space_names_the_difference(storage) -> None:
 def test_a_foreign_study_is_adopted_when_empty_and_refused_with_trials(
     storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mlcycle.train.tune_study.READY_WAIT_S", 0.2)
+    monkeypatch.setattr("mlcycle.train.tune.study.READY_WAIT_S", 0.2)
     optuna.create_study(storage=storage, study_name="empty", direction="maximize")
     study = join_study(storage, _plan(name="empty"))
     assert "mlcycle.fingerprint" in study.user_attrs
@@ -118,7 +124,9 @@ def test_grid_points_are_queued_once_and_unfinished_ones_again(storage) -> None:
     study.tell(trial, state=TrialState.FAIL)
     open_study(storage, plan)  # resuming queues the failed point again
     waiting = study.get_trials(states=(TrialState.WAITING,))
-    assert sorted(t.system_attrs["fixed_params"]["dim"] for t in waiting) == [10, 20, 30]
+    assert sorted(point_of(t, ["dim"]) for t in waiting) == [
+        json.dumps({"dim": d}) for d in (10, 20, 30)
+    ]
 
 
 def test_a_dead_local_workers_trial_is_failed_and_queued_again(storage) -> None:
@@ -152,7 +160,7 @@ def test_budget_is_shared_and_exact() -> None:
 
 
 def test_importance_of_a_grid_parameter_with_many_values() -> None:
-    from mlcycle.train.tune_report import importance
+    from mlcycle.train.tune.report import importance
 
     study = optuna.create_study(direction="maximize")
     values = [round(0.05 * i, 2) for i in range(1, 33)]

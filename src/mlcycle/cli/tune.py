@@ -50,7 +50,7 @@ def tune(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Search fastText's hyperparameters: one parent run, one nested run per trial."""
+    """Search the model's hyperparameters: one parent run, one nested run per trial."""
     from rich.console import Console
 
     from mlcycle.train.pipeline import Reporter

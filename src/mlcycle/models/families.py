@@ -35,6 +35,11 @@ class ModelFamily(ABC):
     name: ClassVar[str]
     # The tasks (``mlcycle.core.settings.TASK_NAMES``) this family can solve.
     tasks: ClassVar[frozenset[str]]
+    # The parameter giving one fit's thread count, if the family has one: ``mlcycle tune``
+    # sets it to ``tune.thread``, as its trials run side by side in several processes.
+    thread_param: ClassVar[str | None] = None
+    # Modules worth importing before worker processes fork (heavy or compiled ones).
+    preload: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def build(
@@ -58,9 +63,25 @@ class ModelFamily(ABC):
         """The parameters a training run records for ``model``."""
         return dict(getattr(model, "params", {}) or {})
 
-    def default_space(self) -> dict[str, Any]:
-        """The search space ``mlcycle tune`` uses when the project file gives none."""
+    def default_space(self, params: Mapping[str, Any], task: str) -> dict[str, Any]:
+        """The search space ``mlcycle tune`` uses when the project file gives none.
+
+        ``params`` are the project's ``model.params``; an empty space means the family has
+        no default, and the project file must give ``tune.space``.
+
+        Raises:
+            InvalidInput: There is no default for this configuration (say what to write).
+        """
         return {}
+
+    def reconcile(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A sampled point made consistent where parameters constrain each other.
+
+        A sampler draws each parameter on its own; a family whose parameters depend on
+        one another (fastText's ``minn <= maxn``) adjusts the point here, and the trial
+        trains and records what this returns.
+        """
+        return params
 
 
 def _fasttext() -> type[ModelFamily]:

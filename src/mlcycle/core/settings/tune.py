@@ -2,15 +2,19 @@
 
 ``Settings.tune`` is a :class:`TuneSettings`. The search space is written as in a space
 file, one entry per parameter of the model's family (left out: the family's default
-space)::
+space); each entry's own values say what it is::
 
     tune:
-      space:
-        dim: {low: 25, high: 200, step: 25}   # an integer range
-        lr: {low: 0.05, high: 1.0, log: true} # a float range, sampled on a log scale
-        loss: [ova, softmax, hs]              # a choice
-        epoch: 10                             # fixed for every trial
+      space:                                  # a scikit-learn RandomForestClassifier
+        n_estimators: {low: 50, high: 400, step: 50}  # whole bounds: an integer range
+        min_impurity_decrease: {low: 0.0, high: 0.1}  # a decimal bound: a float range
+        max_features: [sqrt, log2, 1.0]               # a list: a choice
+        criterion: entropy                            # a value: fixed for every trial
+      metric: f1_macro                        # default: the task's headline metric
       trials: 20
+
+The family checks every bound and choice before the first trial (a parameter the
+estimator does not have, a value it refuses). A grid search is a ``--grid`` file.
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ class TuneSettings(BaseModel):
     study: str | None = None  # default: "<experiment>-tune"
     storage: str | None = None  # default: a journal file under the project home
     seed: int = 42
-    # One thread per trial: trials run in parallel across workers instead, which scales
-    # better than Hogwild threads inside one fit and keeps single-worker runs repeatable.
+    # Threads per trial (fastText's ``thread``, the OpenMP/BLAS pools of scikit-learn;
+    # 0: one per core). One: trials run in parallel across workers instead, which scales
+    # better than threads inside one fit and keeps single-worker runs repeatable.
     thread: int = Field(1, ge=0)
     validation_size: float = Field(0.2, gt=0.0, lt=1.0)
     prune: bool | None = None  # None: on for TPE, off for a grid

@@ -28,6 +28,8 @@ DEFAULT_SPACE: dict[str, Any] = {
 class FastTextFamily(ModelFamily):
     name = "fasttext"
     tasks = frozenset({"text-classification"})
+    thread_param = "thread"
+    preload = ("mlcycle.models.fasttext.kernels",)
 
     def build(
         self, params: Mapping[str, Any], task: str, types: Mapping[str, str] | None = None
@@ -49,5 +51,25 @@ class FastTextFamily(ModelFamily):
     def params_of(self, model: FastTextClassifier) -> dict[str, Any]:
         return {**model.params.as_dict(), "thread_used": model.params.threads()}
 
-    def default_space(self) -> dict[str, Any]:
+    def default_space(self, params: Mapping[str, Any], task: str) -> dict[str, Any]:
         return dict(DEFAULT_SPACE)
+
+    def reconcile(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Keep ``minn`` inside ``1..maxn`` when both are searched independently.
+
+        TPE samples each parameter on its own, so ``minn=4, maxn=3`` can come up; the
+        trial then trains (and records) ``minn=3`` rather than failing.
+        """
+        out = dict(params)
+        minn, maxn = out.get("minn"), out.get("maxn")
+        if _whole(minn) and _whole(maxn) and maxn > 0:  # else the parameters' own check speaks
+            out["minn"] = min(max(int(minn), 1), int(maxn))
+        return out
+
+
+def _whole(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and float(value).is_integer()
+    )

@@ -14,10 +14,12 @@ import difflib
 import importlib
 import importlib.util
 import inspect
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from sklearn.base import BaseEstimator, is_classifier, is_regressor
+import numpy as np
+from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.tabular import TaskKind
@@ -56,6 +58,7 @@ def resolve_estimator(path: str, params: Mapping[str, Any], kind: TaskKind) -> B
         )
     estimator = _build(cls, dict(params))
     _check_task(estimator, kind)
+    _check_values(estimator)
     return estimator
 
 
@@ -130,6 +133,29 @@ def _build(cls: type, params: dict[str, Any]) -> BaseEstimator:
         raise InvalidInput(
             f"{cls.__name__} could not be built ({exc}); check model.params."
         ) from None
+
+
+def _check_values(estimator: BaseEstimator) -> None:
+    """Refuse now a parameter value the estimator would refuse when fitted.
+
+    scikit-learn checks its parameters as ``fit`` starts, before it reads the data, so a
+    fit on no rows reports a bad value (``n_estimators=0``, ``max_depth=2.5``) and trains
+    nothing. Any other failure of that fit (no rows, or an estimator that checks its
+    values later) says nothing about the values and is left to the real fit.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clone(estimator).fit(np.empty((0, 1)), np.empty(0))
+    except Exception as exc:
+        if is_parameter_error(exc):
+            raise InvalidInput(str(exc).strip()) from None
+
+
+def is_parameter_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is scikit-learn's refusal of a parameter value (its class lives in a
+    private module, so it is known by name)."""
+    return type(exc).__name__ == "InvalidParameterError"
 
 
 def _check_task(estimator: BaseEstimator, kind: TaskKind) -> None:

@@ -20,10 +20,11 @@ from typing import Any
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.tabular import ColumnType, TaskKind
 from mlcycle.models.families import ModelFamily
-from mlcycle.models.sklearn.estimators import EXAMPLES
+from mlcycle.models.sklearn.estimators import EXAMPLES, import_class
 from mlcycle.models.sklearn.flavor import load_model, log_model
 from mlcycle.models.sklearn.model import SklearnModel
 from mlcycle.models.sklearn.preprocess import MODEL
+from mlcycle.models.sklearn.spaces import default_space
 
 ESTIMATOR = "estimator"
 # Parameters a run records: plain values only (an estimator's nested objects are not).
@@ -37,14 +38,14 @@ class SklearnFamily(ModelFamily):
     def build(
         self, params: Mapping[str, Any], task: str, types: Mapping[str, str] | None = None
     ) -> SklearnModel:
-        kind: TaskKind = "classification" if task == "classification" else "regression"
+        kind = _kind(task)
         if not types:
             raise InvalidInput(
                 "The sklearn family needs the types of the features; train on a dataset "
                 "version (mlcycle data add) or a file the project's data settings describe."
             )
         rest = dict(params)
-        estimator = str(rest.pop(ESTIMATOR, None) or EXAMPLES[kind])
+        estimator = _estimator(rest.pop(ESTIMATOR, None), kind)
         columns: dict[str, ColumnType] = {k: v for k, v in types.items() if v != "text"}  # type: ignore[misc]
         return SklearnModel.build(estimator, rest, kind, columns)
 
@@ -59,3 +60,16 @@ class SklearnFamily(ModelFamily):
         found = {k: v for k, v in estimator.get_params(deep=False).items() if isinstance(v, _PLAIN)}
         path = f"{type(estimator).__module__}.{type(estimator).__qualname__}"
         return {ESTIMATOR: path, **found}
+
+    def default_space(self, params: Mapping[str, Any], task: str) -> dict[str, Any]:
+        """The usual space of the estimator ``model.params`` names (see ``spaces``)."""
+        return default_space(import_class(_estimator(params.get(ESTIMATOR), _kind(task))))
+
+
+def _kind(task: str) -> TaskKind:
+    return "classification" if task == "classification" else "regression"
+
+
+def _estimator(named: Any, kind: TaskKind) -> str:
+    """The estimator's import path: the one named, else the task's usual one."""
+    return str(named or EXAMPLES[kind])

@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from mlcycle.core.errors import InvalidInput, ModelError
 from mlcycle.core.predictions import Prediction, Values
 from mlcycle.core.tabular import ColumnType, TaskKind
-from mlcycle.models.sklearn.estimators import resolve_estimator
+from mlcycle.models.sklearn.estimators import is_parameter_error, resolve_estimator
 from mlcycle.models.sklearn.fast import CompiledPreprocessor, compile_preprocessor
 from mlcycle.models.sklearn.preprocess import MODEL, build_pipeline
 
@@ -76,7 +76,7 @@ class SklearnModel:
         try:
             self.pipeline.fit(frame, target)
         except (ValueError, TypeError) as exc:
-            if type(exc).__name__ == "InvalidParameterError":  # sklearn's parameter checks
+            if is_parameter_error(exc):
                 raise InvalidInput(f"{exc} Fix it in model.params.") from None
             raise ModelError(f"Fitting {self.estimator_name} failed ({exc}).") from None
         if self.kind == "classification":

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlcycle.train.tune_objective import SESSION_ATTR, SKIPPED_ATTR, trial_summary
+from mlcycle.train.tune.objective import SESSION_ATTR, SKIPPED_ATTR, trial_summary
 
 
 @dataclass(frozen=True)

@@ -16,19 +16,20 @@ from typing import Any
 import mlcycle
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings
-from mlcycle.models.fasttext import FastTextParams
+from mlcycle.models.families import ModelFamily
 from mlcycle.tasks import Task, task_of
 from mlcycle.train.pipeline import TrainingData, load_training_data, project_family
-from mlcycle.train.tune_objective import TrialContext
-from mlcycle.train.tune_space import (
+from mlcycle.train.tune.objective import TrialContext
+from mlcycle.train.tune.space import (
     Grid,
+    PointCheck,
     SearchSpace,
     load_grid_file,
     load_space_file,
     parse_space,
 )
-from mlcycle.train.tune_storage import StorageSpec, storage_spec
-from mlcycle.train.tune_study import StudyPlan
+from mlcycle.train.tune.storage import StorageSpec, storage_spec
+from mlcycle.train.tune.study import StudyPlan
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Setup:
     workers: int
     grid: Grid | None
     timeout: float | None
+    family: ModelFamily
 
     @property
     def tags(self) -> dict[str, str]:
@@ -105,20 +107,23 @@ def prepare(options: Any, settings: Settings) -> Setup:
     """Check the options against the settings and build the plan every worker follows."""
     tune = settings.tune
     workers = tune.workers if options.workers is None else options.workers
-    _check_counts(options, workers)
+    _check_options(options, workers)
     task = task_of(settings)
     metric, direction = _metric(task, tune.metric, tune.direction)
-    base = FastTextParams.from_mapping({**settings.model.params, "thread": tune.thread}).as_dict()
-    grid, space = _space(options, settings, base)
+    family = project_family(settings, task)
     storage = storage_spec(options.storage, workers, settings)
     dataset = load_training_data(options.data, settings)
+    check = PointCheck(family, task.name, dataset.types)
+    base = trial_base(settings, family)
+    check(base, reconcile=False)  # model.params, refused as `mlcycle train` would
+    grid, space = _space(options, settings, base, check)
     prune = options.prune if options.prune is not None else tune.prune
     prune = (grid is None) if prune is None else prune
     fingerprint = {
         "metric": metric,
         "mode": "grid" if grid else "tpe",
         "space": space.describe(),
-        "fixed": {k: v for k, v in space.fixed.items() if k != "thread"},
+        "fixed": {k: v for k, v in space.fixed.items() if k != family.thread_param},
         "data": {
             "digest": dataset.digest,
             "test_size": settings.train.test_size,
@@ -148,7 +153,16 @@ def prepare(options: Any, settings: Settings) -> Setup:
         parent_run_id="",
         session=uuid.uuid4().hex[:12],
     )
-    return Setup(plan, storage, context, dataset, workers, grid, options.timeout)
+    return Setup(plan, storage, context, dataset, workers, grid, options.timeout, family)
+
+
+def trial_base(settings: Settings, family: ModelFamily) -> dict[str, Any]:
+    """What every trial starts from: ``model.params``, and one fit's thread count where the
+    family has one (trials run side by side in processes, not threads inside a fit)."""
+    base = dict(settings.model.params)
+    if family.thread_param is not None:
+        base[family.thread_param] = settings.tune.thread
+    return base
 
 
 def _metric(task: Task, metric: str | None, direction: str | None) -> tuple[str, str]:
@@ -162,7 +176,9 @@ def _metric(task: Task, metric: str | None, direction: str | None) -> tuple[str,
     return metric, direction or ("maximize" if task.higher_is_better(metric) else "minimize")
 
 
-def _check_counts(options: Any, workers: int) -> None:
+def _check_options(options: Any, workers: int) -> None:
+    if options.grid is not None and options.space is not None:
+        raise InvalidInput("Give either --grid (fixed points) or --space (a search), not both.")
     if options.trials is not None and options.trials < 0:
         raise InvalidInput("--trials must be 0 (summarise only) or more.")
     if options.timeout is not None and options.timeout <= 0:
@@ -172,16 +188,21 @@ def _check_counts(options: Any, workers: int) -> None:
 
 
 def _space(
-    options: Any, settings: Settings, base: dict[str, Any]
+    options: Any, settings: Settings, base: dict[str, Any], check: PointCheck
 ) -> tuple[Grid | None, SearchSpace]:
-    if options.grid is not None and options.space is not None:
-        raise InvalidInput("Give either --grid (fixed points) or --space (a search), not both.")
+    """The grid or the space: ``--grid``, ``--space``, ``tune.space``, the family's default."""
     if options.grid is not None:
-        grid = load_grid_file(Path(options.grid), base)
+        grid = load_grid_file(Path(options.grid), base, check)
         return grid, grid.space
     if options.space is not None:
-        return None, load_space_file(Path(options.space), base)
+        return None, load_space_file(Path(options.space), base, check)
     if settings.tune.space is not None:
-        return None, parse_space(settings.tune.space, base, "project file's tune.space")
-    family = project_family(settings, task_of(settings))
-    return None, parse_space(family.default_space(), base, f"{family.name} family's default space")
+        return None, parse_space(settings.tune.space, base, "project file's tune.space", check)
+    default = check.family.default_space(settings.model.params, check.task)
+    if not default:
+        raise InvalidInput(
+            f"The {check.family.name} family has no default search space; give one as "
+            "tune.space in the project file (each parameter a {low, high} range or a list "
+            "of choices)."
+        )
+    return None, parse_space(default, base, f"{check.family.name} family's default space", check)

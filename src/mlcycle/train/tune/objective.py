@@ -4,16 +4,18 @@ Trials never see the evaluation rows of the training split: they fit on part of 
 training rows and are scored on the rest (``tune.validation_size``), so the best
 configuration can later be trained on the full training split and evaluated honestly.
 
-Pruning. Our engine fits in one call with a learning rate that decays over all epochs,
-so there is no faithful per-epoch score to report. A trial that may be pruned first
-fits the same configuration on a fixed share of its training rows
-(``tune.proxy_fraction``), reports that validation score at step 0, and
-``MedianPruner`` stops it if the score is below the median of earlier trials at that
-step. The value a trial returns always comes from a full fit.
+Pruning. A family fits in one call (fastText's learning rate decays over all epochs, a
+scikit-learn estimator has no steps to report), so there is no faithful intermediate
+score. A trial that may be pruned first fits the same configuration on a fixed share of
+its training rows (``tune.proxy_fraction``, drawn as the task splits: by class for
+classification), reports that validation score at step 0, and ``MedianPruner`` stops it
+if the score is worse than the median of earlier trials at that step. The value a trial
+returns always comes from a full fit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +32,10 @@ from mlcycle.train.pipeline import (
     project_family,
     split_data,
 )
-from mlcycle.train.tune_runs import GATE, TrialRun
-from mlcycle.train.tune_space import SearchSpace
-from mlcycle.train.tune_storage import WORKER_ATTR, worker_id
-from mlcycle.train.tune_study import QUEUED_ATTR, point_of
+from mlcycle.train.tune.runs import GATE, TrialRun
+from mlcycle.train.tune.space import SearchSpace
+from mlcycle.train.tune.storage import WORKER_ATTR, worker_id
+from mlcycle.train.tune.study import QUEUED_ATTR, point_of
 
 SESSION_ATTR = "mlcycle.session"  # which `mlcycle tune` command ran the trial
 SKIPPED_ATTR = "mlcycle.skipped"  # a grid trial that found its point taken
@@ -59,7 +61,8 @@ class TrialContext:
 
 
 def validation_split(dataset: TrainingData, settings: Settings, task: Task) -> Split:
-    """The training rows of the usual split, split again into fit and validation rows."""
+    """The training rows of the usual split, split again into fit and validation rows
+    (both splits the task's own: stratified by class for classification)."""
     outer = split_data(dataset, settings, task)
     frame = dataset.frame.iloc[outer.train].reset_index(drop=True)
     inner = settings.model_copy(
@@ -67,15 +70,18 @@ def validation_split(dataset: TrainingData, settings: Settings, task: Task) -> S
             "train": settings.train.model_copy(update={"test_size": settings.tune.validation_size})
         }
     )
-    rows = TrainingData(frame, dataset.source, dataset.name, dataset.digest)
+    rows = dataclasses.replace(dataset, frame=frame)
     return split_data(rows, inner, task)
 
 
-def proxy_split(split: Split, fraction: float, seed: int) -> Split:
-    """The same validation rows, and a fixed seeded share of the fit rows."""
-    rng = np.random.default_rng(seed)
-    keep = max(2, int(len(split.train) * fraction))
-    return Split(split.frame, np.sort(rng.permutation(split.train)[:keep]), split.test)
+def proxy_split(split: Split, task: Task, fraction: float, seed: int) -> Split:
+    """The same validation rows, and a fixed seeded share of the fit rows, drawn as the
+    task splits (so a classifier's proxy fit sees every class in its share)."""
+    rows = split.frame.iloc[split.train]
+    keep, _ = task.split(rows, 1.0 - fraction, seed)
+    if len(keep) < 2:
+        keep = np.arange(min(2, len(split.train)))
+    return Split(split.frame, np.sort(split.train[keep]), split.test)
 
 
 class Objective:
@@ -86,8 +92,10 @@ class Objective:
         self.task = task_of(context.settings)
         self.family = project_family(context.settings, self.task)
         dataset = dataset or load_training_data(context.data, context.settings)
+        self.types = dataset.types
         self.split = validation_split(dataset, context.settings, self.task)
-        self.proxy = proxy_split(self.split, context.proxy_fraction, context.settings.tune.seed)
+        seed = context.settings.tune.seed
+        self.proxy = proxy_split(self.split, self.task, context.proxy_fraction, seed)
 
     def __call__(self, trial: Any) -> float:
         import optuna
@@ -97,7 +105,7 @@ class Objective:
         if self.context.grid and not self._claim(trial):
             trial.set_user_attr(SKIPPED_ATTR, True)
             raise optuna.TrialPruned("its grid point was taken by another worker")
-        params = self.context.space.suggest(trial)
+        params = self.family.reconcile(self.context.space.suggest(trial))
         trial.set_user_attr(PARAMS_ATTR, params)
         return self._run(trial, params)
 
@@ -107,7 +115,7 @@ class Objective:
         ctx = self.context
         run = TrialRun(ctx.settings, ctx.parent_run_id, trial.study.study_name, trial.number)
         try:
-            with run:
+            with run, _threads(ctx.settings.tune.thread):
                 trial.set_user_attr(RUN_ATTR, run.run_id)
                 mlflow.log_params(params)
                 return self._fit(trial, params)
@@ -136,7 +144,7 @@ class Objective:
         return self._score(metrics)
 
     def _model(self, params: dict[str, Any]) -> Any:
-        return self.family.build(params, self.task.name)
+        return self.family.build(params, self.task.name, self.types)
 
     def _score(self, metrics: dict[str, float]) -> float:
         if self.context.metric not in metrics:
@@ -171,6 +179,16 @@ class Objective:
             if other.state == TrialState.RUNNING and (other.datetime_start, other.number) < order:
                 return False
         return True
+
+
+def _threads(count: int) -> Any:
+    """At most ``count`` threads for the native pools a fit uses (OpenMP, BLAS), as trials
+    run side by side in processes; ``0`` leaves them at one per core."""
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(count) if count > 0 else nullcontext()
 
 
 def trial_summary(trial: Any) -> dict[str, Any]:

@@ -149,18 +149,21 @@ def reap_dead_local_trials(study: Any, max_retry: int = 2) -> list[int]:
     trial is handled as the database heartbeat would (failed, then queued again).
     Returns the numbers of the trials marked failed.
     """
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     host, reaped = socket.gethostname(), []
-    storage = study._storage  # Optuna exposes no public way to change a trial's state
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = str(trial.user_attrs.get(WORKER_ATTR, ""))
         owner_host, _, pid = owner.rpartition(":")
         if owner_host != host or not pid.isdigit() or _alive(int(pid)):
             continue
-        if storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
-            _retry(max_retry)(study, storage.get_trial(trial._trial_id))
-            reaped.append(trial.number)
+        try:
+            failed = study.tell(trial.number, state=TrialState.FAIL)
+        except (UpdateFinishedTrialError, ValueError):
+            continue  # another process reaped it first (or it had just finished)
+        _retry(max_retry)(study, failed)
+        reaped.append(trial.number)
     return reaped
 
 

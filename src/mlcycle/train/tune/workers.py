@@ -3,7 +3,7 @@
 The workers of one command share a trial budget (a counter in shared memory), so the
 command runs exactly the trials asked for whichever worker is faster. Each worker
 opens the storage itself; the storage, not the parent, keeps them from running a trial
-twice. The processes themselves are started by :mod:`mlcycle.train.tune_pool`.
+twice. The processes themselves are started by :mod:`mlcycle.train.tune.pool`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlcycle.core.errors import MlcycleError
-from mlcycle.train.tune_objective import Objective, TrialContext
-from mlcycle.train.tune_runs import GATE
-from mlcycle.train.tune_storage import StorageSpec
-from mlcycle.train.tune_study import StudyPlan, load_existing
+from mlcycle.train.tune.objective import Objective, TrialContext
+from mlcycle.train.tune.runs import GATE
+from mlcycle.train.tune.storage import StorageSpec
+from mlcycle.train.tune.study import StudyPlan, load_existing
 
 UNLIMITED = -1
 # A fork server imports once, then forks ready workers; spawn where there is none.
@@ -93,7 +93,7 @@ def run_trials(
             budget.give_back()
             break
         # One trial per call, so the shared budget is checked before each one; a trial
-        # whose configuration fastText refuses fails alone and the search goes on.
+        # whose configuration the model family refuses fails alone and the search goes on.
         study.optimize(objective, n_trials=1, catch=(MlcycleError,), gc_after_trial=False)
         if after_trial is not None:
             after_trial(study)

@@ -1,4 +1,4 @@
-"""``tune``: search fastText's hyperparameters with Optuna, every trial tracked in MLflow.
+"""``tune``: search a model's hyperparameters with Optuna, every trial tracked in MLflow.
 
 One command = one MLflow parent run; each trial is a nested child run. The study lives
 in an Optuna storage (a journal file under the project home by default, or a shared
@@ -19,17 +19,17 @@ from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import use_tracking
 from mlcycle.train.pipeline import Reporter
-from mlcycle.train.tune_objective import Objective, TrialContext
-from mlcycle.train.tune_pool import run_parallel, warm_up
-from mlcycle.train.tune_report import log_report, study_report
-from mlcycle.train.tune_runs import GATE, ParentRun
-from mlcycle.train.tune_setup import Setup, prepare, setup_params
-from mlcycle.train.tune_storage import reap_dead_local_trials
-from mlcycle.train.tune_study import open_study
-from mlcycle.train.tune_watch import TuneStatus, Watcher
-from mlcycle.train.tune_workers import Budget, WorkerSpec, quiet_optuna, run_trials
+from mlcycle.train.tune.objective import Objective, TrialContext
+from mlcycle.train.tune.pool import run_parallel, warm_up
+from mlcycle.train.tune.prepare import Setup, prepare, setup_params
+from mlcycle.train.tune.report import log_report, study_report
+from mlcycle.train.tune.runs import GATE, ParentRun
+from mlcycle.train.tune.storage import reap_dead_local_trials
+from mlcycle.train.tune.study import open_study
+from mlcycle.train.tune.watch import TuneStatus, Watcher
+from mlcycle.train.tune.workers import Budget, WorkerSpec, quiet_optuna, run_trials
 
-__all__ = ["TuneInterrupted", "TuneOptions", "TuneResult", "TuneStatus", "tune"]
+__all__ = ["TuneInterrupted", "TuneOptions", "TuneResult", "tune"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def tune(
     options = options or TuneOptions()
     quiet_optuna()
     if (options.workers or settings.tune.workers) > 1:
-        warm_up()  # worker processes get ready while this one prepares the search
+        warm_up(settings)  # worker processes get ready while this one prepares the search
     setup = prepare(options, settings)
     storage = setup.storage.open()
     study = open_study(storage, setup.plan)
@@ -116,7 +116,8 @@ def tune(
         raise TuneInterrupted(setup.plan.name, parent.run_id, _complete(study)) from None
     registered = None
     if options.register:
-        registered = _register(report.best, context.data, settings, parent.run_id, reporter)
+        best = _without(report.best, setup.family.thread_param)
+        registered = _register(best, context.data, settings, parent.run_id, reporter)
     return TuneResult(
         setup.plan.name,
         setup.storage.shown,
@@ -161,6 +162,14 @@ def _complete(study: Any) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
+def _without(best: dict[str, Any] | None, thread_param: str | None) -> dict[str, Any] | None:
+    """The best trial without its thread count: trials ran single-threaded side by side,
+    the final fit uses the project's own."""
+    if best is None or thread_param is None:
+        return best
+    return {**best, "params": {k: v for k, v in best["params"].items() if k != thread_param}}
+
+
 def _register(
     best: dict[str, Any] | None,
     data: str,
@@ -175,11 +184,9 @@ def _register(
 
     if best is None:
         raise InvalidInput("The study has no complete trial to register; run more trials first.")
-    # Trials ran single-threaded side by side; the final fit uses the training thread count.
-    overrides = {k: v for k, v in best["params"].items() if k != "thread"}
     reporter = reporter or Reporter()
     reporter.step(f"Training the best configuration (trial {best['number']}) on the full split")
-    result = train_model(data, overrides, True, settings, reporter)
+    result = train_model(data, best["params"], True, settings, reporter)
     client = MlflowClient()
     client.set_tag(result.run_id, "mlcycle.tune_run", parent_run_id)
     client.set_tag(result.run_id, "mlcycle.tune_trial", str(best["number"]))

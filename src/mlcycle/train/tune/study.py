@@ -17,6 +17,7 @@ from mlcycle.core.errors import Conflict, NotFound
 
 FINGERPRINT_ATTR = "mlcycle.fingerprint"  # written last: the study is ready
 QUEUED_ATTR = "mlcycle.queued"  # a grid point put in Optuna's trial queue
+POINT_ATTR = "mlcycle.point"  # that point, readable before the trial suggests it
 READY_WAIT_S = 5.0  # the creator writes the mark milliseconds after creating
 # What a joining process compares, in the order its message names the first difference.
 SECTIONS = ("metric", "mode", "space", "fixed", "data")
@@ -106,7 +107,7 @@ def load_existing(storage: Any, plan: StudyPlan, worker_index: int = 0) -> Any:
 
 def _initialise(study: Any, plan: StudyPlan) -> None:
     for point in plan.grid:
-        study.enqueue_trial(point, user_attrs={QUEUED_ATTR: True})
+        enqueue(study, point)
     study.set_user_attr(FINGERPRINT_ATTR, json.dumps(plan.fingerprint, sort_keys=True))
 
 
@@ -162,9 +163,19 @@ def _short(value: Any) -> str:
 
 
 def point_of(trial: Any, names: list[str]) -> str:
-    """A trial's values for ``names`` as a comparable key (queued or already suggested)."""
-    params = trial.system_attrs.get("fixed_params") or trial.params
+    """A trial's values for ``names`` as a comparable key (queued or already suggested).
+
+    A waiting trial has no ``params`` yet; the point it was queued with is kept in a user
+    attribute of ours, as Optuna keeps its copy in an internal attribute.
+    """
+    params = trial.params or json.loads(trial.user_attrs.get(POINT_ATTR, "{}"))
     return json.dumps({n: params.get(n) for n in names}, sort_keys=True)
+
+
+def enqueue(study: Any, point: dict[str, Any]) -> None:
+    """Put a grid point in the study's trial queue, marked as ours."""
+    attrs = {QUEUED_ATTR: True, POINT_ATTR: json.dumps(point, sort_keys=True)}
+    study.enqueue_trial(point, user_attrs=attrs)
 
 
 def requeue_unfinished(study: Any, plan: StudyPlan) -> int:
@@ -180,5 +191,5 @@ def requeue_unfinished(study: Any, plan: StudyPlan) -> int:
     }
     missing = [p for p in plan.grid if json.dumps(p, sort_keys=True) not in covered]
     for point in missing:
-        study.enqueue_trial(point, user_attrs={QUEUED_ATTR: True})
+        enqueue(study, point)
     return len(missing)

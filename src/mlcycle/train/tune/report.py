@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlcycle.train.tune_objective import SKIPPED_ATTR, trial_summary
+from mlcycle.train.tune.objective import SKIPPED_ATTR, trial_summary
 
 
 @dataclass(frozen=True)

@@ -23,22 +23,27 @@ from dataclasses import replace
 from typing import Any
 
 from mlcycle.core.errors import ErrorCode, MlcycleError
-from mlcycle.train.tune_objective import Objective
-from mlcycle.train.tune_runs import GATE, end_runs_killed
-from mlcycle.train.tune_storage import reap_dead_local_trials
-from mlcycle.train.tune_workers import START_METHOD, Budget, WorkerSpec, run_trials
+from mlcycle.core.settings import Settings
+from mlcycle.tasks import task_of
+from mlcycle.train.pipeline import project_family
+from mlcycle.train.tune.objective import Objective
+from mlcycle.train.tune.runs import GATE, end_runs_killed
+from mlcycle.train.tune.storage import reap_dead_local_trials
+from mlcycle.train.tune.workers import START_METHOD, Budget, WorkerSpec, run_trials
 
 POLL_S = 0.5
-PRELOAD = ["mlcycle.train.tune_pool", "mlcycle.models.fasttext.kernels", "mlflow", "optuna"]
+PRELOAD = ["mlcycle.train.tune.pool", "mlflow", "optuna"]
 
 
-def warm_up() -> None:
-    """Start the fork server now; it imports the heavy modules in the background."""
+def warm_up(settings: Settings) -> None:
+    """Start the fork server now; it imports the heavy modules in the background (ours,
+    and the project's model family with what it names to preload)."""
     if START_METHOD != "forkserver":
         return
     from multiprocessing import forkserver
 
-    forkserver.set_forkserver_preload(PRELOAD)
+    family = project_family(settings, task_of(settings))
+    forkserver.set_forkserver_preload([*PRELOAD, type(family).__module__, *family.preload])
     # Started with Ctrl-C ignored, the server hands that to the workers it forks: a
     # Ctrl-C cannot land while they set up (a stop then reaches them via the budget).
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -61,7 +66,7 @@ def run_parallel(
     interpreter shutting down) is not waited for. ``reap`` is the study when it lives
     in a journal, whose dead workers' trials are failed and queued again.
     """
-    warm_up()
+    warm_up(specs[0].context.settings)
     ctx = multiprocessing.get_context(START_METHOD)
     errors, finished = ctx.SimpleQueue(), ctx.Value("i", 0)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_RUN_ID"}
