@@ -32,6 +32,7 @@ data: {target: progression}
 registry:
   gates:
     contract: {fresh_process: false}
+    latency: {enabled: false}  # timed on a shared machine it would decide, not the others
     behaviour:
       invariance: [{column: sex, tolerance: 1000}]
       direction: [{column: bmi, increases: target, step: 1.0}]
