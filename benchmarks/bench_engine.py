@@ -38,16 +38,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlcycle.core.settings import DEFAULT_TRAIN_PARAMS
-
 HERE = Path(__file__).resolve().parent
 VENV_PYTHON = HERE / ".work" / "venv-fasttext" / "bin" / "python"
 REFERENCE = HERE / "fasttext_reference.py"
 SETUP = HERE / "setup_fasttext.sh"
 
-# The issue's hyperparameters (mlcycle's defaults); ``thread`` is set to the core count
-# at run time.
-SEED_PARAMS: dict[str, Any] = {k: v for k, v in DEFAULT_TRAIN_PARAMS.items() if k != "thread"}
+# fastText's own names: the parameters both engines take (ours has more, e.g. quantize).
+FASTTEXT_PARAMS = ("dim", "lr", "epoch", "wordNgrams", "minn", "maxn", "minCount", "bucket")
+FASTTEXT_PARAMS += ("loss", "thread", "seed")
+
+
+def seed_params() -> dict[str, Any]:
+    """The flagship project's hyperparameters (the NACE project file mlcycle ships);
+    ``thread`` is set to the core count at run time."""
+    import yaml
+
+    from mlcycle.core.settings import default_project
+
+    params = yaml.safe_load(default_project().read_text(encoding="utf-8"))["model"]["params"]
+    return {k: v for k, v in params.items() if k in FASTTEXT_PARAMS and k != "thread"}
 MB = 1_000_000  # model sizes are in decimal megabytes
 BARS = {
     "top1_gap_points": 1.0,
@@ -719,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mlcycle.models.fasttext.cleaner import default_cleaner
 
-    params = {**SEED_PARAMS, "thread": args.threads, "seed": args.seed}
+    params = {**seed_params(), "thread": args.threads, "seed": args.seed}
     texts, labels, source = load_data(args.rows, args.seed)
     cleaner = default_cleaner()
     start = time.perf_counter()
