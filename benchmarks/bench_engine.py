@@ -57,6 +57,8 @@ def seed_params() -> dict[str, Any]:
 
     params = yaml.safe_load(default_project().read_text(encoding="utf-8"))["model"]["params"]
     return {k: v for k, v in params.items() if k in FASTTEXT_PARAMS and k != "thread"}
+
+
 MB = 1_000_000  # model sizes are in decimal megabytes
 BARS = {
     "top1_gap_points": 1.0,
