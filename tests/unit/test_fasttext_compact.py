@@ -224,3 +224,15 @@ def test_extreme_scores_give_probabilities_without_overflow(pruned, data) -> Non
         pred = loud.predict([*data[2][:20], ""], k=len(pruned.labels))
     assert np.isfinite(pred.probs).all() and (pred.probs >= 0).all() and (pred.probs <= 1).all()
     assert pred.probs.min() == 0.0 and pred.probs.max() == 1.0
+
+
+def test_a_model_fitted_again_without_quantize_saves_its_new_classifier(data, tmp_path) -> None:
+    from dataclasses import replace
+
+    params = {**SMALL, "epoch": 2, "quantize": True, "qout": True, "retrain": 1}
+    model = FastTextClassifier(**params).fit(data[0][:1500], data[1][:1500])
+    model.params = replace(model.params, quantize=False, qout=False)
+    model.fit(data[0][:1500], data[1][:1500])
+    model.save(tmp_path / "again")
+    assert not (tmp_path / "again" / "output_codes.npy").exists()
+    _same(model, FastTextClassifier.load(tmp_path / "again"), data[2][:50])

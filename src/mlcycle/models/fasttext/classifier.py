@@ -66,6 +66,7 @@ class FastTextClassifier:
         if len(names) < 2:
             raise InvalidInput("Training needs at least two distinct labels.")
         tokens = [self.cleaner.tokens(t) for t in texts]
+        self._out_codes = None  # a model fitted again forgets its previous quantization
         self.labels = [str(n) for n in names]
         self.label_counts = np.bincount(y, minlength=len(names))
         p = self.params

@@ -61,7 +61,7 @@ class InputRows:
 
         if self.kind != "dense":
             return self
-        kept = np.flatnonzero(changed_rows(self.table, self.kernel_args()[4]))
+        kept = np.flatnonzero(changed_rows(self.table, self._seed64))
         return InputRows("pruned", self.n_rows, self.seed, kept, self.table[kept])
 
     @property
@@ -72,10 +72,13 @@ class InputRows:
     def missing(self) -> int:
         return MISSING_DROP if self.kind == "quantized" else MISSING_INIT
 
+    @property
+    def _seed64(self) -> np.uint64:
+        return np.uint64(self.seed % 2**64)
+
     def kernel_args(self) -> tuple[Any, ...]:
         """What ``gather.py``'s kernels take to read a row."""
-        seed = np.uint64(self.seed % 2**64)
-        return (self.remap, self.table, self.codes, self.centroids, seed, self.missing)
+        return (self.remap, self.table, self.codes, self.centroids, self._seed64, self.missing)
 
     def sums(self, groups: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Per group of row ids, the sum of its rows and how many rows it counts."""
@@ -114,11 +117,17 @@ class InputRows:
     @classmethod
     def load(cls, folder: Path, meta: dict[str, Any], seed: int) -> InputRows:
         kind, n_rows = meta["kind"], int(meta["rows"])
+        if kind not in KINDS:
+            raise ValueError(f"input rows of kind {kind!r} are not one of {', '.join(KINDS)}")
         table = np.load(folder / _TABLE)
         if kind == "dense":
             return cls.dense(table, seed)
         kept = np.flatnonzero(np.unpackbits(np.load(folder / _KEPT), count=n_rows))
         if kind == "pruned":
-            return cls(kind, n_rows, seed, kept, table)
-        codes, centroids = np.load(folder / _CODES), np.load(folder / _CENTROIDS)
-        return cls(kind, n_rows, seed, kept, table, codes, centroids)
+            rows = cls(kind, n_rows, seed, kept, table)
+        else:
+            codes, centroids = np.load(folder / _CODES), np.load(folder / _CENTROIDS)
+            rows = cls(kind, n_rows, seed, kept, table, codes, centroids)
+        if len(rows.codes if kind == "quantized" else rows.table) != len(kept):
+            raise ValueError(f"{len(kept)} rows are marked kept but not as many are stored")
+        return rows
