@@ -20,8 +20,9 @@ from mlcycle.models.fasttext.rows import InputRows
 
 CENTROIDS = 256  # one byte a code
 _ITERATIONS = 25
-# k-means learns from at most this many rows (fastText: 256 a centroid). In subspaces of
-# two or three dimensions 64 a centroid place the centroids as well, four times faster.
+# k-means learns from at most this many rows. fastText takes 256 a centroid from random
+# starts; 64 a centroid from a k-means++ start lost no more on the engine benchmark
+# (732 classes, before retraining: -0.14 pt of top-1, against -0.15) in a quarter of the time.
 _SAMPLE = 64 * CENTROIDS
 
 
