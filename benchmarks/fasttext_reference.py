@@ -7,10 +7,12 @@ prediction timing here excludes cleaning.
 
 Usage:
     python fasttext_reference.py TRAIN TEST PARAMS_JSON OUT_JSON [--train-repeats N]
-        [--latency-texts N] [--batch-repeats N]
+        [--latency-texts N] [--batch-repeats N] [--quantize QUANTIZE_JSON]
 
 PARAMS_JSON is a JSON object of ``fasttext.train_supervised`` keyword arguments (inline
-text or a path to a file). OUT_JSON receives the measurements.
+text or a path to a file). OUT_JSON receives the measurements. With ``--quantize`` (a
+JSON object of ``model.quantize`` arguments), the trained model is then quantized on
+TRAIN and measured again, under the key ``quantized``.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-repeats", type=int, default=1)
     parser.add_argument("--batch-repeats", type=int, default=3)
     parser.add_argument("--latency-texts", type=int, default=2000)
+    parser.add_argument("--quantize", help="JSON object of quantize() arguments")
     args = parser.parse_args(argv)
 
     params = load_params(args.params)
@@ -142,21 +145,36 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds_runs": train_runs,
         "train_seconds": statistics.median(train_runs),
     }
-    # Prediction on one core: training's threads are gone, pin this (only) thread.
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    result["cpu_affinity"] = sorted(os.sched_getaffinity(0))
-    result.update(accuracy(model, labels, texts))
-    result.update(batch_throughput(model, texts, args.batch_repeats))
-    result.update(single_latency(model, texts, args.latency_texts))
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.bin")
-        model.save_model(path)
-        result["model_bytes"] = os.path.getsize(path)
+    cores = os.sched_getaffinity(0)
+    result.update(measure(model, labels, texts, args, "model.bin"))
+    if args.quantize:
+        os.sched_setaffinity(0, cores)  # quantize (and retrain) on every core, as training
+        start = time.perf_counter()
+        model.quantize(input=str(args.train), verbose=0, **load_params(args.quantize))
+        seconds = time.perf_counter() - start
+        result["quantized"] = {
+            "quantize_seconds": seconds,
+            **measure(model, labels, texts, args, "model.ftz"),
+        }
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     return 0
+
+
+def measure(model, labels: list[str], texts: list[str], args, file_name: str) -> dict:
+    """Accuracy, speed on one core and size on disk of ``model`` as it is now."""
+    # Prediction on one core: training's threads are gone, pin this (only) thread.
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    result: dict = {"cpu_affinity": sorted(os.sched_getaffinity(0))}
+    result.update(accuracy(model, labels, texts))
+    result.update(batch_throughput(model, texts, args.batch_repeats))
+    result.update(single_latency(model, texts, args.latency_texts))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, file_name)
+        model.save_model(path)
+        result["model_bytes"] = os.path.getsize(path)
+    return result
 
 
 def _installed(name: str) -> bool:

@@ -1,5 +1,5 @@
 """A registered version works with plain MLflow: a fresh venv without mlcycle, and
-``mlflow models serve``."""
+``mlflow models serve``; a quantized one (``quantize: true``) as well."""
 
 from __future__ import annotations
 
@@ -14,37 +14,56 @@ import httpx
 import mlflow
 import pytest
 
-from mlcycle.train.pipeline import TrainResult
+from mlcycle.core.settings import get_settings
+from mlcycle.registry.ops import set_alias
+from mlcycle.train.pipeline import TrainResult, train_model
+from tests.integration.conftest import SMALL
 from tests.integration.plain_mlflow import fresh_venv, run_probe, tracking_env
 
 pytestmark = pytest.mark.slow
 
-_PROBE = """
+MODELS = ("models:/nace@production", "models:/nace_q@production")
+TEXTS = ["COIFFEUR", "vendeur d'huitres"]
+_PROBE = f"""
 import importlib.util, json, sys
 assert importlib.util.find_spec("mlcycle") is None, "mlcycle must not be installed here"
 import mlflow
-model = mlflow.pyfunc.load_model("models:/nace@production")
-out = model.predict(["COIFFEUR", "vendeur d'huitres"], params={"k": 3})
+out = [mlflow.pyfunc.load_model(uri).predict({TEXTS!r}, params={{"k": 3}}) for uri in {MODELS!r}]
 import mlcycle
-print(json.dumps({"out": out, "mlcycle": mlcycle.__file__}))
+print(json.dumps({{"out": out, "mlcycle": mlcycle.__file__}}))
 """
 
 
-def test_loads_in_fresh_venv_with_only_recorded_requirements(registered: TrainResult, tmp_path):
-    model_dir = Path(mlflow.artifacts.download_artifacts("models:/nace@production"))
+@pytest.fixture(scope="module")
+def quantized(registered: TrainResult, session_home: Path) -> TrainResult:
+    """``nace_q``: the registered model's data and parameters with ``quantize: true``."""
+    settings = get_settings()
+    own = settings.model_copy(
+        update={"model": settings.model.model_copy(update={"name": "nace_q"})}
+    )
+    data = session_home.parent / "train.csv"  # written by the registered model's fixture
+    result = train_model(str(data), {**SMALL, "quantize": True}, settings=own)
+    set_alias(result.name, "production", result.version)
+    return result
+
+
+def test_loads_in_fresh_venv_with_only_recorded_requirements(quantized: TrainResult, tmp_path):
+    model_dir = Path(mlflow.artifacts.download_artifacts(MODELS[0]))
     requirements = (model_dir / "requirements.txt").read_text().split()
     assert not any(r.startswith("mlcycle") for r in requirements)
+    quantized_dir = Path(mlflow.artifacts.download_artifacts(MODELS[1]))
+    assert (quantized_dir / "requirements.txt").read_text().split() == requirements
+    assert (quantized_dir / "artifacts" / "fasttext" / "codes.npy").exists()
     python = fresh_venv(model_dir / "requirements.txt", tmp_path)
     probe = run_probe(python, _PROBE, tmp_path)
     assert probe.returncode == 0, probe.stderr[-3000:]
     result = json.loads(probe.stdout.strip().splitlines()[-1])
     assert "/code/mlcycle/" in result["mlcycle"]  # the copy shipped with the model
-    here = mlflow.pyfunc.load_model("models:/nace@production").predict(
-        ["COIFFEUR", "vendeur d'huitres"], params={"k": 3}
-    )
-    assert [[e["code"] for e in row] for row in result["out"]] == [
-        [e["code"] for e in row] for row in here
-    ]
+    for uri, plain in zip(MODELS, result["out"], strict=True):
+        here = mlflow.pyfunc.load_model(uri).predict(TEXTS, params={"k": 3})
+        assert [[e["code"] for e in row] for row in plain] == [
+            [e["code"] for e in row] for row in here
+        ]
 
 
 def _free_port() -> int:

@@ -116,11 +116,24 @@ def test_untrained_model_refuses_to_predict() -> None:
         ({"minn": 5, "maxn": 3}, "minn"),
         ({"colour": 1}, "Unknown"),
         ({"epoch": "many"}, "not a valid"),
+        ({"dsub": 0}, "dsub must be between 1 and dim"),
+        ({"dim": 8, "dsub": 9}, "dsub must be between 1 and dim"),
+        ({"cutoff": -1}, "cutoff must be 0"),
+        ({"retrain": -2}, "retrain must be 0"),
+        ({"quantize": "maybe"}, "quantize='maybe' is not a valid bool"),
+        ({"quantize": True, "prune": False}, "quantize needs prune"),
     ],
 )
 def test_bad_parameters_are_one_clear_error(params, message) -> None:
     with pytest.raises(InvalidInput, match=message):
         FastTextParams.from_mapping(params)
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("true", True), ("False", False), ("1", True), (0, False), ("1.0", True)]
+)
+def test_switches_read_from_the_command_line_or_yaml(raw, value) -> None:
+    assert FastTextParams.from_mapping({"quantize": raw}).quantize is value
 
 
 def test_fit_refuses_a_single_class() -> None:
@@ -151,5 +164,5 @@ def test_prediction_features_match_training_features(model: FastTextClassifier, 
             np.uint64(p.bucket),
             buf,
         )
-        expected = model._inp[buf[:n]].mean(axis=0)
+        expected = model._rows.matrix()[buf[:n]].mean(axis=0)
         np.testing.assert_allclose(model._encoder.hidden([tokens[i]])[0], expected, atol=1e-5)

@@ -22,7 +22,7 @@ def model() -> FastTextClassifier:
 
 
 def _encoder(model: FastTextClassifier, capacity: int) -> Encoder:
-    return Encoder(model.vocab, model._inp, model.params.wordNgrams, unknown_capacity=capacity)
+    return Encoder(model.vocab, model._rows, model.params.wordNgrams, unknown_capacity=capacity)
 
 
 def _texts(seed: int, n: int) -> list[list[str]]:

@@ -31,8 +31,12 @@ RUNTIME_MODULES = (
     "models/fasttext/classifier.py",
     "models/fasttext/cleaner.py",
     "models/fasttext/forward.py",
+    "models/fasttext/gather.py",
     "models/fasttext/kernels.py",
     "models/fasttext/params.py",
+    "models/fasttext/quantize.py",
+    "models/fasttext/rows.py",
+    "models/fasttext/training.py",
     "models/fasttext/tree.py",
     "models/fasttext/vocab.py",
 )

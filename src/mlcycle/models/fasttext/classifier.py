@@ -2,16 +2,20 @@
 
 Word embeddings plus hashed word n-grams and character n-grams, averaged, then a
 linear classifier with one-vs-all, softmax or hierarchical-softmax loss. The text
-cleaner is part of the model, so clients send raw text.
+cleaner is part of the model, so clients send raw text. After training the model keeps
+only the input rows training touched (``prune``) and may quantize them (``quantize``).
+
+Saved format 2 (format 1, every row float32 with a padding row, still loads): the
+JSON metadata, ``output.npy`` (or its codes when ``qout``) and the input rows as
+``rows.py`` writes them.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -19,14 +23,18 @@ import numpy as np
 
 from mlcycle.core.errors import InvalidInput, ModelError
 from mlcycle.core.predictions import Prediction
+from mlcycle.models.fasttext import training
 from mlcycle.models.fasttext.cleaner import TextCleaner, default_cleaner
 from mlcycle.models.fasttext.forward import Encoder
 from mlcycle.models.fasttext.params import FastTextParams
+from mlcycle.models.fasttext.rows import InputRows
 from mlcycle.models.fasttext.tree import huffman_paths, path_matrices
-from mlcycle.models.fasttext.vocab import Vocabulary, encode
+from mlcycle.models.fasttext.vocab import EOS, Vocabulary, encode
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE = (1, 2)
 _META, _INPUT, _OUTPUT = "fasttext.json", "input.npy", "output.npy"
+_OUT_CODES, _OUT_CENTROIDS = "output_codes.npy", "output_centroids.npy"
 
 
 class FastTextClassifier:
@@ -38,8 +46,9 @@ class FastTextClassifier:
         self.labels: list[str] = []
         self.label_counts: np.ndarray = np.zeros(0, dtype=np.int64)
         self.vocab: Vocabulary | None = None
-        self._inp: np.ndarray | None = None
+        self._rows: InputRows | None = None
         self._out: np.ndarray | None = None
+        self._out_codes: tuple[np.ndarray, np.ndarray] | None = None  # qout: what is saved
         self._encoder: Encoder | None = None
 
     # -- training -------------------------------------------------------------------
@@ -56,28 +65,90 @@ class FastTextClassifier:
         names, y = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
         if len(names) < 2:
             raise InvalidInput("Training needs at least two distinct labels.")
-        p = self.params
         tokens = [self.cleaner.tokens(t) for t in texts]
+        self._out_codes = None  # a model fitted again forgets its previous quantization
         self.labels = [str(n) for n in names]
         self.label_counts = np.bincount(y, minlength=len(names))
+        p = self.params
         self.vocab = Vocabulary.build(tokens, p.minCount, p.minn, p.maxn, p.bucket)
-        encoded = encode(tokens, self.vocab)
-        rng = np.random.default_rng(p.seed)
-        rows = self.vocab.size + p.bucket + 1  # + one zero row that pads gathers
-        inp = rng.random((rows, p.dim), dtype=np.float32)
-        inp -= np.float32(0.5)
-        inp *= np.float32(2.0 / p.dim)  # uniform in (-1/dim, 1/dim), as fastText
-        inp[-1] = 0.0
-        n_out = len(names) - 1 if p.loss == "hs" else len(names)
-        out = np.zeros((n_out, p.dim), dtype=np.float32)
-        _run_training(inp, out, encoded, y.astype(np.int32), p, self.label_counts, rng, progress)
-        self._set_weights(inp, out)
+        share = 0.8 if p.quantize and p.retrain else 1.0  # of the progress bar
+        rows, out = self._train(tokens, y.astype(np.int32), _scaled(progress, 0.0, share))
+        self._set_weights(rows.pruned() if p.prune else rows, out)
+        if p.quantize:
+            self._quantize(tokens, y.astype(np.int32), _scaled(progress, share, 1.0))
         return self
 
-    def _set_weights(self, inp: np.ndarray, out: np.ndarray) -> None:
+    def _train(self, tokens, y: np.ndarray, progress) -> tuple[InputRows, np.ndarray]:
+        """Both matrices, every row, as fastText learns them."""
         assert self.vocab is not None
-        self._inp, self._out = inp, out
-        self._encoder = Encoder(self.vocab, inp, self.params.wordNgrams)
+        p, nwords = self.params, self.vocab.size
+        encoded = encode(tokens, self.vocab)
+        inp = training.initial_matrix(p, nwords)
+        out = np.zeros((len(self.labels) - (p.loss == "hs"), p.dim), dtype=np.float32)
+        rng = np.random.default_rng(p.seed)
+        training.train(inp, out, encoded, y, p, nwords, self.label_counts, rng, progress)
+        return InputRows.dense(inp, p.seed), out
+
+    def prune(self) -> Self:
+        """Keep only the input rows training changed: every prediction stays the same."""
+        rows, out = self._weights()
+        self._set_weights(rows.pruned(), out)
+        self.params = replace(self.params, prune=True)
+        return self
+
+    def quantize(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        progress: Callable[[float], None] | None = None,
+    ) -> Self:
+        """Quantize a trained model with its parameters ``dsub``, ``cutoff``, ``retrain``
+        and ``qout``, retraining the classifier on ``texts`` (as fastText's ``quantize``)."""
+        rows, _ = self._weights()
+        if rows.kind == "quantized":
+            raise InvalidInput("This model is quantized already; quantize the full model.")
+        if len(texts) != len(labels):
+            raise InvalidInput("texts and labels must have the same length.")
+        index = {label: i for i, label in enumerate(self.labels)}
+        unknown = next((str(x) for x in labels if str(x) not in index), None)
+        if unknown is not None:
+            raise InvalidInput(
+                f"Label {unknown!r} is not one this model learnt; quantize it with its "
+                "training texts and labels."
+            )
+        self.prune()
+        y = np.asarray([index[str(x)] for x in labels], dtype=np.int32)
+        self._quantize([self.cleaner.tokens(t) for t in texts], y, progress)
+        self.params = replace(self.params, quantize=True)
+        return self
+
+    def _quantize(self, tokens, y: np.ndarray, progress) -> None:
+        """Quantize the input rows, retrain the classifier on them, maybe quantize it."""
+        from mlcycle.models.fasttext.quantize import decode, product_quantize, quantize_rows
+
+        rows, out = self._weights()
+        assert self.vocab is not None and self._encoder is not None
+        p, eos = self.params, [self.vocab.index()[EOS]]
+        rows = quantize_rows(rows, p.dsub, p.cutoff, eos, p.seed, p.threads())
+        self._set_weights(rows, out)
+        if p.retrain:
+            hidden = self._encoder.hidden(tokens)
+            rng = np.random.default_rng(p.seed)
+            training.retrain(out, hidden, y, p, self.label_counts, rng, progress)
+        if p.qout:
+            self._out_codes = product_quantize(out, 2, p.seed, p.threads())
+            out = decode(*self._out_codes, p.dim)
+        self._set_weights(rows, out)
+
+    def _weights(self) -> tuple[InputRows, np.ndarray]:
+        if self._rows is None or self._out is None:
+            raise ModelError("The model is not trained; call fit() or load() first.")
+        return self._rows, self._out
+
+    def _set_weights(self, rows: InputRows, out: np.ndarray) -> None:
+        assert self.vocab is not None
+        self._rows, self._out = rows, out
+        self._encoder = Encoder(self.vocab, rows, self.params.wordNgrams)
         self._label_array = np.asarray(self.labels)
         if self.params.loss == "hs":
             paths, codes, offsets = huffman_paths(self.label_counts)
@@ -119,8 +190,8 @@ class FastTextClassifier:
 
     def _probabilities(self, scores: np.ndarray, top: np.ndarray) -> np.ndarray:
         picked = np.take_along_axis(scores, top, axis=1)
-        if self.params.loss == "ova":
-            return np.float32(1.0) / (np.float32(1.0) + np.exp(-picked))
+        if self.params.loss == "ova":  # sigmoid, without exp(-x) overflowing below -88
+            return np.exp(-np.logaddexp(np.float32(0.0), -picked))
         if self.params.loss == "hs":
             return np.exp(picked)
         peak = scores.max(axis=1, keepdims=True)
@@ -131,10 +202,19 @@ class FastTextClassifier:
 
     def save(self, path: Path) -> None:
         """Write the model into folder ``path`` (created; files written then renamed)."""
-        if self.vocab is None or self._inp is None or self._out is None:
+        if self.vocab is None or self._rows is None or self._out is None:
             raise ModelError("Only a trained model can be saved.")
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
+
+        def write(target: Path, array: np.ndarray) -> None:
+            _atomic_write(target, lambda f: np.save(f, array))
+
+        if self._out_codes is None:
+            write(path / _OUTPUT, self._out)
+        else:
+            write(path / _OUT_CODES, self._out_codes[0])
+            write(path / _OUT_CENTROIDS, self._out_codes[1])
         meta = {
             "format": FORMAT_VERSION,
             "params": self.params.as_dict(),
@@ -142,30 +222,42 @@ class FastTextClassifier:
             "label_counts": self.label_counts.tolist(),
             "words": self.vocab.words,
             "cleaner": self.cleaner.to_config(),
+            "input": self._rows.save(path, write),
+            "output": "dense" if self._out_codes is None else "quantized",
         }
-        _atomic_write(path / _INPUT, lambda f: np.save(f, self._inp))
-        _atomic_write(path / _OUTPUT, lambda f: np.save(f, self._out))
+        # Written last: a folder without it, or with the previous one, is never half new.
         _atomic_write(path / _META, lambda f: f.write(json.dumps(meta).encode()))
 
     @classmethod
     def load(cls, path: Path) -> Self:
-        """Read a folder written by ``save``."""
+        """Read a folder written by ``save`` (this format or the previous one)."""
         path = Path(path)
         try:
             meta = json.loads((path / _META).read_text())
-            inp = np.load(path / _INPUT)
-            out = np.load(path / _OUTPUT)
-        except (OSError, ValueError) as exc:
+            if meta.get("format") not in _READABLE:
+                raise ModelError(f"Model format {meta.get('format')} in {path} is not supported.")
+            model = cls(TextCleaner.from_config(meta["cleaner"]), **meta["params"])
+            rows, out = model._read_weights(path, meta)
+        except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"Cannot read a fastText model from {path}: {exc}.") from None
-        if meta.get("format") != FORMAT_VERSION:
-            raise ModelError(f"Model format {meta.get('format')} in {path} is not supported.")
-        model = cls(TextCleaner.from_config(meta["cleaner"]), **meta["params"])
         model.labels = list(meta["labels"])
         model.label_counts = np.asarray(meta["label_counts"], dtype=np.int64)
         p = model.params
         model.vocab = Vocabulary(list(meta["words"]), p.minn, p.maxn, p.bucket)
-        model._set_weights(inp, out)
+        model._set_weights(rows, out)
         return model
+
+    def _read_weights(self, path: Path, meta: dict[str, Any]) -> tuple[InputRows, np.ndarray]:
+        seed = self.params.seed
+        if meta["format"] == 1:  # every row, then the padding row format 1 kept
+            return InputRows.dense(np.load(path / _INPUT)[:-1], seed), np.load(path / _OUTPUT)
+        rows = InputRows.load(path, meta["input"], seed)
+        if meta["output"] == "dense":
+            return rows, np.load(path / _OUTPUT)
+        from mlcycle.models.fasttext.quantize import decode
+
+        self._out_codes = (np.load(path / _OUT_CODES), np.load(path / _OUT_CENTROIDS))
+        return rows, decode(*self._out_codes, rows.dim)
 
 
 def _atomic_write(target: Path, write: Callable[[Any], Any]) -> None:
@@ -175,53 +267,8 @@ def _atomic_write(target: Path, write: Callable[[Any], Any]) -> None:
     os.replace(tmp, target)
 
 
-def _run_training(inp, out, encoded, y, params, label_counts, rng, progress) -> None:
-    """Run the numba kernel on ``params.threads()`` Hogwild threads."""
-    from mlcycle.models.fasttext.kernels import LOSS_HS, LOSS_OVA, LOSS_SOFTMAX, train_shard
-
-    loss = {"ova": LOSS_OVA, "softmax": LOSS_SOFTMAX, "hs": LOSS_HS}[params.loss]
-    paths, codes, offsets = huffman_paths(label_counts)
-    type_rows = np.diff(encoded.type_row_offsets)[encoded.type_ids]
-    lengths = np.diff(encoded.text_offsets)
-    per_text = np.add.reduceat(type_rows, encoded.text_offsets[:-1])
-    buf_size = int((per_text + lengths * (params.wordNgrams - 1)).max()) + 1
-    shards = np.array_split(rng.permutation(len(y)).astype(np.int64), params.threads())
-    done = np.zeros(len(shards), dtype=np.int64)
-    args = (
-        encoded.type_ids,
-        encoded.text_offsets,
-        encoded.type_hashes,
-        encoded.type_rows,
-        encoded.type_row_offsets,
-        y,
-    )
-    tail = (
-        params.lr,
-        loss,
-        params.wordNgrams,
-        np.int64(len(inp) - params.bucket - 1),
-        np.uint64(params.bucket),
-        paths,
-        codes,
-        offsets,
-        buf_size,
-        done,
-    )
-
-    def work(slot: int, order: np.ndarray, epochs: int) -> None:
-        train_shard(inp, out, *args, order, epochs, *tail, slot)
-
-    work(0, shards[0][:0], 1)  # compile (or load from cache) before the threads start
-    threads = [
-        threading.Thread(target=work, args=(i, s, params.epoch), daemon=True)
-        for i, s in enumerate(shards)
-    ]
-    for thread in threads:
-        thread.start()
-    total = params.epoch * len(y)
-    while any(t.is_alive() for t in threads):
-        if progress is not None:
-            progress(min(1.0, float(done.sum()) / total))
-        time.sleep(0.1)
-    if progress is not None:
-        progress(1.0)
+def _scaled(progress: Callable[[float], None] | None, start: float, end: float):
+    """``progress`` for one stage of fitting: its 0..1 mapped onto ``start..end``."""
+    if progress is None:
+        return None
+    return lambda fraction: progress(start + (end - start) * fraction)

@@ -3,7 +3,8 @@
 Per vocabulary word the sum of its own row and its character n-gram rows is computed
 once, so a text costs one row per token plus one per word n-gram instead of a dozen
 per token. Unknown tokens get the same treatment on first sight and are cached. A numba
-kernel then sums each text's units and hashed word n-gram rows in one pass.
+kernel then sums each text's units and hashed word n-gram rows in one pass. The rows
+are read through ``InputRows``: every row, the pruned ones, or quantization codes.
 
 Threads may predict at once: a unit's row is written before its token is published, and
 a full cache is replaced by a fresh one, never overwritten under a reader.
@@ -14,10 +15,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 
+from mlcycle.models.fasttext.rows import InputRows
 from mlcycle.models.fasttext.vocab import EOS, Vocabulary, token_hash
 
 _OOV_CAPACITY = 20_000  # cached unknown tokens before the cache starts afresh
@@ -28,7 +29,7 @@ class Units:
     """Summed input rows per token: the vocabulary's, then unknown tokens' as they come."""
 
     sums: np.ndarray  # (capacity, dim) float32
-    rows: np.ndarray  # (capacity,) how many input rows each sum holds
+    rows: np.ndarray  # (capacity,) how many input rows each sum counts for
     hashes: np.ndarray  # (capacity,) the token's hash, for word n-grams
     index: dict[str, int]  # token -> unit; grows as unknown tokens are seen
 
@@ -47,22 +48,21 @@ class Encoder:
     def __init__(
         self,
         vocab: Vocabulary,
-        inp: np.ndarray,
+        rows: InputRows,
         word_ngrams: int,
         unknown_capacity: int = _OOV_CAPACITY,
     ) -> None:
         self.vocab = vocab
+        self.rows = rows
         self.unknown_capacity = unknown_capacity
         self.word_ngrams = word_ngrams
         self.nwords = vocab.size
-        self.buckets = inp[self.nwords :]  # bucket rows, then one zero row
+        self._stored = rows.kernel_args()
         self._lock = threading.Lock()
-        rows = [vocab.token_rows(w, i) for i, w in enumerate(vocab.words)]
-        starts = np.cumsum([0] + [len(r) for r in rows[:-1]])
-        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64)
-        units = self._room(inp.shape[1])
-        units.sums[: self.nwords] = np.add.reduceat(inp[flat], starts, axis=0)
-        units.rows[: self.nwords] = [len(r) for r in rows]
+        units = self._room(rows.dim)
+        sums, counts = rows.sums([vocab.token_rows(w, i) for i, w in enumerate(vocab.words)])
+        units.sums[: self.nwords] = sums
+        units.rows[: self.nwords] = counts
         units.hashes[: self.nwords] = [token_hash(w) for w in vocab.words]
         self._units = units
 
@@ -96,9 +96,9 @@ class Encoder:
                     self._units = self._renewed(units)
                 raise _Full
             unit = len(units.index)
-            rows = [r - self.nwords for r in self.vocab.token_rows(token, -1)]
-            units.sums[unit] = self.buckets[rows].sum(axis=0)
-            units.rows[unit] = len(rows)
+            sums, counts = self.rows.sums([self.vocab.token_rows(token, -1)])
+            units.sums[unit] = sums[0]
+            units.rows[unit] = counts[0]
             units.hashes[unit] = token_hash(token)
             units.index[token] = unit  # published last: readers see a complete row
             return unit
@@ -139,7 +139,7 @@ class Encoder:
 
     def hidden(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """The averaged feature vector of each text (EOS appended, as in training)."""
-        from mlcycle.models.fasttext.kernels import hidden_batch
+        from mlcycle.models.fasttext.gather import hidden_batch
 
         ids, offsets, units = self.unit_ids(token_lists)
         out = np.empty((len(token_lists), units.sums.shape[1]), dtype=np.float32)
@@ -149,9 +149,10 @@ class Encoder:
             units.sums,
             units.rows,
             units.hashes,
-            self.buckets,
             self.word_ngrams,
-            np.uint64(len(self.buckets) - 1),
+            np.int64(self.nwords),
+            np.uint64(self.vocab.bucket),
+            self._stored,
             out,
         )
         return out

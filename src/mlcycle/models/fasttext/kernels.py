@@ -1,9 +1,9 @@
-"""Numba kernels: Hogwild SGD training and the batched feature averaging of prediction.
+"""Numba kernels of training: Hogwild SGD, and retraining the classifier alone.
 
 Each thread runs ``train_shard`` on its own slice of the examples with the GIL
 released, updating the shared matrices without locks, as fastText does: collisions
 are rare and harmless for sparse updates. The learning rate decays linearly to zero
-over the thread's share of the work.
+over the thread's share of the work. Prediction's kernels are in ``gather.py``.
 """
 
 from __future__ import annotations
@@ -87,6 +87,19 @@ def _softmax_update(out, hidden, grad, label, lr, scores):
 
 
 @njit(nogil=True, cache=True)
+def _update_output(out, hidden, grad, y, lr, loss, paths, codes, path_offsets, scores):
+    """One example's step on the output rows of its loss; the input's gradient into grad."""
+    if loss == LOSS_OVA:
+        for k in range(out.shape[0]):
+            _logistic_update(out[k], hidden, grad, 1.0 if k == y else 0.0, lr)
+    elif loss == LOSS_SOFTMAX:
+        _softmax_update(out, hidden, grad, y, lr, scores)
+    else:
+        for q in range(path_offsets[y], path_offsets[y + 1]):
+            _logistic_update(out[paths[q]], hidden, grad, codes[q], lr)
+
+
+@njit(nogil=True, cache=True)
 def train_shard(
     inp,
     out,
@@ -142,15 +155,9 @@ def train_shard(
                 hidden += inp[buf[j]]
             hidden /= np.float32(n)
             grad[:] = 0.0
-            y = labels[t]
-            if loss == LOSS_OVA:
-                for k in range(out.shape[0]):
-                    _logistic_update(out[k], hidden, grad, 1.0 if k == y else 0.0, lr)
-            elif loss == LOSS_SOFTMAX:
-                _softmax_update(out, hidden, grad, y, lr, scores)
-            else:
-                for q in range(path_offsets[y], path_offsets[y + 1]):
-                    _logistic_update(out[paths[q]], hidden, grad, codes[q], lr)
+            _update_output(
+                out, hidden, grad, labels[t], lr, loss, paths, codes, path_offsets, scores
+            )
             grad /= np.float32(n)
             for j in range(n):
                 inp[buf[j]] += grad
@@ -158,28 +165,22 @@ def train_shard(
 
 
 @njit(nogil=True, cache=True)
-def hidden_batch(
-    unit_ids, text_offsets, units, unit_rows, unit_hash, buckets, word_ngrams, bucket, out
+def train_output(
+    out, hidden, labels, order, epochs, lr0, loss, paths, codes, path_offsets, progress, slot
 ):
-    """Averaged features per text: token units plus hashed word n-gram rows, into ``out``."""
-    dim = out.shape[1]
-    for t in range(text_offsets.shape[0] - 1):
-        start, end = text_offsets[t], text_offsets[t + 1]
-        acc = out[t]
-        acc[:] = 0.0
-        count = 0.0
-        for p in range(start, end):
-            u = unit_ids[p]
-            for d in range(dim):
-                acc[d] += units[u, d]
-            count += unit_rows[u]
-            h = unit_hash[u]
-            for p2 in range(p + 1, min(end, p + word_ngrams)):
-                h = h * _MULT + unit_hash[unit_ids[p2]]
-                r = np.int64(h % bucket)
-                for d in range(dim):
-                    acc[d] += buckets[r, d]
-                count += 1.0
-        if count > 0.0:
-            for d in range(dim):
-                acc[d] /= count
+    """SGD on the output matrix alone, for fixed features ``hidden`` (one row a text)."""
+    grad = np.zeros(hidden.shape[1], dtype=np.float32)  # the input's share: not applied
+    scores = np.zeros(out.shape[0], dtype=np.float32)
+    total = epochs * order.shape[0]
+    step = 0
+    for _ in range(epochs):
+        for i in range(order.shape[0]):
+            t = order[i]
+            lr = lr0 * (1.0 - step / total)
+            step += 1
+            if step % 1024 == 0:
+                progress[slot] = step
+            _update_output(
+                out, hidden[t], grad, labels[t], lr, loss, paths, codes, path_offsets, scores
+            )
+    progress[slot] = step

@@ -1,4 +1,11 @@
-"""The fastText hyperparameters, checked once with one clear message per mistake."""
+"""The fastText hyperparameters, checked once with one clear message per mistake.
+
+Beside fastText's training knobs, the size of the saved model: ``prune`` (on by default)
+keeps only the input rows training touched, which changes no prediction (see
+``rows.py``); ``quantize`` (off by default: it costs a little accuracy and some training
+time, so a project asks for it) compresses the rows with product quantization as
+fastText's ``quantize`` does, then retrains the classifier on them.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,14 @@ class FastTextParams:
     thread: int = 0  # 0: one per available core
     loss: str = "ova"
     seed: int = 0
+    prune: bool = True  # drop the rows no training text touched (predictions unchanged)
+    quantize: bool = False  # product-quantize the input rows (see quantize.py)
+    dsub: int = 2  # dimensions per sub-vector: one byte codes this many floats
+    # quantize: keep this many rows, largest norms first (0: all). 50,000 bounds the rows
+    # at about 3.8 MB (dim 150, dsub 2) whatever the data; they are the ones that weigh.
+    cutoff: int = 50_000
+    retrain: int = 5  # quantize: epochs retraining the classifier on quantized rows
+    qout: bool = False  # quantize: the output matrix too (fastText's qout)
 
     def __post_init__(self) -> None:
         checks = [
@@ -39,6 +54,14 @@ class FastTextParams:
             (self.bucket >= 1, "bucket must be at least 1"),
             (self.thread >= 0, "thread must be 0 (one per core) or more"),
             (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}"),
+            (1 <= self.dsub <= self.dim, "dsub must be between 1 and dim"),
+            (self.cutoff >= 0, "cutoff must be 0 (keep every row) or more"),
+            (self.retrain >= 0, "retrain must be 0 (no retraining) or more epochs"),
+            (
+                self.prune or not self.quantize,
+                "quantize needs prune (a quantized model keeps "
+                "only the rows training touched); drop prune: false",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -78,9 +101,23 @@ class FastTextParams:
 
 def _cast(raw: Any, kind: str) -> Any:
     """Cast a CLI or MLproject value; ``"25.0"`` is a fine int (MLproject has no int type)."""
+    if kind == "bool":
+        return _boolean(raw)
     if kind == "int":
         number = float(raw)
         if not number.is_integer():
             raise ValueError(raw)
         return int(number)
     return float(raw) if kind == "float" else str(raw)
+
+
+def _boolean(raw: Any) -> bool:
+    """``true``/``false`` from YAML, or the strings and 0/1 a command line gives."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "1", "1.0", "yes", "on"):
+        return True
+    if text in ("false", "0", "0.0", "no", "off"):
+        return False
+    raise ValueError(raw)
