@@ -13,15 +13,19 @@ import gc
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 import orjson
+from starlette.concurrency import run_in_threadpool
 
 from mlcycle.core.errors import MlcycleError, ModelError, Unavailable
+from mlcycle.serve.bodies import Inputs, text_inputs
+from mlcycle.serve.schemas import predict_schema
 
 if TYPE_CHECKING:
     from mlcycle.core.predictions import Prediction
+    from mlcycle.serve.validation import Limits
 from mlcycle.models.protocol import ServedModel
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,8 @@ log = logging.getLogger(__name__)
 # Net container allocations between young collections (CPython's default is 700).
 GC_YOUNG_THRESHOLD = 20_000
 SMOKE_TEXT = "smoke test of a newly loaded model"
+# Batches above this run in a worker thread, so one big batch does not stall the loop.
+INLINE_TEXTS = 64
 
 
 # The official name of a label (its nomenclature's), or None.
@@ -38,13 +44,41 @@ LabelNamer = Callable[[str], str | None]
 class Answer(NamedTuple):
     """A ready-to-send ``/predict`` body and the ranked codes and probabilities in it.
 
-    The lists (one per text, best first) are what the prediction log and the metrics
-    record: Python objects the answer needed anyway, cheap to hand over.
+    The lists (one per text or record, best first) are what the prediction log and the
+    metrics record: Python objects the answer needed anyway, cheap to hand over.
     """
 
     body: bytes
-    codes: list[list[str]]
+    codes: list[list[str]]  # empty lists for a regression
     probs: list[list[float]]
+    values: list[float] | None = None  # a regression's values
+    inputs: list[str] | None = None  # tabular: each record as a JSON object
+
+
+class AnyPredictor(Protocol):
+    """What the holder keeps and ``/predict`` asks, for a model of any task."""
+
+    served: ServedModel
+    n_labels: int
+
+    @property
+    def version(self) -> str: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+    def request_limits(self, limits: Limits) -> Limits: ...
+
+    def parse(self, body: bytes, limits: Limits) -> Inputs: ...
+
+    def request_schema(self, limits: Limits) -> dict[str, Any]: ...
+
+    async def respond(self, inputs: Inputs, request_id: str) -> Answer: ...
+
+    def smoke_test(self) -> None: ...
+
+
+# Builds the predictor of a loaded model (mlcycle.serve.predictors: by task).
+PredictorFactory = Callable[[ServedModel, "LabelNamer"], AnyPredictor]
 
 
 class Predictor:
@@ -66,6 +100,27 @@ class Predictor:
     @property
     def version(self) -> str:
         return self._model["version"]
+
+    def request_limits(self, limits: Limits) -> Limits:
+        """Requests of texts have the server's limits as they are."""
+        return limits
+
+    def parse(self, body: bytes, limits: Limits) -> Inputs:
+        """The texts and k of a body (``{"texts": ...}`` or an MLflow scoring body)."""
+        return text_inputs(body, limits)
+
+    def request_schema(self, limits: Limits) -> dict[str, Any]:
+        """The JSON schema of a ``/predict`` body (MLflow's forms are not in it)."""
+        return predict_schema(limits)
+
+    async def respond(self, inputs: Inputs, request_id: str) -> Answer:
+        """Answer on the event loop when the batch is small and the model free, else in
+        a worker thread (an MLflow body gets the same answer: its shape is ours)."""
+        texts, k = inputs.items, inputs.k
+        answer = self.answer_now(texts, k, request_id) if len(texts) <= INLINE_TEXTS else None
+        if answer is None:  # a big batch, or the model busy with one in a worker thread
+            answer = await run_in_threadpool(self.answer, texts, k, request_id)
+        return answer
 
     def answer(self, texts: Sequence[str], k: int, request_id: str) -> Answer:
         """The ``/predict`` answer for valid texts.
@@ -140,17 +195,28 @@ class ModelHolder:
         self,
         ref: str,
         served: ServedModel | None = None,
-        on_swap: Callable[[Predictor, Predictor | None], None] | None = None,
+        on_swap: Callable[[AnyPredictor, AnyPredictor | None], None] | None = None,
         name_of: LabelNamer = lambda label: None,
+        make: PredictorFactory = Predictor,
     ) -> None:
+        """
+        Args:
+            ref: The registry reference served (for messages).
+            served: A model to answer with from the start, fixed.
+            on_swap: Called with the new and the previous predictor at each swap.
+            name_of: The official name of a label.
+            make: Builds the predictor of a model; it refuses one it cannot serve (a
+                model of another task than the project's) with a ModelError.
+        """
         self.ref = ref
         self.name_of = name_of
-        self.predictor: Predictor | None = None
+        self.make = make
+        self.predictor: AnyPredictor | None = None
         self.error: MlcycleError | None = None
         self.loading: threading.Thread | None = None
         self.on_swap = on_swap
         if served is not None:
-            self.predictor = Predictor(served, name_of)
+            self.predictor = make(served, name_of)
             if on_swap is not None:
                 on_swap(self.predictor, None)
 
@@ -160,7 +226,7 @@ class ModelHolder:
         predictor = self.predictor
         return predictor.version if predictor is not None else None
 
-    def require(self) -> Predictor:
+    def require(self) -> AnyPredictor:
         """The predictor, or ``Unavailable`` saying why there is none yet."""
         predictor = self.predictor
         if predictor is not None:
@@ -169,12 +235,13 @@ class ModelHolder:
             raise Unavailable(self.error.message)
         raise Unavailable(f"The model {self.ref} is still loading; retry in a few seconds.")
 
-    def swap(self, served: ServedModel) -> Predictor:
+    def swap(self, served: ServedModel) -> AnyPredictor:
         """Check ``served`` on a smoke input, then answer with it from now on.
 
-        Raises ModelError (and keeps the current model) when the check fails.
+        Raises ModelError (and keeps the current model) when the model is not one this
+        server can serve or the check fails.
         """
-        predictor = Predictor(served, self.name_of)
+        predictor = self.make(served, self.name_of)
         predictor.smoke_test()
         previous = self.predictor
         settle_garbage_collector()
