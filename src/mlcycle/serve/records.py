@@ -7,7 +7,8 @@ silently dropped, and so is one it lacks. Values by column type:
 * numeric: a number, true/false, null, or a number written as text (``"12.5"``);
 * categorical: one text, number, true/false or null (a value unseen in training is
   ignored by the model's encoding);
-* boolean: true, false or null;
+* boolean: true, false, null, or a yes/no word as ``data add`` reads one (``"oui"``,
+  ``"No"``, ``"1"``...), given to the model as true or false, as it was trained;
 * datetime: an ISO 8601 text (``"2024-03-01"``, ``"2024-03-01T10:30:00+02:00"``) or null;
   the model reads the date itself and names the record and the column when it cannot.
 
@@ -26,12 +27,21 @@ from typing import Any
 import orjson
 
 from mlcycle.core.errors import InvalidInput
+from mlcycle.data.parsing import FALSE_TOKENS, TRUE_TOKENS
 from mlcycle.serve.validation import kind
 
 # A number as text: digits with an optional fraction and exponent, spaces around. The
 # bounds keep every match a finite double, as the model reads it.
 NUMBER_TEXT = r"^ *[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,2})? *$"
 _NUMBER_TEXT = re.compile(NUMBER_TEXT)
+# The yes/no words data validation reads as booleans, in any case, spaces around. Cases
+# are spelled out letter by letter: an IGNORECASE match takes "ſ" for "s".
+_FLAGS = {word: True for word in TRUE_TOKENS} | {word: False for word in FALSE_TOKENS}
+_ANY_CASE = "|".join(
+    "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word) for word in _FLAGS
+)
+BOOLEAN_TEXT = rf"^\s*({_ANY_CASE})\s*$"
+_BOOLEAN_TEXT = re.compile(BOOLEAN_TEXT)
 _LARGEST = sys.float_info.max  # JSON numbers past it are no double
 _SCALARS = frozenset([str, int, float, bool, type(None)])
 _NUMBERS = frozenset([int, float, bool, type(None)])
@@ -52,7 +62,9 @@ def _categorical(value: Any, max_chars: int) -> bool:
 
 
 def _boolean(value: Any, max_chars: int) -> bool:
-    return value is None or type(value) is bool
+    if value is None or type(value) is bool:
+        return True
+    return type(value) is str and len(value) <= max_chars and bool(_BOOLEAN_TEXT.search(value))
 
 
 def _datetime(value: Any, max_chars: int) -> bool:
@@ -73,7 +85,8 @@ def _categorical_schema(max_chars: int) -> dict[str, Any]:
 
 
 def _boolean_schema(max_chars: int) -> dict[str, Any]:
-    return _FLAG_SCHEMA
+    return {"anyOf": [_FLAG_SCHEMA, {"type": "string", "pattern": BOOLEAN_TEXT,
+                                     "maxLength": max_chars}]}  # fmt: skip
 
 
 def _datetime_schema(max_chars: int) -> dict[str, Any]:
@@ -85,7 +98,7 @@ def _datetime_schema(max_chars: int) -> dict[str, Any]:
 RULES: dict[str, tuple[Check, str, Callable[[int], dict[str, Any]]]] = {
     "numeric": (_numeric, "a number (or a number as text) or null", _numeric_schema),
     "categorical": (_categorical, "one text, number, true/false or null", _categorical_schema),
-    "boolean": (_boolean, "true, false or null", _boolean_schema),
+    "boolean": (_boolean, "true, false, null or a yes/no word", _boolean_schema),
     "datetime": (_datetime, 'a date as ISO 8601 text ("2024-03-01") or null', _datetime_schema),
 }
 
@@ -103,6 +116,7 @@ class RecordRules:
         self.types = dict(types) if types is not None else None
         self.max_chars = max_chars
         self._checks = [(column, RULES[kind_][0]) for column, kind_ in (self.types or {}).items()]
+        self._flags = [column for column, kind_ in (self.types or {}).items() if kind_ == "boolean"]
 
     @property
     def columns(self) -> list[str]:
@@ -134,6 +148,10 @@ class RecordRules:
                     f"Record {i} has a column {extra!r} the model does not use; send only "
                     f"its features ({_listed(self.columns)})."
                 )
+            for column in self._flags:  # a yes/no word becomes what the model learnt
+                if type(record[column]) is str:
+                    word = _BOOLEAN_TEXT.search(record[column])
+                    record[column] = _FLAGS[word[1].lower()] if word else None
         return records
 
     def _refusal(self, index: int, column: str, value: Any) -> str:
