@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -346,16 +349,26 @@ def test_the_smoke_record_is_the_logged_input_example_when_there_is_one(
     assert plain == {"x": 0.0, "z": 0.0, "city": None, "smoker": None, "seen": None}
 
 
-def test_a_worker_runs_blas_and_openmp_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_runs_blas_and_openmp_on_one_thread() -> None:
     """HistGradientBoosting's OpenMP threads spin on every one-record call: a serving
-    worker must run them on one thread, as it runs BLAS."""
-    import sklearn.ensemble  # noqa: F401 - loads scikit-learn's OpenMP runtime
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    from mlcycle.serve import runner
-
-    monkeypatch.setattr(runner, "create_app", lambda: None)
-    with threadpool_limits(limits=2):  # restored on exit, for the other tests
-        runner.app_factory()
-        pools = {lib["user_api"]: lib["num_threads"] for lib in threadpool_info()}
+    worker runs them on one thread, as it runs BLAS, in every thread of the process and
+    whatever the environment says, though scikit-learn's OpenMP runtime loads only with
+    the model, after the worker has started."""
+    probe = """
+import json, threading
+from mlcycle.serve import runner
+runner.create_app = lambda: None
+runner.app_factory()
+import sklearn.ensemble  # the model's load brings OpenMP in
+from threadpoolctl import threadpool_info
+seen = []
+thread = threading.Thread(target=lambda: seen.append(threadpool_info()))
+thread.start()
+thread.join()
+print(json.dumps({lib["user_api"]: lib["num_threads"] for lib in seen[0]}))
+"""
+    env = {**os.environ, "OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "3"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    pools = json.loads(done.stdout.strip().splitlines()[-1])
     assert pools.get("openmp") == 1 and pools.get("blas") == 1, pools
