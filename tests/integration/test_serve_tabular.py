@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcycle.core.settings import Settings, get_settings
+from mlcycle.core.settings import get_settings
 from mlcycle.core.tracking import use_tracking
 from mlcycle.data import predlog
 from mlcycle.data.ingest import add_dataset
@@ -71,14 +71,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     yield Store(home, projects)
 
 
-def _settings(project: Path, home: Path) -> Settings:
+def _use_store(store: Store) -> None:
+    """Point MLflow at the store (MLflow keeps it; the environment is left as it was)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLCYCLE_PROJECT", str(project))
-        patch.setenv("MLCYCLE_HOME", str(home))
-        get_settings.cache_clear()
-        settings = get_settings()
+        _isolate(store.home, patch)  # drops the MLFLOW_TRACKING_URI of another test
+        use_tracking(get_settings())
     get_settings.cache_clear()
-    return settings
 
 
 def _serve(store: Store, project: str, model: str) -> Server:
@@ -86,7 +84,7 @@ def _serve(store: Store, project: str, model: str) -> Server:
 
 
 def _pipeline(store: Store, uri: str) -> Any:
-    use_tracking(_settings(store.projects["diabetes"], store.home))
+    _use_store(store)
     return mlflow.sklearn.load_model(uri)
 
 
@@ -140,7 +138,7 @@ def test_feedback_values_and_a_hot_swap_reach_the_log(regression: Server, store:
     refused = httpx.post(f"{url}/feedback", json={"request_id": first["request_id"],
                                                   "true_value": "175"})  # fmt: skip
     assert refused.status_code == 422
-    use_tracking(_settings(store.projects["diabetes"], store.home))
+    _use_store(store)
     set_alias("diabetes", "production", "2")
     reload = httpx.post(f"{url}/admin/reload", timeout=120).json()
     assert reload == {"previous": "1", "current": "2", "swapped": True}

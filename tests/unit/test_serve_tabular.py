@@ -184,6 +184,8 @@ BAD = [
     ({"records": []}, 422, "'records' is empty; send between 1 and 20 records"),
     ({"records": [_with(smoker="maybe")]}, 422, "column 'smoker': \"maybe\" is not true, false"),
     ({"records": [_with(city=["paris"])]}, 422, "Record 0, column 'city': [\"paris\"] is not one"),
+    ({"records": [_with(x=2**63 + 1)]}, 422, "column 'x': 9223372036854775809 is out of range"),
+    ({"records": [_with(city=-1e300)]}, 422, "Record 0, column 'city': -1e+300 is out of range"),
     ({"records": [_with(seen=20210601)]}, 422, "Record 0, column 'seen': 20210601 is not a date"),
     ({"records": [_with(seen="June the first")]}, 422, "Record 0, column 'seen':"),
     ({"records": [_with(city="x" * 300)]}, 422, "the text has 300 characters, more than the limit"),
@@ -218,6 +220,20 @@ def test_a_body_over_the_records_byte_limit_is_413(client: TestClient) -> None:
         "/predict", content=too_big, headers={"content-type": "application/json"}
     )
     assert "send fewer or shorter records" in _error(response, 413)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"records": [' + b"{}," * 60_000 + b"{}]}",
+        b'{"dataframe_split": {"columns": ["x"], "data": [[' + b"0," * 90_000 + b"0]]}}",
+    ],
+)
+def test_bodies_of_many_tiny_values_are_refused_before_they_are_parsed(
+    client: TestClient, body: bytes
+) -> None:
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert "more JSON values than 20 items need; send at most 20 records" in _error(response, 413)
 
 
 def test_the_value_count_follows_the_columns() -> None:

@@ -124,9 +124,11 @@ def test_a_regression_takes_true_values(regression_client: TestClient, tmp_path:
 @pytest.mark.parametrize(
     ("truth", "words"),
     [
-        ('"151"', 'true_value must be a finite number, not "151"'),
-        ("true", "true_value must be a finite number, not true"),
-        ("null", "true_value must be a finite number, not missing"),
+        ('"151"', 'in size, not "151"'),
+        ("true", "in size, not true"),
+        ("null", "in size, not missing"),
+        ("1e19", "true_value must be a finite number, at most 9.223e+18 in size, not 1e+19"),
+        (str(2**63 + 1), "not 9223372036854775809"),
         ("NaN", "not valid JSON"),
         ("1e400", "not valid JSON"),
     ],

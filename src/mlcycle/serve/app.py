@@ -25,11 +25,12 @@ from fastapi import FastAPI
 from mlcycle import __version__
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.data.predlog import log_roots
+from mlcycle.serve.answers import AnyPredictor
 from mlcycle.serve.auth import Authenticator
 from mlcycle.serve.feedback import FeedbackService
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.gateway import Gateway
-from mlcycle.serve.holder import AnyPredictor, ModelHolder
+from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.journal import Journal, journal_folder
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PredictService

@@ -41,7 +41,8 @@ from mlcycle.serve.validation import json_integer
 
 log = logging.getLogger(__name__)
 
-_EXAMPLE = '{"request_id": "<the answer\'s request_id>", "index": 0, "true_code": "5610A"}'
+_EXAMPLE = '{{"request_id": "<the answer\'s request_id>", "index": 0, "{field}": {truth}}}'
+_EXAMPLE_TRUTHS = {"true_code": '"5610A"', "true_value": "151.0"}
 POLL_S = 0.25
 # An id dated later than now by more than two servers' clocks can differ was not
 # issued by this service.
@@ -216,12 +217,13 @@ def _record(
 
 def parse_feedback(body: bytes, max_items: int, truth: TruthRule | None = None) -> list[Item]:
     """The items of a feedback body, or one clear InvalidInput."""
+    rule = truth or LabelRule()
     try:
         payload = orjson.loads(body) if body.strip() else None
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"The request body is not valid JSON ({exc}).") from None
     if payload is None:
-        raise InvalidInput(f"The request body is empty; send a JSON object like {_EXAMPLE}.")
+        raise InvalidInput(f"The request body is empty; send a JSON object like {_example(rule)}.")
     entries = payload if isinstance(payload, list) else [payload]
     if not entries:
         raise InvalidInput(f"The feedback array is empty; send 1 to {max_items} items.")
@@ -230,14 +232,13 @@ def parse_feedback(body: bytes, max_items: int, truth: TruthRule | None = None) 
             f"The feedback array has {len(entries)} items, more than the limit of "
             f"{max_items}; split it."
         )
-    rule = truth or LabelRule()
     return [_item(i, entry, rule, max_items) for i, entry in enumerate(entries)]
 
 
 def _item(position: int, entry: Any, truth: TruthRule, max_items: int) -> Item:
     where = f"feedback[{position}]"
     if not isinstance(entry, dict):
-        raise InvalidInput(f"{where} must be a JSON object like {_EXAMPLE}.")
+        raise InvalidInput(f"{where} must be a JSON object like {_example(truth)}.")
     unknown = sorted(set(entry) - {"request_id", "index", truth.field})
     if unknown:
         raise InvalidInput(
@@ -267,6 +268,10 @@ def _item(position: int, entry: Any, truth: TruthRule, max_items: int) -> Item:
             "this service did not issue it."
         )
     return Item(rid, index, found)
+
+
+def _example(truth: TruthRule) -> str:
+    return _EXAMPLE.format(field=truth.field, truth=_EXAMPLE_TRUTHS.get(truth.field, '"..."'))
 
 
 def _show(value: Any) -> str:

@@ -30,7 +30,7 @@ TEXTS_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 _LIVE_GAUGES = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
 
 # One request's event: route, status, seconds, and for an answered /predict the answer
-# (``mlcycle.serve.holder.Answer``: per text or record the ranked codes and probabilities).
+# (``mlcycle.serve.answers.Answer``: per text or record the ranked codes and probabilities).
 Event = tuple[str, int, float, Any]
 
 

@@ -6,7 +6,7 @@ service, so both ways give byte-identical answers and errors. Every request gets
 request id (UUID v7, see ``mlcycle.data.predlog``), in the answer and the
 ``X-Request-ID`` header; an answered request leaves one record for the prediction log.
 What a body may hold and how it is answered depends on the model's task: the holder's
-predictor parses and answers it (``holder.Predictor`` for texts,
+predictor parses and answers it (``mlcycle.serve.text`` for texts,
 ``mlcycle.serve.tabular`` for records).
 """
 
@@ -23,7 +23,8 @@ from starlette.types import Receive
 
 from mlcycle.core.errors import MlcycleError
 from mlcycle.data.predlog import new_request_id
-from mlcycle.serve.holder import Answer, ModelHolder
+from mlcycle.serve.answers import Answer
+from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.recorder import Recorder
 from mlcycle.serve.responses import INTERNAL_ERROR, HttpError, request_timeout

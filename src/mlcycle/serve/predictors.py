@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from mlcycle.core.errors import ModelError
 from mlcycle.models.protocol import ServedModel
-from mlcycle.serve.holder import AnyPredictor, LabelNamer, Predictor, PredictorFactory
+from mlcycle.serve.answers import AnyPredictor, LabelNamer, PredictorFactory
 from mlcycle.serve.tabular import TabularPredictor
+from mlcycle.serve.text import Predictor
 from mlcycle.tasks import Task
 
 

@@ -20,7 +20,6 @@ from one table so they cannot disagree.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,7 +27,7 @@ import orjson
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.data.parsing import FALSE_TOKENS, TRUE_TOKENS
-from mlcycle.serve.validation import kind
+from mlcycle.serve.validation import LARGEST_NUMBER, in_range, kind, number_schema
 
 # A number as text: digits with an optional fraction and exponent, spaces around. The
 # bounds keep every match a finite double, as the model reads it.
@@ -42,9 +41,8 @@ _ANY_CASE = "|".join(
 )
 BOOLEAN_TEXT = rf"^\s*({_ANY_CASE})\s*$"
 _BOOLEAN_TEXT = re.compile(BOOLEAN_TEXT)
-_LARGEST = sys.float_info.max  # JSON numbers past it are no double
-_SCALARS = frozenset([str, int, float, bool, type(None)])
-_NUMBERS = frozenset([int, float, bool, type(None)])
+_FLAGS_OR_NULL = frozenset([bool, type(None)])
+_NUMBERS = frozenset([int, float])
 _SHOWN_CHARS = 40
 
 # Whether a value (given the text limit) is accepted.
@@ -53,12 +51,16 @@ Check = Callable[[Any, int], bool]
 
 def _numeric(value: Any, max_chars: int) -> bool:
     if type(value) in _NUMBERS:
+        return in_range(value)
+    if type(value) in _FLAGS_OR_NULL:
         return True
     return type(value) is str and len(value) <= max_chars and bool(_NUMBER_TEXT.search(value))
 
 
 def _categorical(value: Any, max_chars: int) -> bool:
-    return type(value) in _SCALARS and (type(value) is not str or len(value) <= max_chars)
+    if type(value) in _NUMBERS:
+        return in_range(value)
+    return type(value) in _FLAGS_OR_NULL or (type(value) is str and len(value) <= max_chars)
 
 
 def _boolean(value: Any, max_chars: int) -> bool:
@@ -71,7 +73,7 @@ def _datetime(value: Any, max_chars: int) -> bool:
     return value is None or (type(value) is str and len(value) <= max_chars)
 
 
-_NUMBER_SCHEMA = {"type": "number", "minimum": -_LARGEST, "maximum": _LARGEST}
+_NUMBER_SCHEMA = number_schema()
 _FLAG_SCHEMA = {"type": ["boolean", "null"]}
 
 
@@ -157,6 +159,11 @@ class RecordRules:
     def _refusal(self, index: int, column: str, value: Any) -> str:
         assert self.types is not None
         wanted = RULES[self.types[column]][1]
+        if type(value) in _NUMBERS and not in_range(value):
+            return (
+                f"Record {index}, column {column!r}: {_show(value)} is out of range; a number "
+                f"is at most {LARGEST_NUMBER:.4g} in size."
+            )
         if type(value) is str and len(value) > self.max_chars:
             return (
                 f"Record {index}, column {column!r}: the text has {len(value)} characters, "

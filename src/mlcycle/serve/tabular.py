@@ -28,9 +28,9 @@ from starlette.concurrency import run_in_threadpool
 from mlcycle.core.errors import ModelError
 from mlcycle.core.predictions import Prediction, Values
 from mlcycle.models.protocol import ServedModel
+from mlcycle.serve.answers import Answer, LabelNamer
 from mlcycle.serve.batching import MicroBatcher
 from mlcycle.serve.bodies import Inputs, record_inputs
-from mlcycle.serve.holder import Answer, LabelNamer
 from mlcycle.serve.records import RecordRules
 from mlcycle.serve.schemas import records_schema
 from mlcycle.serve.validation import Limits
@@ -60,7 +60,7 @@ class TabularPredictor:
         self.rules = RecordRules(getattr(served.model, "types", None), max_value_chars)
         self._model = {"name": served.name, "version": str(served.version)}
         self._limits: tuple[Limits, Limits] | None = None  # (given, for these records)
-        # One prediction at a time, whichever thread asks (see holder.Predictor).
+        # One prediction at a time, whichever thread asks (see text.Predictor).
         self._lock = threading.Lock()
         self.batcher: MicroBatcher[Any, Prediction | Values] = MicroBatcher(
             self._predict_parts, self._lock

@@ -12,10 +12,11 @@ one is for messages, and gives the same rule as JSON Schema for the API's docume
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from mlcycle.serve.validation import LARGEST_NUMBER, in_range, number_schema
 
 TRUE_CODE, TRUE_VALUE = "true_code", "true_value"
 _SHOWN_CLASSES = 8
@@ -84,18 +85,14 @@ class ValueRule:
     field: str = TRUE_VALUE
 
     def read(self, raw: Any) -> float | None:
-        if type(raw) not in (int, float):  # not a text, and not true/false
+        if type(raw) not in (int, float) or not in_range(raw):  # not text, not true/false
             return None
-        try:
-            value = float(raw)
-        except OverflowError:  # an integer past every double
-            return None
+        value = float(raw)
         return value if math.isfinite(value) else None
 
     def described(self) -> str:
-        return "a finite number"
+        return f"a finite number, at most {LARGEST_NUMBER:.4g} in size"
 
     def schema(self) -> dict[str, Any]:
-        largest = sys.float_info.max
         described = {"description": "The true value of the prediction.", "examples": [151.0]}
-        return {"type": "number", "minimum": -largest, "maximum": largest, **described}
+        return {**number_schema(), **described}

@@ -26,6 +26,11 @@ from mlcycle.core.settings import ServeSettings
 # every text at the limit written that way cannot be a valid request.
 _BYTES_PER_CHAR = 6
 _ENVELOPE_BYTES = 4096
+# The largest number (in size) a request may hold where a number is a value (a record's,
+# a true value). JSON Schema compares integers exactly and orjson keeps integers exact up
+# to 2**64, so a bound below that is the same for the schema and the server; near the
+# largest double, a large integer would be rounded to it and slip past.
+LARGEST_NUMBER = 2**63
 # Bodies up to this size are parsed as they come: whatever they hold, orjson is done in
 # under half a millisecond. Larger ones have their JSON values counted first, off the
 # event loop (a 12 MB body of ``[],`` is four million lists: 355 MB and a second of
@@ -250,6 +255,17 @@ def json_integer(value: Any) -> int | None:
     if type(value) is float and value.is_integer():
         return int(value)
     return None
+
+
+def in_range(number: int | float) -> bool:
+    """Whether a JSON number is at most ``LARGEST_NUMBER`` in size (NaN, a missing
+    value from Python's ``json``, is)."""
+    return not abs(number) > LARGEST_NUMBER
+
+
+def number_schema() -> dict[str, Any]:
+    """The JSON schema of a number that passes :func:`in_range`."""
+    return {"type": "number", "minimum": -LARGEST_NUMBER, "maximum": LARGEST_NUMBER}
 
 
 def kind(value: Any) -> str:
