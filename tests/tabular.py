@@ -106,3 +106,45 @@ def _date(rng: np.random.Generator) -> Any:
         stamp,
         None,
     ][form]
+
+
+def served_tabular(
+    task: str, version: str = "1", max_iter: int = 20, seed: int = 0, dates: bool = True
+) -> Any:
+    """A HistGradientBoosting model of ``task`` fitted on the mixed frame (without its date
+    column unless ``dates``), as a registry load gives it to a server (``ServedModel``
+    named ``cases``)."""
+    from mlcycle.models.protocol import ServedModel
+    from mlcycle.models.sklearn import SklearnModel
+
+    frame, classes, values = mixed_frame(600, seed=seed)
+    types = {k: v for k, v in MIXED_TYPES.items() if dates or v != "datetime"}
+    estimator = f"HistGradientBoosting{'Classifier' if task == 'classification' else 'Regressor'}"
+    model = SklearnModel.build(estimator, {"max_iter": max_iter}, task, types)  # type: ignore[arg-type]
+    model.fit(frame[list(types)], classes if task == "classification" else values)
+    return ServedModel("cases", version, model, f"models:/cases/{version}", task, "sklearn")
+
+
+def tabular_settings(home: Any, task: str, **serve: Any) -> Any:
+    """Settings of a tabular project named ``cases`` (its model is ``served_tabular``'s)."""
+    from mlcycle.core.settings import Settings
+
+    return Settings(
+        home=home, model={"name": "cases", "task": task}, data={"target": "y"}, serve=serve
+    )
+
+
+RECORD = {"x": 0.5, "z": "2.5", "city": "paris", "smoker": True, "seen": "2021-06-01"}
+
+
+def wire_records(n: int, seed: int = 1) -> list[dict[str, Any]]:
+    """:func:`random_records` as a client sends them in JSON: missing values (NaN, the
+    text "nan") as null, dates as ISO text."""
+
+    def wire(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.isoformat()
+        missing = value == "nan" or (isinstance(value, float) and np.isnan(value))
+        return None if missing else value
+
+    return [{k: wire(v) for k, v in record.items()} for record in random_records(n, seed)]

@@ -31,6 +31,7 @@ from mlcycle.serve.loadtest import Target, run_loadtest
 from mlcycle.serve.predict import body_chunks
 from mlcycle.serve.responses import HttpError
 from mlcycle.serve.validation import Limits, parse_predict, read_body
+from tests.tabular import served_tabular, tabular_settings
 from tests.unit.test_serve_app import _rows
 
 KEY = "schemathesis-key-0123456789"
@@ -121,6 +122,52 @@ def test_the_server_accepts_what_its_schema_allows_and_refuses_the_rest(
         case.validate_response(case.call(headers=HEADERS), checks=[check], headers=HEADERS)
 
     conforms()
+
+
+# -- a tabular model's records, held to the schema made from its columns and classes ------
+
+
+@pytest.fixture(scope="module", params=["classification", "regression"])
+def tabular_schema(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A tabular app (numbers, a category, a flag; dates are left out: the calendar a
+    date must be on is checked by the model, not by the schema) and its OpenAPI."""
+    auth = {"enabled": True, "keys": {"fuzzer": hashlib.sha256(KEY.encode()).hexdigest()}}
+    settings = tabular_settings(tmp_path_factory.mktemp("home"), request.param, max_batch=20,
+                                auth=auth, max_value_chars=40)  # fmt: skip
+    app = create_app(served_tabular(request.param, dates=False), settings)
+    config = SchemathesisConfig.from_dict(REFUSED)
+    return schemathesis.openapi.from_asgi("/openapi.json", app, headers=HEADERS, config=config)
+
+
+@pytest.mark.parametrize("path", ["/predict", "/feedback"])
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_a_tabular_server_accepts_what_its_schema_allows_and_refuses_the_rest(
+    tabular_schema: Any, path: str, mode: GenerationMode
+) -> None:
+    operation = tabular_schema[path]["POST"]
+    check = positive_data_acceptance if mode is GenerationMode.POSITIVE else negative_data_rejection
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=60, deadline=None, derandomize=True, database=None,
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip
+    def conforms(case: Any) -> None:
+        response = case.call(headers=HEADERS)
+        assert response.status_code < 500, f"{path} {case.body!r}: {response.text}"
+        case.validate_response(response, checks=[check], headers=HEADERS)
+
+    conforms()
+
+
+def test_the_tabular_schema_types_every_column(tabular_schema: Any) -> None:
+    body = tabular_schema.raw_schema["paths"]["/predict"]["post"]["requestBody"]
+    ours = body["content"]["application/json"]["schema"]["anyOf"][0]
+    record = ours["properties"]["records"]["items"]
+    assert record["required"] == ["x", "z", "city", "smoker"]
+    assert record["additionalProperties"] is False
+    assert record["properties"]["smoker"]["anyOf"][0] == {"type": ["boolean", "null"]}
+    assert ours["properties"]["records"]["maxItems"] == 20
 
 
 def test_the_schema_says_blank_texts_and_ids_are_invalid(api_schema: Any) -> None:

@@ -1,10 +1,11 @@
 """The prediction API: ``create_app`` builds one FastAPI app around one model holder.
 
-Routes: ``POST /predict`` (ranked codes), ``POST /feedback`` (true codes of past
-answers), ``POST /admin/reload`` (check the alias now), ``GET /metrics`` (Prometheus),
-``GET /health`` (alive), ``GET /ready`` (model loaded), ``GET /`` (which model),
-``/docs`` (OpenAPI). Every error is JSON ``{"error": code, "detail": sentence}``; a
-client's mistake is a 4xx and a server fault a 500 without a traceback in the body.
+Routes: ``POST /predict`` (ranked codes of texts; ranked classes or values of tabular
+records), ``POST /feedback`` (true codes or values of past answers), ``POST
+/admin/reload`` (check the alias now), ``GET /metrics`` (Prometheus), ``GET /health``
+(alive), ``GET /ready`` (model loaded), ``GET /`` (which model), ``/docs`` (OpenAPI).
+Every error is JSON ``{"error": code, "detail": sentence}``; a client's mistake is a 4xx
+and a server fault a 500 without a traceback in the body.
 Routes live in ``mlcycle.serve.routes``; the request path in ``mlcycle.serve.gateway``.
 """
 
@@ -24,23 +25,38 @@ from fastapi import FastAPI
 from mlcycle import __version__
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.data.predlog import log_roots
+from mlcycle.serve.answers import AnyPredictor
 from mlcycle.serve.auth import Authenticator
-from mlcycle.serve.feedback import FeedbackService, LabelRule
+from mlcycle.serve.feedback import FeedbackService
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.gateway import Gateway
-from mlcycle.serve.holder import ModelHolder, Predictor
+from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.journal import Journal, journal_folder
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PredictService
+from mlcycle.serve.predictors import predictor_factory
 from mlcycle.serve.recorder import Recorder
-from mlcycle.serve.routes import Services, add_error_handlers, add_routes, document_security
+from mlcycle.serve.routes import (
+    Services,
+    add_error_handlers,
+    add_routes,
+    document_model,
+    document_security,
+)
+from mlcycle.serve.truths import ClassRule, LabelRule, TruthRule, ValueRule
 from mlcycle.serve.validation import Limits
-from mlcycle.tasks import task_of
+from mlcycle.tasks import Task, task_of
 
 if TYPE_CHECKING:
     from mlcycle.models.protocol import ServedModel
 
 log = logging.getLogger(__name__)
+
+_DESCRIPTIONS = {
+    "text": "Ranked activity codes with probabilities for free-text descriptions.",
+    "classification": "Ranked classes with probabilities for tabular records.",
+    "regression": "Predicted values for tabular records.",
+}
 
 RUN_DIR_ENV = "MLCYCLE_SERVE_RUN_DIR"
 STARTUP_WAIT_S = 120.0
@@ -76,9 +92,12 @@ def create_app(
     metrics = Metrics() if serve.metrics else None
     recorder = _recorder(settings, metrics)
     task = task_of(settings)
+    swapped: list[Callable[[AnyPredictor, AnyPredictor | None], None]] = [_on_swap(metrics)]
     holder = ModelHolder(
-        settings.served_ref(), model, on_swap=_on_swap(metrics), name_of=task.label_name
-    )
+        settings.served_ref(), model,
+        on_swap=lambda new, old: [listener(new, old) for listener in swapped],
+        name_of=task.label_name, make=predictor_factory(task, serve.max_value_chars),
+    )  # fmt: skip
     follower = None if model is not None else _follower(holder, settings, metrics)
     limits = Limits.from_settings(serve)
     auth = Authenticator(serve.auth)
@@ -86,20 +105,18 @@ def create_app(
         holder=holder,
         predict=PredictService(holder, limits, recorder),
         feedback=FeedbackService(
-            recorder,
-            serve.max_batch,
-            auth.admin_names,
-            LabelRule(task.normalise_label, task.label_description(), task.label_pattern()),
+            recorder, serve.max_batch, auth.admin_names, _truth_rule(task, holder)
         ),
         recorder=recorder,
         metrics=metrics,
         follower=follower,
         limits=limits,
+        kind="text" if task.text_column is not None else task.kind,
     )
     app = FastAPI(
         title="mlcycle prediction API",
         version=__version__,
-        description="Ranked activity codes with probabilities for free-text descriptions.",
+        description=_DESCRIPTIONS[services.kind],
         lifespan=_lifespan(services, settings),
         **_NO_NATIVE_TELEMETRY,
     )
@@ -108,6 +125,7 @@ def create_app(
     app.state.follower = follower
     add_error_handlers(app)
     add_routes(app, services)
+    swapped.append(lambda new, old: document_model(app, services))
     document_security(app, auth)
     app.add_middleware(
         Gateway, service=services.predict, auth=auth, recorder=recorder, fast_path=fast_path
@@ -128,8 +146,22 @@ def _recorder(settings: Settings, metrics: Metrics | None) -> Recorder:
     )
 
 
-def _on_swap(metrics: Metrics | None) -> Callable[[Predictor, Predictor | None], None]:
-    def changed(new: Predictor, old: Predictor | None) -> None:
+def _truth_rule(task: Task, holder: ModelHolder) -> TruthRule:
+    """What /feedback takes as the truth: a label, a class of the model, or a value."""
+    if task.text_column is not None:
+        return LabelRule(task.normalise_label, task.label_description(), task.label_pattern())
+    if task.kind == "regression":
+        return ValueRule()
+
+    def classes() -> list[str]:
+        predictor = holder.predictor
+        return list(predictor.served.model.labels) if predictor is not None else []
+
+    return ClassRule(classes)
+
+
+def _on_swap(metrics: Metrics | None) -> Callable[[AnyPredictor, AnyPredictor | None], None]:
+    def changed(new: AnyPredictor, old: AnyPredictor | None) -> None:
         if metrics is not None:
             served = new.served
             metrics.model_changed(served.name, served.version, old.version if old else None)

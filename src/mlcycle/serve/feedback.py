@@ -1,10 +1,12 @@
 """``POST /feedback``: the true code of texts answered before, checked against the log.
 
 A body is one object ``{"request_id": ..., "index": 0, "true_code": "5610A"}`` or an
-array of them (at most the batch limit); ``index`` is the text's position in the
-request's ``texts`` and may be left out for a single-text request. Everything is checked
-before anything is stored: an unknown request id is a 404, a malformed id, index or code
-a 422, each naming the item, and so is a text named twice in one body. Ids are looked up
+array of them (at most the batch limit); ``index`` is the text's (or record's) position
+in the request and may be left out for a single-item request. A regression's truth is
+``true_value``, a number (``mlcycle.serve.truths`` says what each task accepts).
+Everything is checked before anything is stored: an unknown request id is a 404, a
+malformed id, index or truth a 422, each naming the item, and so is an item named twice
+in one body. Ids are looked up
 in memory (not yet written), then in the Parquet log, so feedback works after a restart;
 a log file that is not whole Parquet is skipped and named in the server log. Only an id
 issued in the last few seconds, which another worker may not have written yet, is
@@ -23,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +36,13 @@ from mlcycle.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from mlcycle.data.predlog import Skipped, find_predictions, request_id_ms
 from mlcycle.serve.logrecords import FeedbackRecord
 from mlcycle.serve.recorder import Recorder
+from mlcycle.serve.truths import LabelRule, TruthRule
 from mlcycle.serve.validation import json_integer
 
 log = logging.getLogger(__name__)
 
-_FIELDS = frozenset(["request_id", "index", "true_code"])
-_EXAMPLE = '{"request_id": "<the answer\'s request_id>", "index": 0, "true_code": "5610A"}'
+_EXAMPLE = '{{"request_id": "<the answer\'s request_id>", "index": 0, "{field}": {truth}}}'
+_EXAMPLE_TRUTHS = {"true_code": '"5610A"', "true_value": "151.0"}
 POLL_S = 0.25
 # An id dated later than now by more than two servers' clocks can differ was not
 # issued by this service.
@@ -48,19 +50,10 @@ SKEW_MS = 2_000
 
 
 @dataclass(frozen=True)
-class LabelRule:
-    """What a valid true label is: the task's canonical form, and how to say so."""
-
-    normalise: Callable[[str], str | None] = lambda raw: raw.strip() or None
-    described: str = "a non-empty label"
-    pattern: str = r"\S"  # the same rule as a regular expression, for the API schema
-
-
-@dataclass(frozen=True)
 class Item:
     request_id: str
     index: int | None
-    true_code: str
+    truth: str | float  # a label (true_code) or a value (true_value)
 
 
 @dataclass(frozen=True)
@@ -82,12 +75,12 @@ class FeedbackService:
         recorder: Recorder,
         max_items: int,
         admin_keys: frozenset[str] = frozenset(),
-        labels: LabelRule | None = None,
+        truth: TruthRule | None = None,
     ) -> None:
         self.recorder = recorder
         self.max_items = max_items
         self.admin_keys = admin_keys  # names of the keys that may label any request
-        self.labels = labels or LabelRule()
+        self.truth: TruthRule = truth or LabelRule()
         # An unwritten record reaches a file within one flush and one write.
         self.wait_s = 2 * recorder.flush_seconds + 5.0
         self._reported: set[str] = set()  # unreadable files already in the server log
@@ -102,7 +95,7 @@ class FeedbackService:
                 "The prediction log is off on this server, so feedback cannot be matched "
                 "to predictions; set serve.prediction_log.enabled to true."
             )
-        items = parse_feedback(body, self.max_items, self.labels)
+        items = parse_feedback(body, self.max_items, self.truth)
         owner = None if api_key is None or api_key in self.admin_keys else api_key
         logged = await self._find({item.request_id for item in items}, owner)
         records = _records(items, logged, time.time_ns() // 1_000_000, api_key)
@@ -214,20 +207,23 @@ def _record(
             f"feedback[{position}].index is {index}, but request '{item.request_id}' had "
             f"{entry.batch_size} text(s); use an index from 0 to {entry.batch_size - 1}."
         )
+    label = item.truth if isinstance(item.truth, str) else None
+    value = None if isinstance(item.truth, str) else item.truth
     return FeedbackRecord(
-        item.request_id, index, now, item.true_code, entry.top1.get(index),
-        entry.model_name, entry.model_version, api_key,
+        item.request_id, index, now, label, entry.top1.get(index),
+        entry.model_name, entry.model_version, api_key, value,
     )  # fmt: skip
 
 
-def parse_feedback(body: bytes, max_items: int, labels: LabelRule | None = None) -> list[Item]:
+def parse_feedback(body: bytes, max_items: int, truth: TruthRule | None = None) -> list[Item]:
     """The items of a feedback body, or one clear InvalidInput."""
+    rule = truth or LabelRule()
     try:
         payload = orjson.loads(body) if body.strip() else None
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"The request body is not valid JSON ({exc}).") from None
     if payload is None:
-        raise InvalidInput(f"The request body is empty; send a JSON object like {_EXAMPLE}.")
+        raise InvalidInput(f"The request body is empty; send a JSON object like {_example(rule)}.")
     entries = payload if isinstance(payload, list) else [payload]
     if not entries:
         raise InvalidInput(f"The feedback array is empty; send 1 to {max_items} items.")
@@ -236,21 +232,20 @@ def parse_feedback(body: bytes, max_items: int, labels: LabelRule | None = None)
             f"The feedback array has {len(entries)} items, more than the limit of "
             f"{max_items}; split it."
         )
-    rule = labels or LabelRule()
     return [_item(i, entry, rule, max_items) for i, entry in enumerate(entries)]
 
 
-def _item(position: int, entry: Any, labels: LabelRule, max_items: int) -> Item:
+def _item(position: int, entry: Any, truth: TruthRule, max_items: int) -> Item:
     where = f"feedback[{position}]"
     if not isinstance(entry, dict):
-        raise InvalidInput(f"{where} must be a JSON object like {_EXAMPLE}.")
-    unknown = sorted(set(entry) - _FIELDS)
+        raise InvalidInput(f"{where} must be a JSON object like {_example(truth)}.")
+    unknown = sorted(set(entry) - {"request_id", "index", truth.field})
     if unknown:
         raise InvalidInput(
             f"{where} has an unknown field '{unknown[0]}'; an item has only request_id, "
-            "index and true_code."
+            f"index and {truth.field}."
         )
-    rid, index, raw_code = entry.get("request_id"), entry.get("index"), entry.get("true_code")
+    rid, index, raw = entry.get("request_id"), entry.get("index"), entry.get(truth.field)
     if not isinstance(rid, str) or request_id_ms(rid) is None:
         raise InvalidInput(
             f"{where}.request_id must be the request_id of an answer (a UUID such as "
@@ -264,15 +259,19 @@ def _item(position: int, entry: Any, labels: LabelRule, max_items: int) -> Item:
                 f"{where}.index must be an integer from 0 to {max_items - 1}, not {_show(index)}."
             )
         index = whole
-    code = labels.normalise(raw_code) if isinstance(raw_code, str) else None
-    if code is None:
-        raise InvalidInput(f"{where}.true_code must be {labels.described}, not {_show(raw_code)}.")
+    found = truth.read(raw)
+    if found is None:
+        raise InvalidInput(f"{where}.{truth.field} must be {truth.described()}, not {_show(raw)}.")
     if (request_id_ms(rid) or 0) > time.time_ns() // 1_000_000 + SKEW_MS:
         raise NotFound(
             f"No logged prediction has request id '{rid}': its time is in the future, so "
             "this service did not issue it."
         )
-    return Item(rid, index, code)
+    return Item(rid, index, found)
+
+
+def _example(truth: TruthRule) -> str:
+    return _EXAMPLE.format(field=truth.field, truth=_EXAMPLE_TRUTHS.get(truth.field, '"..."'))
 
 
 def _show(value: Any) -> str:

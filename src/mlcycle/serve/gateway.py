@@ -81,7 +81,7 @@ class Gateway:
                 await send_json(send, status, body, request_id)
                 return
             if scope["method"] in ("POST", "PUT", "PATCH"):
-                check_declared_length(content_length, self.service.limits)
+                check_declared_length(content_length, self.service.current_limits())
             scope[API_KEY_SCOPE] = key_name
             status = await self._forward(scope, receive, send)
             answer = scope.get(ANSWER_SCOPE)

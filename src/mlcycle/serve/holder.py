@@ -12,125 +12,17 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-import numpy as np
-import orjson
+from collections.abc import Callable
 
 from mlcycle.core.errors import MlcycleError, ModelError, Unavailable
-
-if TYPE_CHECKING:
-    from mlcycle.core.predictions import Prediction
 from mlcycle.models.protocol import ServedModel
+from mlcycle.serve.answers import AnyPredictor, LabelNamer, PredictorFactory
+from mlcycle.serve.text import Predictor
 
 log = logging.getLogger(__name__)
 
 # Net container allocations between young collections (CPython's default is 700).
 GC_YOUNG_THRESHOLD = 20_000
-SMOKE_TEXT = "smoke test of a newly loaded model"
-
-
-# The official name of a label (its nomenclature's), or None.
-LabelNamer = Callable[[str], str | None]
-
-
-class Answer(NamedTuple):
-    """A ready-to-send ``/predict`` body and the ranked codes and probabilities in it.
-
-    The lists (one per text, best first) are what the prediction log and the metrics
-    record: Python objects the answer needed anyway, cheap to hand over.
-    """
-
-    body: bytes
-    codes: list[list[str]]
-    probs: list[list[float]]
-
-
-class Predictor:
-    """Answers validated requests with one model, as ready-to-send JSON bytes."""
-
-    def __init__(self, served: ServedModel, name_of: LabelNamer = lambda label: None) -> None:
-        self.served = served
-        self.n_labels = len(served.model.labels)
-        self._labels = {label: name_of(label) for label in served.model.labels}
-        self._model = {"name": served.name, "version": str(served.version)}
-        # One prediction at a time per model, whichever thread asks: a worker is one
-        # core's worth of serving (the model itself is safe to share between threads).
-        self._lock = threading.Lock()
-
-    def info(self) -> dict[str, Any]:
-        """Name, version, number of codes and URI of the model."""
-        return {**self._model, "labels": self.n_labels, "model_uri": self.served.model_uri}
-
-    @property
-    def version(self) -> str:
-        return self._model["version"]
-
-    def answer(self, texts: Sequence[str], k: int, request_id: str) -> Answer:
-        """The ``/predict`` answer for valid texts.
-
-        Waits while another thread predicts with this model; k is capped at the number
-        of codes.
-        """
-        with self._lock:
-            prediction = self.served.model.predict(texts, min(k, self.n_labels))
-        return self.render(request_id, prediction)
-
-    def answer_now(self, texts: Sequence[str], k: int, request_id: str) -> Answer | None:
-        """Like ``answer``, or None at once when another thread is predicting.
-
-        The event loop calls this: it must never wait for a batch in a worker thread.
-        """
-        if not self._lock.acquire(blocking=False):
-            return None
-        try:
-            prediction = self.served.model.predict(texts, min(k, self.n_labels))
-        finally:
-            self._lock.release()
-        return self.render(request_id, prediction)
-
-    def render(self, request_id: str, prediction: Prediction) -> Answer:
-        """The JSON answer for one prediction, with the lists it was made of."""
-        codes = prediction.codes.tolist()
-        # float32 -> rounded float64 so the JSON shows 0.93, not 0.9300000071525574.
-        probs = np.round(np.asarray(prediction.probs, dtype=np.float64), 6).tolist()
-        labels = self._labels
-        predictions = [
-            [
-                {"code": code, "probability": prob, "label": labels.get(code)}
-                for code, prob in zip(row_codes, row_probs, strict=True)
-            ]
-            for row_codes, row_probs in zip(codes, probs, strict=True)
-        ]
-        empty = [] if prediction.empty is None else np.flatnonzero(prediction.empty).tolist()
-        body = orjson.dumps(
-            {
-                "request_id": request_id,
-                "model": self._model,
-                "predictions": predictions,
-                "empty_after_cleaning": empty,
-            }
-        )
-        return Answer(body, codes, probs)
-
-    def smoke_test(self) -> None:
-        """Raise ModelError unless the model answers a plain input sensibly."""
-        with self._lock:
-            prediction = self.served.model.predict([SMOKE_TEXT], 1)
-        codes, probs = np.asarray(prediction.codes), np.asarray(prediction.probs)
-        labels = set(self.served.model.labels)
-        if (
-            codes.shape != (1, 1)
-            or probs.shape != (1, 1)
-            or str(codes[0, 0]) not in labels
-            or not 0.0 <= float(probs[0, 0]) <= 1.0
-        ):
-            raise ModelError(
-                f"Model {self.served.name} version {self.served.version} gave a malformed "
-                f"answer to a smoke input (codes {codes.tolist()}, probabilities "
-                f"{probs.tolist()})."
-            )
 
 
 class ModelHolder:
@@ -140,17 +32,28 @@ class ModelHolder:
         self,
         ref: str,
         served: ServedModel | None = None,
-        on_swap: Callable[[Predictor, Predictor | None], None] | None = None,
+        on_swap: Callable[[AnyPredictor, AnyPredictor | None], None] | None = None,
         name_of: LabelNamer = lambda label: None,
+        make: PredictorFactory = Predictor,
     ) -> None:
+        """
+        Args:
+            ref: The registry reference served (for messages).
+            served: A model to answer with from the start, fixed.
+            on_swap: Called with the new and the previous predictor at each swap.
+            name_of: The official name of a label.
+            make: Builds the predictor of a model; it refuses one it cannot serve (a
+                model of another task than the project's) with a ModelError.
+        """
         self.ref = ref
         self.name_of = name_of
-        self.predictor: Predictor | None = None
+        self.make = make
+        self.predictor: AnyPredictor | None = None
         self.error: MlcycleError | None = None
         self.loading: threading.Thread | None = None
         self.on_swap = on_swap
         if served is not None:
-            self.predictor = Predictor(served, name_of)
+            self.predictor = make(served, name_of)
             if on_swap is not None:
                 on_swap(self.predictor, None)
 
@@ -160,7 +63,7 @@ class ModelHolder:
         predictor = self.predictor
         return predictor.version if predictor is not None else None
 
-    def require(self) -> Predictor:
+    def require(self) -> AnyPredictor:
         """The predictor, or ``Unavailable`` saying why there is none yet."""
         predictor = self.predictor
         if predictor is not None:
@@ -169,12 +72,13 @@ class ModelHolder:
             raise Unavailable(self.error.message)
         raise Unavailable(f"The model {self.ref} is still loading; retry in a few seconds.")
 
-    def swap(self, served: ServedModel) -> Predictor:
+    def swap(self, served: ServedModel) -> AnyPredictor:
         """Check ``served`` on a smoke input, then answer with it from now on.
 
-        Raises ModelError (and keeps the current model) when the check fails.
+        Raises ModelError (and keeps the current model) when the model is not one this
+        server can serve or the check fails.
         """
-        predictor = Predictor(served, self.name_of)
+        predictor = self.make(served, self.name_of)
         predictor.smoke_test()
         previous = self.predictor
         settle_garbage_collector()

@@ -4,6 +4,11 @@ A request hands over one :class:`LogRecord` for all its texts (a tuple appended 
 deque and a line to the journal, ``mlcycle.serve.journal``); the background writer
 turns many records into one table of one row per text, with vectorised numpy/Arrow
 work instead of a Python loop per field.
+
+A tabular request's inputs are its records, each a JSON object (the ``record`` column),
+with a regression's predicted values (``value``; ``codes`` and ``probabilities`` are
+then empty). With ``log_text`` false a record, like a text, is kept only as the HMAC of
+its JSON (``text_hash``): no raw value of the input reaches the log.
 """
 
 from __future__ import annotations
@@ -27,26 +32,29 @@ class LogRecord(NamedTuple):
     ms: int  # Unix milliseconds when it arrived (also in the id)
     model_name: str
     model_version: str
-    texts: list[str]
-    codes: list[list[str]]  # per text, best first
+    texts: list[str]  # tabular: the records, each as a JSON object
+    codes: list[list[str]]  # per text, best first; empty lists for a regression
     probs: list[list[float]]
     latency_ms: float
     api_key: str | None
     # Set by ``protect``: then ``texts`` hold HMAC digests, and these the texts' lengths.
     text_chars: list[int] | None = None
+    values: list[float] | None = None  # a regression's predictions
+    records: bool = False  # ``texts`` are records (a tabular model's inputs)
 
 
 class FeedbackRecord(NamedTuple):
-    """The true code of one logged text."""
+    """The true code (or value, for a regression) of one logged text or record."""
 
     request_id: str
     index: int
     ms: int
-    true_code: str
+    true_code: str | None
     predicted_code: str | None
     model_name: str | None
     model_version: str | None
     api_key: str | None
+    true_value: float | None = None
 
 
 def protect(record: LogRecord, salt: bytes) -> LogRecord:
@@ -87,6 +95,7 @@ def prediction_table(records: Sequence[LogRecord], salt: bytes | None = None) ->
         chars = pa.array([n for record in records for n in record.text_chars or ()], pa.int32())
     else:
         chars = pc.utf8_length(text_array).cast(pa.int32())
+    nothing = pa.nulls(rows, pa.string())
     columns = {
         "request_id": per_record([r.request_id for r in records], pa.string()),
         "index": pa.array(index, pa.int32()),
@@ -94,8 +103,8 @@ def prediction_table(records: Sequence[LogRecord], salt: bytes | None = None) ->
         "timestamp": per_record([r.ms for r in records], pa.int64()).cast(TIMESTAMP),
         "model_name": per_record([r.model_name for r in records], pa.string()),
         "model_version": per_record([r.model_version for r in records], pa.string()),
-        "text": pa.nulls(rows, pa.string()) if hashed else text_array,
-        "text_hash": text_array if hashed else pa.nulls(rows, pa.string()),
+        "text": nothing if hashed else text_array,
+        "text_hash": text_array if hashed else nothing,
         "text_chars": chars,
         "codes": pa.array([row for r in records for row in r.codes], pa.list_(pa.string())),
         "probabilities": pa.array(
@@ -103,18 +112,37 @@ def prediction_table(records: Sequence[LogRecord], salt: bytes | None = None) ->
         ),
         "latency_ms": per_record([r.latency_ms for r in records], pa.float32()),
         "api_key": per_record([r.api_key for r in records], pa.string()),
-        # Text tasks have no record and no value (tabular serving fills them).
-        "record": pa.nulls(rows, pa.string()),
+        # Text tasks have no record and no value.
+        "record": nothing,
         "value": pa.nulls(rows, pa.float64()),
     }
+    if any(r.records for r in records):
+        columns.update(_tabular_columns(records, columns, per_record(
+            [r.records for r in records], pa.bool_())))  # fmt: skip
     return pa.Table.from_pydict(columns, schema=PREDICTION_SCHEMA)
+
+
+def _tabular_columns(
+    records: Sequence[LogRecord], columns: dict[str, pa.Array], is_record: pa.Array
+) -> dict[str, pa.Array]:
+    """The columns that differ for rows of records: the JSON record (or nothing when
+    hashed) instead of the text, no text length, the regression's value."""
+    inputs, nothing = columns["text"], columns["record"]
+    values = [v for r in records for v in (r.values or [None] * len(r.texts))]
+    return {
+        "text": pc.if_else(is_record, nothing, inputs),
+        "record": pc.if_else(is_record, inputs, nothing),
+        "text_chars": pc.if_else(
+            is_record, pa.nulls(len(inputs), pa.int32()), columns["text_chars"]
+        ),
+        "value": pa.array(values, pa.float64()),
+    }
 
 
 def feedback_table(records: Sequence[FeedbackRecord]) -> pa.Table:
     """One row per feedback record."""
     columns = {name: [getattr(r, name) for r in records] for name in FeedbackRecord._fields}
     columns["timestamp"] = pa.array(columns.pop("ms"), pa.int64()).cast(TIMESTAMP)
-    columns.setdefault("true_value", [None] * len(records))
     return pa.Table.from_pydict(columns, schema=FEEDBACK_SCHEMA)
 
 

@@ -30,7 +30,7 @@ TEXTS_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 _LIVE_GAUGES = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
 
 # One request's event: route, status, seconds, and for an answered /predict the answer
-# (``mlcycle.serve.holder.Answer``: per text the ranked codes and probabilities).
+# (``mlcycle.serve.answers.Answer``: per text or record the ranked codes and probabilities).
 Event = tuple[str, int, float, Any]
 
 
@@ -104,9 +104,9 @@ class Metrics:
         for route, status, took, answer in events:
             counts[route, status] += 1
             seconds[route].append(took)
-            if answer is not None:
-                codes += [ranked[0] for ranked in answer.codes]
-                probs += [ranked[0] for ranked in answer.probs]
+            if answer is not None:  # a regression's ranked lists are empty
+                codes += [ranked[0] for ranked in answer.codes if ranked]
+                probs += [ranked[0] for ranked in answer.probs if ranked]
                 sizes.append(len(answer.codes))
         for (route, status), count in counts.items():
             self.requests.labels(route, str(status)).inc(count)

@@ -5,6 +5,9 @@ FastAPI; the FastAPI route of the same path (documented in OpenAPI) calls the sa
 service, so both ways give byte-identical answers and errors. Every request gets a
 request id (UUID v7, see ``mlcycle.data.predlog``), in the answer and the
 ``X-Request-ID`` header; an answered request leaves one record for the prediction log.
+What a body may hold and how it is answered depends on the model's task: the holder's
+predictor parses and answers it (``mlcycle.serve.text`` for texts,
+``mlcycle.serve.tabular`` for records).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from starlette.types import Receive
 
 from mlcycle.core.errors import MlcycleError
 from mlcycle.data.predlog import new_request_id
-from mlcycle.serve.holder import Answer, ModelHolder
+from mlcycle.serve.answers import Answer
+from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.recorder import Recorder
 from mlcycle.serve.responses import INTERNAL_ERROR, HttpError, request_timeout
@@ -29,15 +33,12 @@ from mlcycle.serve.validation import (
     Limits,
     check_content_type,
     check_declared_length,
-    parse_predict,
     read_body,
 )
 
 log = logging.getLogger(__name__)
 
 PREDICT_PATH = "/predict"
-# Batches above this run in a worker thread, so one big batch does not stall the loop.
-INLINE_TEXTS = 64
 
 # status, body, request id, and the answer when there is one
 Outcome = tuple[int, bytes, str, Answer | None]
@@ -50,6 +51,12 @@ class PredictService:
         self.holder = holder
         self.limits = limits
         self.recorder = recorder
+
+    def current_limits(self) -> Limits:
+        """The limits of requests to the model answering now (the server's before one is
+        loaded): a tabular model's records may make bodies larger than texts do."""
+        predictor = self.holder.predictor
+        return self.limits if predictor is None else predictor.request_limits(self.limits)
 
     async def respond(
         self,
@@ -64,17 +71,15 @@ class PredictService:
         request_id = new_request_id(ms)
         try:
             predictor = self.holder.require()
+            limits = predictor.request_limits(self.limits)
             check_content_type(content_type)
-            check_declared_length(content_length, self.limits)
-            raw = await read_body(body, self.limits)
+            check_declared_length(content_length, limits)
+            raw = await read_body(body, limits)
             if len(raw) > LARGE_BODY_BYTES:  # a parse of milliseconds: leave the loop free
-                texts, k = await run_in_threadpool(parse_predict, raw, self.limits)
+                inputs = await run_in_threadpool(predictor.parse, raw, limits)
             else:
-                texts, k = parse_predict(raw, self.limits)
-            inline = len(texts) <= INLINE_TEXTS
-            answer = predictor.answer_now(texts, k, request_id) if inline else None
-            if answer is None:  # a big batch, or the model busy with one in a worker thread
-                answer = await run_in_threadpool(predictor.answer, texts, k, request_id)
+                inputs = predictor.parse(raw, limits)
+            answer = await predictor.respond(inputs, request_id)
         except MlcycleError as exc:
             # An error from a worker thread is in a reference cycle with anyio's frames,
             # whose locals hold the body (12 MB at most): drop them now rather than at
@@ -88,9 +93,11 @@ class PredictService:
             return 500, INTERNAL_ERROR, request_id, None
         served = predictor.served
         latency_ms = (time.perf_counter() - start) * 1000.0
+        tabular = answer.inputs is not None
         record = LogRecord(
-            request_id, ms, served.name, served.version, texts,
-            answer.codes, answer.probs, latency_ms, api_key,
+            request_id, ms, served.name, served.version,
+            answer.inputs if tabular else inputs.items, answer.codes, answer.probs,
+            latency_ms, api_key, None, answer.values, tabular,
         )  # fmt: skip
         self.recorder.prediction(record)
         return 200, answer.body, request_id, answer

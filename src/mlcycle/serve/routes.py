@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -27,12 +28,16 @@ from mlcycle.serve.responses import INTERNAL_ERROR, HttpError
 from mlcycle.serve.schemas import (
     ErrorBody,
     FeedbackAnswer,
+    MlflowResponse,
     ModelInfo,
     PredictResponse,
+    RecordsClassesResponse,
+    RecordsValuesResponse,
     ReloadAnswer,
     Status,
     feedback_schema,
     predict_schema,
+    records_schema,
 )
 from mlcycle.serve.validation import Limits, check_content_type, read_body
 
@@ -46,7 +51,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         404: "A request id in the feedback was never logged (for this key).",
         408: "The body did not arrive in time.",
         409: "The server cannot do this in its configuration, or a new version failed.",
-        413: "Too many texts, or a body over the byte limit.",
+        413: "Too many texts (records), or a body over the byte limit.",
         415: "The body is not sent as application/json.",
         422: "The body is not a valid request; the detail names the fault.",
         503: "The model is not loaded yet.",
@@ -67,6 +72,20 @@ class Services:
     metrics: Metrics | None
     follower: AliasFollower | None
     limits: Limits
+    kind: str = "text"  # the task's answers: text, classification or regression
+
+
+_SUMMARIES = {
+    "text": "Ranked codes for a batch of texts",
+    "classification": "Ranked classes for a batch of records",
+    "regression": "Predicted values for a batch of records",
+}
+# The 200 answer of /predict, by the task's kind.
+_ANSWERS: dict[str, Any] = {
+    "text": PredictResponse,
+    "classification": RecordsClassesResponse | MlflowResponse,
+    "regression": RecordsValuesResponse | MlflowResponse,
+}
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -82,15 +101,36 @@ def add_routes(app: FastAPI, services: Services) -> None:
     _add_data_routes(app, services)
     _add_admin_routes(app, services)
     _add_probe_routes(app, services)
+    document_model(app, services)
+
+
+def document_model(app: FastAPI, services: Services) -> None:
+    """Put the bodies ``/predict`` and ``/feedback`` take for the model answering now in
+    the OpenAPI document (a tabular model's columns and classes are known once loaded)."""
+    predictor, limits = services.holder.predictor, services.limits
+    if predictor is not None:
+        predict = predictor.request_schema(limits)
+    elif services.kind == "text":
+        predict = predict_schema(limits)
+    else:  # still loading: records of any columns
+        predict = records_schema(limits, {"type": "object"})
+    truth = services.feedback.truth
+    bodies = {
+        PREDICT_PATH: predict,
+        "/feedback": feedback_schema(limits, truth.field, truth.schema()),
+    }
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path in bodies:
+            route.openapi_extra = _json_body(bodies[route.path])
+    app.openapi_schema = None  # built again at the next request for it
 
 
 def _add_data_routes(app: FastAPI, services: Services) -> None:
     """/predict (documented here, answered by the gateway's fast path) and /feedback."""
 
     @app.post(
-        PREDICT_PATH, summary="Ranked codes for a batch of texts", response_model=None,
-        responses={200: {"model": PredictResponse}, **_errors(*_PREDICT_ERRORS)},
-        openapi_extra=_json_body(predict_schema(services.limits)),
+        PREDICT_PATH, summary=_SUMMARIES[services.kind], response_model=None,
+        responses={200: {"model": _ANSWERS[services.kind]}, **_errors(*_PREDICT_ERRORS)},
     )  # fmt: skip
     async def predict(request: Request) -> Response:
         chunks = body_chunks(request.receive, services.limits.body_timeout_s)
@@ -105,11 +145,8 @@ def _add_data_routes(app: FastAPI, services: Services) -> None:
         return Response(body, status_code=status, headers=headers, media_type="application/json")
 
     @app.post(
-        "/feedback", summary="The true codes of texts answered before", response_model=None,
+        "/feedback", summary="The truth of predictions answered before", response_model=None,
         responses={200: {"model": FeedbackAnswer}, **_errors(*_FEEDBACK_ERRORS)},
-        openapi_extra=_json_body(
-            feedback_schema(services.limits, services.feedback.labels.pattern)
-        ),
     )  # fmt: skip
     async def feedback(request: Request) -> Response:
         check_content_type(request.headers.get("content-type"))
@@ -167,7 +204,7 @@ def _add_probe_routes(app: FastAPI, services: Services) -> None:
 
     @app.get(
         "/", summary="The model served", response_model=ModelInfo,
-        responses=_errors(401, 403, 503),
+        response_model_exclude_none=True, responses=_errors(401, 403, 503),
     )  # fmt: skip
     async def info() -> dict[str, Any]:
         return holder.require().info()

@@ -5,7 +5,8 @@
 for clients: a body the schema allows is accepted and one it forbids is refused (the
 schemathesis tests hold the server to it). The limits a server is configured with
 (batch size, text length, k) are filled in by :func:`predict_schema` and
-:func:`feedback_schema`.
+:func:`feedback_schema`; a tabular model's columns and classes by
+:func:`records_schema` and the feedback rule (``mlcycle.serve.truths``) once it is loaded.
 """
 
 from __future__ import annotations
@@ -75,13 +76,52 @@ class PredictResponse(BaseModel):
     )
 
 
+class ValueAnswer(BaseModel):
+    """A regression's answer for one record."""
+
+    value: float = Field(description="The predicted value.")
+
+
+class RecordsClassesResponse(BaseModel):
+    """Ranked classes for each record, in the order of the request's records."""
+
+    request_id: str = Field(
+        description="This answer's id (also in the X-Request-ID header); send it back "
+        "with POST /feedback, with the record's index, once the true class is known."
+    )
+    model: ModelRef
+    predictions: list[list[Candidate]] = Field(
+        description="Per record, the k most probable classes (``code``) with their "
+        "probabilities, best first; ``label`` is null unless the classes have a nomenclature."
+    )
+
+
+class RecordsValuesResponse(BaseModel):
+    """A regression's values, in the order of the request's records."""
+
+    request_id: str = Field(description="This answer's id, for POST /feedback (true_value).")
+    model: ModelRef
+    predictions: list[ValueAnswer]
+
+
+class MlflowResponse(BaseModel):
+    """The answer to an MLflow scoring body: what ``mlflow models serve`` answers (each
+    record's class or value), with the request id and model beside it."""
+
+    request_id: str
+    model: ModelRef
+    predictions: list[str] | list[float]
+
+
 class ModelInfo(BaseModel):
     """The model this server answers with."""
 
     name: str
     version: str
-    labels: int = Field(description="How many codes the model can predict.")
+    labels: int = Field(description="How many codes (classes) the model can predict.")
     model_uri: str
+    task: str | None = Field(None, description="A tabular model's task.")
+    features: list[str] | None = Field(None, description="A tabular model's feature columns.")
 
 
 class Status(BaseModel):
@@ -145,13 +185,48 @@ def predict_schema(limits: Limits) -> dict[str, Any]:
     return schema
 
 
-def feedback_schema(limits: Limits, label_pattern: str) -> dict[str, Any]:
+def records_schema(limits: Limits, record: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of a tabular model's ``/predict`` body: ours, ``{"records", "k"}``,
+    or an MLflow body of records (``dataframe_records``, ``inputs``, ``instances``).
+
+    MLflow's ``dataframe_split`` and ``inputs`` given as columns are accepted too; their
+    columns cannot be typed one by one in JSON Schema, so only the description says so.
+    """
+    records = {"type": "array", "items": record, "minItems": 1, "maxItems": limits.max_batch}
+    k = {"type": "integer", "minimum": 1, "maximum": limits.max_k}
+    ours = {
+        "type": "object", "title": "RecordsRequest", "additionalProperties": False,
+        "required": ["records"], "properties": {"records": records, "k": k},
+        "description": "Records of the model's feature columns (null where a value is "
+        "unknown); k classes per record, best first (a regression gives one value).",
+    }  # fmt: skip
+    params = {"type": "object", "additionalProperties": False, "properties": {"k": k}}
+    mlflow = [
+        {"type": "object", "title": f"MLflow {field}", "additionalProperties": False,
+         "required": [field], "properties": {field: records, "params": params}}
+        for field in ("dataframe_records", "inputs", "instances")
+    ]  # fmt: skip
+    return {
+        "anyOf": [ours, *mlflow],
+        "description": "Our form, or an MLflow scoring body (dataframe_records, "
+        "dataframe_split {columns, data}, inputs or instances as records or as columns), "
+        "answered as mlflow models serve answers it.",
+    }
+
+
+def feedback_schema(limits: Limits, field: str, truth: dict[str, Any]) -> dict[str, Any]:
     """The JSON schema of a ``/feedback`` body: one item, or an array of them.
 
-    ``label_pattern`` is the task's rule for a true label (its nomenclature's codes).
+    ``field`` (``true_code`` or ``true_value``) and its schema ``truth`` are the task's
+    rule for the truth of a prediction (``mlcycle.serve.truths``).
     """
     item = FeedbackItem.model_json_schema()
     item["properties"]["index"]["maximum"] = limits.max_batch - 1
-    item["properties"]["true_code"]["pattern"] = label_pattern
+    described = item["properties"].pop("true_code")
+    item["properties"][field] = {**described, **truth} if field == "true_code" else truth
+    if "enum" in truth:  # the classes themselves: no pattern or NAF example beside them
+        item["properties"][field].pop("pattern", None)
+        item["properties"][field].pop("examples", None)
+    item["required"] = ["request_id", field]
     array = {"type": "array", "items": item, "minItems": 1, "maxItems": limits.max_batch}
     return {"anyOf": [item, array]}

@@ -4,13 +4,16 @@ Parsing with orjson and checking a few types by hand costs a few microseconds, w
 pydantic body costs FastAPI a good share of its throughput; the messages also name the
 exact item at fault. ``mlcycle.serve.schemas.PredictRequest`` documents the same rules.
 Every route reads its body with ``read_body``: within a byte limit and a number of JSON
-values, which both follow from the batch and text limits.
+values, which both follow from the batch and text limits (for a tabular model, from its
+columns too: :meth:`Limits.for_records`). Bodies in MLflow's forms and bodies of records
+are read by ``mlcycle.serve.bodies``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -23,6 +26,11 @@ from mlcycle.core.settings import ServeSettings
 # every text at the limit written that way cannot be a valid request.
 _BYTES_PER_CHAR = 6
 _ENVELOPE_BYTES = 4096
+# The largest number (in size) a request may hold where a number is a value (a record's,
+# a true value). JSON Schema compares integers exactly and orjson keeps integers exact up
+# to 2**64, so a bound below that is the same for the schema and the server; near the
+# largest double, a large integer would be rounded to it and slip past.
+LARGEST_NUMBER = 2**63
 # Bodies up to this size are parsed as they come: whatever they hold, orjson is done in
 # under half a millisecond. Larger ones have their JSON values counted first, off the
 # event loop (a 12 MB body of ``[],`` is four million lists: 355 MB and a second of
@@ -32,8 +40,14 @@ LARGE_BODY_BYTES = 16 * 1024
 # three commas), and in a request's envelope, with room to spare.
 _VALUES_PER_ITEM = 10
 _ENVELOPE_VALUES = 16
+# A record of n columns holds at most 3n + 2 values: n names, n string values, the commas
+# between them, its brace and the comma after it. An MLflow body names its columns once.
+_VALUES_PER_COLUMN = 3
+# Bytes a record's column may take besides its name and a string value: quotes, colon,
+# comma and some white space (a number fits in it too).
+_BYTES_PER_COLUMN = 16
 _FIELDS = ("texts", "k")
-_EXAMPLE = '{"texts": ["Restaurant traditionnel"], "k": 5}'
+TEXT_EXAMPLE = '{"texts": ["Restaurant traditionnel"], "k": 5}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +60,13 @@ class Limits:
     max_body_bytes: int
     # Seconds a body may take to arrive once its first bytes are in (then 408).
     body_timeout_s: float = 15.0
+    # The longest text a value of a record may be (a category, a date).
+    max_value_chars: int = 256
+    # JSON values one item (a text, a record) and the rest of a body may hold.
+    values_per_item: int = _VALUES_PER_ITEM
+    envelope_values: int = _ENVELOPE_VALUES
+    # What the items of a request are, for messages.
+    unit: str = "texts"
 
     @classmethod
     def from_settings(cls, serve: ServeSettings) -> Limits:
@@ -57,6 +78,24 @@ class Limits:
             max_k=serve.max_k,
             max_body_bytes=serve.max_batch * per_text + _ENVELOPE_BYTES,
             body_timeout_s=serve.body_timeout_s,
+            max_value_chars=serve.max_value_chars,
+        )
+
+    def for_records(self, columns: Sequence[str]) -> Limits:
+        """The limits of requests of records with these columns (a tabular model's).
+
+        A record may hold every column with a string value of ``max_value_chars``, each
+        character escaped; the byte limit is the larger of that and the text one.
+        """
+        per_value = self.max_value_chars * _BYTES_PER_CHAR + _BYTES_PER_COLUMN
+        per_record = sum(len(name) * _BYTES_PER_CHAR + per_value for name in columns) + 8
+        values = _VALUES_PER_COLUMN * len(columns) + 2
+        return replace(
+            self,
+            max_body_bytes=max(self.max_body_bytes, self.max_batch * per_record + _ENVELOPE_BYTES),
+            values_per_item=max(_VALUES_PER_ITEM, values),
+            envelope_values=_ENVELOPE_VALUES + 2 * len(columns),
+            unit="records",
         )
 
 
@@ -92,7 +131,7 @@ async def read_body(chunks: AsyncIterator[bytes], limits: Limits) -> bytes:
             raise _too_large(limits)
         parts.append(chunk)
     body = parts[0] if len(parts) == 1 else b"".join(parts)
-    most = _VALUES_PER_ITEM * limits.max_batch + _ENVELOPE_VALUES
+    most = limits.values_per_item * limits.max_batch + limits.envelope_values
     # Raised here, not in the thread: an error from a worker thread is in a reference
     # cycle with anyio's frames, which would hold the body until a garbage collection.
     if size > LARGE_BODY_BYTES and await run_in_threadpool(_holds_more_values, body, most):
@@ -102,20 +141,44 @@ async def read_body(chunks: AsyncIterator[bytes], limits: Limits) -> bytes:
 
 def parse_predict(body: bytes, limits: Limits) -> tuple[list[str], int]:
     """Return the texts and k of a ``/predict`` body, or raise one clear error."""
-    if not body.strip():
-        raise InvalidInput(f"The request body is empty; send a JSON object like {_EXAMPLE}.")
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"The request body is not valid JSON ({exc}).") from None
-    if not isinstance(payload, dict):
-        raise InvalidInput(
-            f"The request body must be a JSON object like {_EXAMPLE}, not {_kind(payload)}."
-        )
+    return parse_texts(load_object(body, TEXT_EXAMPLE), limits)
+
+
+def parse_texts(payload: dict[str, Any], limits: Limits) -> tuple[list[str], int]:
+    """The texts and k of a decoded ``{"texts": [...], "k": 3}`` body."""
     for key in payload:
         if key not in _FIELDS:
             raise InvalidInput(f"Unknown field '{key}'; a request has only 'texts' and 'k'.")
-    return _texts(payload.get("texts"), limits), _k(payload.get("k", 1), limits)
+    return check_texts(payload.get("texts"), limits), check_k(payload.get("k", 1), limits)
+
+
+def load_object(body: bytes, example: str) -> dict[str, Any]:
+    """The JSON object of a body, or one clear InvalidInput.
+
+    JSON has no NaN, but Python's ``json.dumps`` writes one for a missing number, as
+    clients of ``mlflow models serve`` send it: such a body is read by Python's parser.
+    """
+    if not body.strip():
+        raise InvalidInput(f"The request body is empty; send a JSON object like {example}.")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        payload = _with_constants(body, exc)
+    if not isinstance(payload, dict):
+        raise InvalidInput(
+            f"The request body must be a JSON object like {example}, not {kind(payload)}."
+        )
+    return payload
+
+
+def _with_constants(body: bytes, error: orjson.JSONDecodeError) -> Any:
+    """A body with ``NaN`` or ``Infinity`` parsed by Python, else ``error`` as a sentence."""
+    if b"NaN" in body or b"Infinity" in body:
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            pass
+    raise InvalidInput(f"The request body is not valid JSON ({error}).") from None
 
 
 def _holds_more_values(body: bytes, most: int) -> bool:
@@ -141,38 +204,47 @@ def _holds_more_values(body: bytes, most: int) -> bool:
     return False
 
 
-def _texts(texts: Any, limits: Limits) -> list[str]:
+def check_texts(texts: Any, limits: Limits, name: str = "texts") -> list[str]:
+    """The texts of a request (``name`` is their field), or one clear error."""
     if texts is None:
-        raise InvalidInput(f"The request has no 'texts'; send a JSON object like {_EXAMPLE}.")
+        raise InvalidInput(f"The request has no '{name}'; send a JSON object like {TEXT_EXAMPLE}.")
     if not isinstance(texts, list):
-        raise InvalidInput(f"'texts' must be a list of strings, not {_kind(texts)}.")
-    if not texts:
-        raise InvalidInput(f"'texts' is empty; send between 1 and {limits.max_batch} texts.")
-    if len(texts) > limits.max_batch:
-        raise MlcycleError(
-            f"'texts' has {len(texts)} items, more than the limit of {limits.max_batch}; "
-            "split the batch.",
-            code=ErrorCode.TOO_LARGE,
-        )
+        raise InvalidInput(f"'{name}' must be a list of strings, not {kind(texts)}.")
+    check_count(name, len(texts), limits)
     max_chars = limits.max_text_chars
     for index, text in enumerate(texts):
         if type(text) is not str:
-            raise InvalidInput(f"texts[{index}] must be a string, not {_kind(text)}.")
+            raise InvalidInput(f"{name}[{index}] must be a string, not {kind(text)}.")
         if len(text) > max_chars:
             raise InvalidInput(
-                f"texts[{index}] has {len(text)} characters, more than the limit of {max_chars}."
+                f"{name}[{index}] has {len(text)} characters, more than the limit of {max_chars}."
             )
         if not text or text.isspace():
-            raise InvalidInput(f"texts[{index}] is empty or blank; send a description.")
+            raise InvalidInput(f"{name}[{index}] is empty or blank; send a description.")
     return texts
 
 
-def _k(k: Any, limits: Limits) -> int:
+def check_count(name: str, count: int, limits: Limits) -> None:
+    """Refuse an empty list of items (422) or one longer than the batch limit (413)."""
+    if not count:
+        raise InvalidInput(
+            f"'{name}' is empty; send between 1 and {limits.max_batch} {limits.unit}."
+        )
+    if count > limits.max_batch:
+        raise MlcycleError(
+            f"'{name}' has {count} items, more than the limit of {limits.max_batch}; "
+            "split the batch.",
+            code=ErrorCode.TOO_LARGE,
+        )
+
+
+def check_k(k: Any, limits: Limits, name: str = "k") -> int:
+    """How many ranked answers a request asks for, or one clear error."""
     whole = json_integer(k)
     if whole is None:
-        raise InvalidInput(f"'k' must be an integer from 1 to {limits.max_k}, not {_kind(k)}.")
+        raise InvalidInput(f"'{name}' must be an integer from 1 to {limits.max_k}, not {kind(k)}.")
     if not 1 <= whole <= limits.max_k:
-        raise InvalidInput(f"'k' must be from 1 to {limits.max_k}, got {k}.")
+        raise InvalidInput(f"'{name}' must be from 1 to {limits.max_k}, got {k}.")
     return whole
 
 
@@ -185,7 +257,18 @@ def json_integer(value: Any) -> int | None:
     return None
 
 
-def _kind(value: Any) -> str:
+def in_range(number: int | float) -> bool:
+    """Whether a JSON number is at most ``LARGEST_NUMBER`` in size (NaN, a missing
+    value from Python's ``json``, is)."""
+    return not abs(number) > LARGEST_NUMBER
+
+
+def number_schema() -> dict[str, Any]:
+    """The JSON schema of a number that passes :func:`in_range`."""
+    return {"type": "number", "minimum": -LARGEST_NUMBER, "maximum": LARGEST_NUMBER}
+
+
+def kind(value: Any) -> str:
     """Name a decoded JSON value's type the way JSON does."""
     if value is None:
         return "null"
@@ -207,7 +290,7 @@ def _unsupported(message: str) -> MlcycleError:
 def _too_many_values(limits: Limits) -> MlcycleError:
     return MlcycleError(
         f"The request body holds more JSON values than {limits.max_batch} items need; "
-        f"send at most {limits.max_batch} texts (or feedback items) per request.",
+        f"send at most {limits.max_batch} {limits.unit} (or feedback items) per request.",
         code=ErrorCode.TOO_LARGE,
     )
 
@@ -215,6 +298,6 @@ def _too_many_values(limits: Limits) -> MlcycleError:
 def _too_large(limits: Limits) -> MlcycleError:
     return MlcycleError(
         f"The request body is over the limit of {limits.max_body_bytes} bytes; "
-        "send fewer or shorter texts.",
+        f"send fewer or shorter {limits.unit}.",
         code=ErrorCode.TOO_LARGE,
     )

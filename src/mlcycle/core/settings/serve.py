@@ -140,6 +140,9 @@ class ServeSettings(BaseModel):
     max_batch: int = Field(1000, ge=1)
     max_text_chars: int = Field(2000, ge=1)
     max_k: int = Field(20, ge=1)
+    # The longest text a value of a tabular record may be (a category, a date): it
+    # bounds a record's bytes as max_text_chars bounds a text's.
+    max_value_chars: int = Field(256, ge=1)
     # Seconds between checks that the served alias still points at the loaded version
     # (0: never; POST /admin/reload still checks at once).
     reload_seconds: float = Field(30.0, ge=0.0)

@@ -14,6 +14,7 @@ types, so a pipeline logged this way by other code loads too.
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import packages_distributions, version
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,8 @@ def load_model(local_dir: Path | str) -> SklearnModel:
 
     try:
         pipeline = mlflow.sklearn.load_model(str(local_dir))
-        inputs = Model.load(str(local_dir)).signature.inputs
+        logged = Model.load(str(local_dir))
+        inputs = logged.signature.inputs
         types: dict[str, ColumnType] = {
             spec.name: _COLUMN_TYPES[spec.type.name] for spec in inputs.inputs
         }
@@ -108,4 +110,18 @@ def load_model(local_dir: Path | str) -> SklearnModel:
             f"{local_dir} holds no scikit-learn model with a typed column signature ({exc})."
         ) from None
     kind: TaskKind = "classification" if is_classifier(pipeline) else "regression"
-    return SklearnModel(pipeline, kind, types)
+    model = SklearnModel(pipeline, kind, types)
+    model.example = _example_records(logged, local_dir)
+    return model
+
+
+def _example_records(logged: Any, local_dir: Path | str) -> list[dict[str, Any]] | None:
+    """The logged input example as JSON records (what a client would send), if any:
+    serving checks a newly loaded version on it."""
+    try:
+        example = logged.load_input_example(str(local_dir))
+    except Exception:  # no example, or one this MLflow cannot read: a smoke record is made
+        return None
+    if not isinstance(example, pd.DataFrame) or example.empty:
+        return None
+    return json.loads(example.to_json(orient="records", date_format="iso"))

@@ -42,6 +42,8 @@ class SklearnModel:
         self.types = dict(types)
         classes = getattr(pipeline, "classes_", None) if kind == "classification" else None
         self.labels: list[str] = [] if classes is None else [str(c) for c in classes]
+        # A few records as clients send them (the logged input example), once loaded.
+        self.example: list[dict[str, Any]] | None = None
         self._compiled: Any = _NOT_TRIED
 
     @classmethod
@@ -109,16 +111,50 @@ class SklearnModel:
             InvalidInput: A record is not an object, a feature is missing from every
                 record, or a value cannot be read as its column's type (naming both).
         """
+        return self.predict_prepared(self.prepare(records), k)
+
+    def prepare(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray | pd.DataFrame:
+        """What the final estimator takes for JSON-decoded records: the matrix the
+        preprocessing makes (a DataFrame of the features when there is none).
+
+        Serving prepares each request on its own, so an error names that request's
+        records, then predicts the rows of concurrent requests together (:meth:`stack`).
+
+        Raises:
+            InvalidInput: As :meth:`predict_records`.
+        """
         if not records:
             raise InvalidInput("There is no record to predict; send at least one.")
         compiled = self.compiled()
-        if compiled is None:
-            return self.predict(pd.DataFrame.from_records(list(records)), k)
-        matrix = compiled.transform(records)
-        final = self.pipeline.named_steps[MODEL]
+        if compiled is not None:
+            return compiled.transform(records)
+        frame = self._frame(pd.DataFrame.from_records(list(records)))
+        if not isinstance(self.pipeline, Pipeline):
+            return frame
+        try:
+            return self.pipeline[:-1].transform(frame)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput(f"The model could not read the input ({exc}).") from None
+
+    def predict_prepared(self, rows: np.ndarray | pd.DataFrame, k: int = 1) -> Prediction | Values:
+        """The prediction of rows :meth:`prepare` made (of one request or many)."""
+        final = self.pipeline[-1] if isinstance(self.pipeline, Pipeline) else self.pipeline
         if self.kind == "regression":
-            return Values(np.asarray(final.predict(matrix), dtype=np.float64))
-        return self._ranked(final.predict_proba(matrix), k)
+            return Values(np.asarray(final.predict(rows), dtype=np.float64))
+        return self._ranked(final.predict_proba(rows), k)
+
+    @staticmethod
+    def stack(parts: Sequence[np.ndarray | pd.DataFrame]) -> np.ndarray | pd.DataFrame:
+        """The rows :meth:`prepare` made for several requests, as one input."""
+        if len(parts) == 1:
+            return parts[0]
+        if all(isinstance(part, np.ndarray) for part in parts):
+            return np.vstack(parts)
+        if all(isinstance(part, pd.DataFrame) for part in parts):
+            return pd.concat(list(parts), ignore_index=True)
+        import scipy.sparse  # a pipeline of other code may give sparse rows
+
+        return scipy.sparse.vstack(parts, format="csr")
 
     def compiled(self) -> CompiledPreprocessor | None:
         """The fast path of :meth:`predict_records` (None: it goes through the pipeline)."""

@@ -1,0 +1,136 @@
+"""Answers for text classifiers: texts in, ranked codes with probabilities out.
+
+Small batches are answered on the event loop when the model is free, large ones (and
+any that find it busy) in a worker thread; the answer is ready-to-send JSON bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from mlcycle.core.errors import ModelError
+from mlcycle.models.protocol import ServedModel
+from mlcycle.serve.answers import Answer, LabelNamer
+from mlcycle.serve.bodies import Inputs, text_inputs
+from mlcycle.serve.schemas import predict_schema
+
+if TYPE_CHECKING:
+    from mlcycle.core.predictions import Prediction
+    from mlcycle.serve.validation import Limits
+
+SMOKE_TEXT = "smoke test of a newly loaded model"
+# Batches above this run in a worker thread, so one big batch does not stall the loop.
+INLINE_TEXTS = 64
+
+
+class Predictor:
+    """Answers validated requests with one model, as ready-to-send JSON bytes."""
+
+    def __init__(self, served: ServedModel, name_of: LabelNamer = lambda label: None) -> None:
+        self.served = served
+        self.n_labels = len(served.model.labels)
+        self._labels = {label: name_of(label) for label in served.model.labels}
+        self._model = {"name": served.name, "version": str(served.version)}
+        # One prediction at a time per model, whichever thread asks: a worker is one
+        # core's worth of serving (the model itself is safe to share between threads).
+        self._lock = threading.Lock()
+
+    def info(self) -> dict[str, Any]:
+        """Name, version, number of codes and URI of the model."""
+        return {**self._model, "labels": self.n_labels, "model_uri": self.served.model_uri}
+
+    @property
+    def version(self) -> str:
+        return self._model["version"]
+
+    def request_limits(self, limits: Limits) -> Limits:
+        """Requests of texts have the server's limits as they are."""
+        return limits
+
+    def parse(self, body: bytes, limits: Limits) -> Inputs:
+        """The texts and k of a body (``{"texts": ...}`` or an MLflow scoring body)."""
+        return text_inputs(body, limits)
+
+    def request_schema(self, limits: Limits) -> dict[str, Any]:
+        """The JSON schema of a ``/predict`` body (MLflow's forms are not in it)."""
+        return predict_schema(limits)
+
+    async def respond(self, inputs: Inputs, request_id: str) -> Answer:
+        """Answer on the event loop when the batch is small and the model free, else in
+        a worker thread (an MLflow body gets the same answer: its shape is ours)."""
+        texts, k = inputs.items, inputs.k
+        answer = self.answer_now(texts, k, request_id) if len(texts) <= INLINE_TEXTS else None
+        if answer is None:  # a big batch, or the model busy with one in a worker thread
+            answer = await run_in_threadpool(self.answer, texts, k, request_id)
+        return answer
+
+    def answer(self, texts: Sequence[str], k: int, request_id: str) -> Answer:
+        """The ``/predict`` answer for valid texts.
+
+        Waits while another thread predicts with this model; k is capped at the number
+        of codes.
+        """
+        with self._lock:
+            prediction = self.served.model.predict(texts, min(k, self.n_labels))
+        return self.render(request_id, prediction)
+
+    def answer_now(self, texts: Sequence[str], k: int, request_id: str) -> Answer | None:
+        """Like ``answer``, or None at once when another thread is predicting.
+
+        The event loop calls this: it must never wait for a batch in a worker thread.
+        """
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            prediction = self.served.model.predict(texts, min(k, self.n_labels))
+        finally:
+            self._lock.release()
+        return self.render(request_id, prediction)
+
+    def render(self, request_id: str, prediction: Prediction) -> Answer:
+        """The JSON answer for one prediction, with the lists it was made of."""
+        codes = prediction.codes.tolist()
+        # float32 -> rounded float64 so the JSON shows 0.93, not 0.9300000071525574.
+        probs = np.round(np.asarray(prediction.probs, dtype=np.float64), 6).tolist()
+        labels = self._labels
+        predictions = [
+            [
+                {"code": code, "probability": prob, "label": labels.get(code)}
+                for code, prob in zip(row_codes, row_probs, strict=True)
+            ]
+            for row_codes, row_probs in zip(codes, probs, strict=True)
+        ]
+        empty = [] if prediction.empty is None else np.flatnonzero(prediction.empty).tolist()
+        body = orjson.dumps(
+            {
+                "request_id": request_id,
+                "model": self._model,
+                "predictions": predictions,
+                "empty_after_cleaning": empty,
+            }
+        )
+        return Answer(body, codes, probs)
+
+    def smoke_test(self) -> None:
+        """Raise ModelError unless the model answers a plain input sensibly."""
+        with self._lock:
+            prediction = self.served.model.predict([SMOKE_TEXT], 1)
+        codes, probs = np.asarray(prediction.codes), np.asarray(prediction.probs)
+        labels = set(self.served.model.labels)
+        if (
+            codes.shape != (1, 1)
+            or probs.shape != (1, 1)
+            or str(codes[0, 0]) not in labels
+            or not 0.0 <= float(probs[0, 0]) <= 1.0
+        ):
+            raise ModelError(
+                f"Model {self.served.name} version {self.served.version} gave a malformed "
+                f"answer to a smoke input (codes {codes.tolist()}, probabilities "
+                f"{probs.tolist()})."
+            )
