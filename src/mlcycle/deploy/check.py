@@ -118,32 +118,46 @@ def _prometheus(report: CheckReport, folder: Path, rules: list[tuple[str, dict]]
     for where, rule in rules:
         _promtool_groups(report, where, rule["spec"]["groups"])
     if board:
-        _promtool_groups(report, str(DASHBOARD), _recording(board))
+        groups, titles = _recording(board)
+        _promtool_groups(report, str(DASHBOARD), groups, titles)
 
 
-def _recording(board: dict) -> list[dict]:
-    """The dashboard's queries as recording rules, so promtool parses their PromQL."""
-    rules = []
+def _recording(board: dict) -> tuple[list[dict], dict[str, str]]:
+    """The dashboard's queries as recording rules, so promtool parses their PromQL, and
+    the panel of each rule's name, so promtool's complaint names the panel."""
+    rules, titles = [], {}
     for index, (title, expr) in enumerate(dashboard.queries(board)):
+        titles[f'"dashboard:query_{index}"'] = f"panel '{title}'"
         for name, value in _SUBSTITUTES.items():
             expr = expr.replace(f"${name}", value)
         expr = dashboard.VARIABLE.sub(".*", expr)  # $namespace inside a regex matcher
         rules.append(
             {"record": f"dashboard:query_{index}", "expr": expr, "labels": {"panel": title}}
         )
-    return [{"name": "dashboard", "rules": rules}]
+    return [{"name": "dashboard", "rules": rules}], titles
 
 
-def _promtool_groups(report: CheckReport, where: str, groups: list[dict]) -> None:
+def _promtool_groups(
+    report: CheckReport, where: str, groups: list[dict], names: dict[str, str] | None = None
+) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "rules.yml"
         path.write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
-        _promtool(report, where, "check", "rules", str(path))
+        renames = {f"{path}: ": "", **(names or {})}
+        _promtool(report, where, "check", "rules", str(path), renames=renames)
 
 
-def _promtool(report: CheckReport, where: str, *args: str, cwd: Path | None = None) -> None:
+def _promtool(
+    report: CheckReport,
+    where: str,
+    *args: str,
+    cwd: Path | None = None,
+    renames: dict[str, str] | None = None,
+) -> None:
     error = tools.promtool(*args, cwd=cwd)
     if error:
+        for old, new in (renames or {}).items():  # temporary paths, generated rule names
+            error = error.replace(old, new)
         report.problems.append(f"{where}: promtool {args[0]} {args[1]} failed: {error}.")
     else:
         report.checked.append(f"{where}: promtool {args[0]} {args[1]} passed")

@@ -3,8 +3,10 @@ and amtool. Each answer is parsed objects or one sentence saying what failed."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -20,9 +22,9 @@ def kustomize(folder: Path) -> tuple[list[dict], str | None]:
     Raises:
         Unavailable: Neither kubectl nor kustomize is installed.
     """
-    if kubectl := shutil.which("kubectl"):
+    if kubectl := find("kubectl"):
         command = [kubectl, "kustomize", str(folder)]
-    elif standalone := shutil.which("kustomize"):
+    elif standalone := find("kustomize"):
         command = [standalone, "build", str(folder)]
     else:
         raise Unavailable(
@@ -45,18 +47,24 @@ def amtool(*args: str) -> str | None:
     return _tool("amtool", "prometheus-alertmanager", args, None)
 
 
+def find(name: str) -> str | None:
+    """``name`` on PATH, else beside this Python: pip installs tools (the test extra's
+    kubectl, hadolint, actionlint) into the environment's bin, which may not be on PATH."""
+    return shutil.which(name) or shutil.which(name, path=os.path.dirname(sys.executable))
+
+
 def installed(name: str) -> bool:
-    return shutil.which(name) is not None
+    return find(name) is not None
 
 
 def _tool(name: str, package: str, args: tuple[str, ...], cwd: Path | None) -> str | None:
-    path = shutil.which(name)
+    path = find(name)
     if path is None:
         raise Unavailable(f"{name} is not installed (Debian package '{package}').")
     done = _run([path, *args], cwd=cwd)
     if done.returncode == 0:
         return None
-    return _last_line(done.stderr) or _last_line(done.stdout)
+    return _failure(done.stdout + "\n" + done.stderr)
 
 
 def _run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -75,6 +83,18 @@ def _kustomize_error(stderr: str) -> str:
     if 'err="' in text:
         text = text.split('err="', 1)[1].rstrip('"').replace('\\"', '"')
     return ": ".join(text.split(": ")[-3:]).strip("'\" ")
+
+
+def _failure(output: str) -> str:
+    """promtool and amtool print "FAILED:" then the reason, on its line or the next."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        reason = line.partition("FAILED:")[2].strip() if "FAILED:" in line else None
+        if reason:
+            return reason.rstrip(".")
+        if reason == "" and index + 1 < len(lines):
+            return lines[index + 1].rstrip(".")
+    return _last_line(output)
 
 
 def _last_line(text: str) -> str:
