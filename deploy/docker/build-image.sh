@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build mlcycle's image (`make image` runs this) and print its tags and size.
 #
-#   deploy/docker/build-image.sh             # IMAGE=mlcycle, tags VERSION, commit, latest
+#   deploy/docker/build-image.sh             # IMAGE=mlcycle, TAGS="VERSION COMMIT latest"
 #   BASE_IMAGE=python:3.12-slim ENGINE=docker deploy/docker/build-image.sh
 #
 # BASE_IMAGE: default python:3.11-slim, except on a machine with mmdebstrap (no registry
@@ -30,8 +30,11 @@ REVISION="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
 [ -z "$(git status --porcelain -- src pyproject.toml 2>/dev/null)" ] || REVISION="$REVISION-dirty"
 
 ARGS=(--file deploy/docker/Containerfile --build-arg "BASE_IMAGE=$BASE_IMAGE"
-      --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" --network host
-      --tag "$IMAGE:$VERSION" --tag "$IMAGE:$REVISION" --tag "$IMAGE:latest")
+      --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" --network host)
+# TAGS: which of the version, the commit and latest to tag (the container test keeps
+# only latest, so each run's image replaces the last one instead of piling up).
+TAGS="${TAGS:-$VERSION $REVISION latest}"
+for tag in $TAGS; do ARGS+=(--tag "$IMAGE:$tag"); done
 CA="${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}"
 [ -s "$CA" ] && ARGS+=(--secret "id=ca,src=$CA")
 # Podman writes OCI images by default, whose format has no HEALTHCHECK.
@@ -39,6 +42,7 @@ case "$(basename "$ENGINE")" in podman) ARGS+=(--format docker) ;; esac
 
 start=$SECONDS
 "$ENGINE" build "${ARGS[@]}" . >&2
-bytes="$("$ENGINE" image inspect --format '{{.Size}}' "$IMAGE:$VERSION")"
-echo "image: built $IMAGE:$VERSION, $IMAGE:$REVISION and $IMAGE:latest from $BASE_IMAGE" \
-     "in $((SECONDS - start)) s; size $((bytes / 1000000)) MB"
+first="${TAGS%% *}"
+bytes="$("$ENGINE" image inspect --format '{{.Size}}' "$IMAGE:$first")"
+echo "image: built $IMAGE (tags: $TAGS) from $BASE_IMAGE in $((SECONDS - start)) s;" \
+     "size $((bytes / 1000000)) MB"

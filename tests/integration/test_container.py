@@ -65,13 +65,18 @@ def image() -> str:
     """The image under test, built from this checkout unless MLCYCLE_TEST_IMAGE names one."""
     if prebuilt := os.environ.get("MLCYCLE_TEST_IMAGE"):
         return prebuilt
-    env = {**os.environ, "IMAGE": TEST_IMAGE, "ENGINE": str(PODMAN)}
+    reference = f"{TEST_IMAGE}:latest"
+    previous = _podman("image", "inspect", "--format={{.Id}}", reference).stdout.strip()
+    env = {**os.environ, "IMAGE": TEST_IMAGE, "TAGS": "latest", "ENGINE": str(PODMAN)}
     built = subprocess.run(
         [str(ROOT / "deploy/docker/build-image.sh")], env=env, capture_output=True, text=True,
         timeout=1800, check=False,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr[-4000:]
-    return f"{TEST_IMAGE}:latest"
+    current = _podman("image", "inspect", "--format={{.Id}}", reference).stdout.strip()
+    if previous and previous != current:  # the last run's image, now untagged
+        _podman("rmi", previous)
+    return reference
 
 
 @pytest.fixture(scope="module")

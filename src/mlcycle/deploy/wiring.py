@@ -51,8 +51,19 @@ def _pods(obj: dict) -> Iterator[dict]:
 
 def _pod(obj: dict, pod: dict, names: dict[str, set[str]]) -> list[str]:
     who = object_name(obj)
-    config_maps, claims = names.get("ConfigMap", set()), names.get("PersistentVolumeClaim", set())
-    claims = claims | {t["metadata"]["name"] for t in obj["spec"].get("volumeClaimTemplates", [])}
+    templates = obj["spec"].get("volumeClaimTemplates", [])
+    claims = names.get("PersistentVolumeClaim", set()) | {t["metadata"]["name"] for t in templates}
+    found = _volumes(who, pod, names.get("ConfigMap", set()), claims)
+    mountable = {volume["name"] for volume in pod.get("volumes", [])} | claims
+    for container in pod.get("containers", []):
+        found += _container(who, container, mountable, names.get("ConfigMap", set()))
+    account = pod.get("serviceAccountName")
+    if account and account != "default" and account not in names.get("ServiceAccount", set()):
+        found.append(f"{who}: runs as ServiceAccount '{account}'{_MISSING}")
+    return found
+
+
+def _volumes(who: str, pod: dict, config_maps: set[str], claims: set[str]) -> list[str]:
     found = []
     for volume in pod.get("volumes", []):
         config_map = volume.get("configMap", {}).get("name")
@@ -63,21 +74,21 @@ def _pod(obj: dict, pod: dict, names: dict[str, set[str]]) -> list[str]:
         claim = volume.get("persistentVolumeClaim", {}).get("claimName")
         if claim and claim not in claims:
             found.append(f"{who}: volume '{volume['name']}' claims PVC '{claim}'{_MISSING}")
-    mountable = {v["name"] for v in pod.get("volumes", [])} | claims
-    for container in pod.get("containers", []):
-        for mount in container.get("volumeMounts", []):
-            if mount["name"] not in mountable:
-                found.append(
-                    f"{who}: '{container['name']}' mounts volume '{mount['name']}', "
-                    "which the pod does not define."
-                )
-        for source in container.get("envFrom", []):
-            name = source.get("configMapRef", {}).get("name")
-            if name and name not in config_maps:
-                found.append(f"{who}: '{container['name']}' reads ConfigMap '{name}'{_MISSING}")
-    account = pod.get("serviceAccountName")
-    if account and account != "default" and account not in names.get("ServiceAccount", set()):
-        found.append(f"{who}: runs as ServiceAccount '{account}'{_MISSING}")
+    return found
+
+
+def _container(who: str, container: dict, mountable: set[str], config_maps: set[str]) -> list:
+    found = []
+    for mount in container.get("volumeMounts", []):
+        if mount["name"] not in mountable:
+            found.append(
+                f"{who}: '{container['name']}' mounts volume '{mount['name']}', "
+                "which the pod does not define."
+            )
+    for source in container.get("envFrom", []):
+        name = source.get("configMapRef", {}).get("name")
+        if name and name not in config_maps:
+            found.append(f"{who}: '{container['name']}' reads ConfigMap '{name}'{_MISSING}")
     return found
 
 
