@@ -1,6 +1,7 @@
 """mlcycle's image built and run for real with podman: the container serves a model from
-a tracking store trained on the host and mounted into it, runs training as a job, and
-stops cleanly on SIGTERM with the prediction log written to the mounted home.
+a tracking store trained on the host and mounted into it, runs training as a job, stops
+cleanly on SIGTERM with the prediction log written to the mounted home, and runs the
+tracking server exactly as the Kubernetes manifests start it.
 
 The container runs as it would on Kubernetes: a read-only root filesystem, its own
 non-root user, the home a volume. The store is mounted at the path it was made at,
@@ -29,6 +30,7 @@ import httpx
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PODMAN = shutil.which("podman")
@@ -130,24 +132,25 @@ def server(image: str, store: Path) -> Iterator[tuple[str, str]]:
     started = _podman("run", "--detach", f"--name={name}", *_run_args(store, *settings), image)
     assert started.returncode == 0, started.stderr
     try:
-        _wait_ready(name, f"http://127.0.0.1:{port}")
+        _wait_for(name, f"http://127.0.0.1:{port}/ready")
         yield name, f"http://127.0.0.1:{port}"
     finally:
         _podman("rm", "--force", "--time=5", name)
 
 
-def _wait_ready(name: str, url: str) -> None:
+def _wait_for(name: str, url: str, headers: dict[str, str] | None = None) -> None:
+    """Until ``url`` answers 200, failing as soon as the container exits."""
     deadline = time.monotonic() + STARTUP_LIMIT_S
     while time.monotonic() < deadline:
         if _podman("inspect", "--format={{.State.Running}}", name).stdout.strip() != "true":
             raise AssertionError(f"the container exited early:\n{_podman('logs', name).stderr}")
         try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.5)
-    raise AssertionError(f"the container did not become ready:\n{_podman('logs', name).stderr}")
+    raise AssertionError(f"{url} did not answer:\n{_podman('logs', name).stderr}")
 
 
 def test_the_container_serves_the_mounted_store_and_flushes_its_log_on_sigterm(
@@ -193,3 +196,30 @@ def test_a_missing_alias_is_one_sentence_and_a_non_zero_exit(image: str, store: 
     assert served.returncode not in (0, 1), served.stderr  # a mapped exit code, not a crash
     assert "Traceback" not in served.stderr
     assert "Error:" in served.stderr and "nope" in served.stderr
+
+
+def test_the_tracking_server_of_the_manifests_runs_in_the_image(image: str) -> None:
+    """The MLflow Deployment's command and arguments, as rendered, on the image; SQLite
+    stands in for PostgreSQL, and the port is a free one instead of 5000."""
+    path = ROOT / "deploy/kubernetes/components/tracking-server/tracking-deployment.yaml"
+    spec = yaml.safe_load(path.read_text())["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    port = _free_port()
+    args = [a for a in container["args"] if not a.startswith(("--host=", "--port="))]
+    args += ["--host=127.0.0.1", f"--port={port}"]
+    name = f"mlcycle-tracking-test-{uuid.uuid4().hex[:8]}"
+    started = _podman(
+        "run", "--detach", f"--name={name}", "--read-only", "--network=host", "--no-healthcheck",
+        "--env=MLFLOW_BACKEND_STORE_URI=sqlite:////tmp/mlflow.db",
+        f"--entrypoint={container['command'][0]}", image, *args,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    try:
+        url, inside = f"http://127.0.0.1:{port}", {"Host": "mlcycle-tracking:5000"}
+        _wait_for(name, f"{url}/health", inside)
+        search = f"{url}/api/2.0/mlflow/experiments/search?max_results=1"
+        assert httpx.get(search, headers=inside, timeout=10).status_code == 200
+        # The DNS-rebinding protection still refuses a host that is not the Service's.
+        assert httpx.get(search, headers={"Host": "evil.test"}, timeout=10).status_code == 403
+    finally:
+        _podman("rm", "--force", "--time=5", name)
