@@ -267,3 +267,47 @@ def test_pipeline_pods_pass_only_options_mlcycle_has(
         flags = {a for a in args if a.startswith("-")}
         assert container["command"] == ["mlcycle"]
         assert flags <= _options(command), (template, flags - _options(command))
+
+
+def _argo_references(doc: dict) -> set[tuple[str, str]]:
+    """(kind, name or name/key) of every ConfigMap and volume claim an Argo file's pods use."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "configMapKeyRef" in node:
+                ref = node["configMapKeyRef"]
+                found.add(("ConfigMap", f"{ref['name']}/{ref['key']}"))
+            if "configMapRef" in node:
+                found.add(("ConfigMap", node["configMapRef"]["name"]))
+            if "configMap" in node:
+                found.add(("ConfigMap", node["configMap"]["name"]))
+            if "persistentVolumeClaim" in node:
+                found.add(("PersistentVolumeClaim", node["persistentVolumeClaim"]["claimName"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    return found
+
+
+@needs_kubectl
+@pytest.mark.parametrize(
+    "name", ["tune-workers.yaml", "fanout.yaml", "pipeline/training.yaml",
+             "pipeline/retrain-schedule.yaml"],
+)  # fmt: skip
+def test_argo_pods_use_the_image_and_what_the_overlay_creates(
+    default_project: Settings, tmp_path: Path, name: str
+) -> None:
+    out = _rendered(default_project, tmp_path / "out", image="ghcr.io/acme/mlcycle:9.9.9")
+    text = (out / "argo" / name).read_text()
+    assert "ghcr.io/acme/mlcycle:9.9.9" in text and "mlcycle:latest" not in text
+    objects = _built(out, "dev")
+    for kind, reference in _argo_references(yaml.safe_load(text)):
+        object_name, _, key = reference.partition("/")
+        assert (kind, object_name) in objects, f"{name} uses {kind} {object_name}, not created"
+        if key:
+            assert key in objects[kind, object_name]["data"], f"{name} reads {reference}"
