@@ -9,12 +9,15 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 WHEELS := --only-binary=:all:
 
-.PHONY: demo test lint bench-engine bench-serve clean help
+.PHONY: demo test lint image base-image manifests deploy-check bench-engine bench-serve clean help
 
 help:
 	@echo "make demo   - install and run the whole demo"
 	@echo "make test   - install with test extras and run the test suite"
 	@echo "make lint   - ruff and import-linter"
+	@echo "make image  - build the container image (podman or docker), print its tags and size"
+	@echo "make manifests    - render deploy/ (Kubernetes, ArgoCD, Argo) for the flagship project"
+	@echo "make deploy-check - validate deploy/ offline, as CI does"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11+ on PATH)."; exit 1; }
@@ -40,6 +43,22 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
+
+# BASE_IMAGE=python:3.12-slim, IMAGE=ghcr.io/you/mlcycle and ENGINE=docker are honoured.
+image:
+	deploy/docker/build-image.sh
+
+# A Python base from Debian packages (mmdebstrap), for machines without a registry.
+base-image:
+	deploy/docker/base-image.sh
+
+# deploy/ is the templates of src/mlcycle/deploy rendered for the packaged example
+# project; tests/unit/test_deploy_render.py fails when it is out of date.
+manifests: $(VENV)/.base
+	env -u MLCYCLE_PROJECT $(BIN)/mlcycle deploy render --env dev --env staging --env prod -o deploy
+
+deploy-check: $(VENV)/.test
+	$(BIN)/mlcycle deploy check deploy
 
 clean:
 	rm -rf $(VENV) .mlcycle .pytest_cache

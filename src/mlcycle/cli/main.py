@@ -15,6 +15,7 @@ import typer
 
 from mlcycle import __version__
 from mlcycle.cli import data, demo, doctor, loadtest, models, monitor, retrain, serve, train, tune
+from mlcycle.cli import deploy as deploy_commands
 from mlcycle.core.errors import MlcycleError
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(serve.app, name="serve")
 app.command("loadtest")(loadtest.loadtest)
 app.add_typer(monitor.app, name="monitor")
 app.command("retrain")(retrain.retrain)
+app.add_typer(deploy_commands.app, name="deploy")
 app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)
 

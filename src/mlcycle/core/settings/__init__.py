@@ -1,5 +1,6 @@
 """Settings: one section per module, read once from the project file and ``MLCYCLE_*``."""
 
+from mlcycle.core.settings.deploy import DeployEnvironment, DeploySettings
 from mlcycle.core.settings.model import (
     TASK_NAMES,
     DataSettings,
@@ -25,6 +26,8 @@ __all__ = [
     "TASK_NAMES",
     "AuthSettings",
     "DataSettings",
+    "DeployEnvironment",
+    "DeploySettings",
     "FeatureType",
     "ModelSettings",
     "MonitorSettings",

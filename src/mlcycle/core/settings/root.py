@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from mlcycle.core.errors import InvalidInput
+from mlcycle.core.settings.deploy import DeploySettings
 from mlcycle.core.settings.model import DataSettings, ModelSettings, TrainSettings
 from mlcycle.core.settings.monitor import MonitorSettings
 from mlcycle.core.settings.registry import RegistrySettings
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     tune: TuneSettings = Field(default_factory=TuneSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
 
     @field_validator("experiment")
     @classmethod
