@@ -122,8 +122,9 @@ class Task(ABC):
         """The metrics :meth:`evaluate` computes."""
 
     @abstractmethod
-    def default_minimums(self) -> dict[str, float]:
-        """Quality-gate floors (ceilings for lower-is-better metrics) when none are set."""
+    def default_minimums(self, truth: np.ndarray) -> dict[str, float]:
+        """Quality-gate floors (ceilings for lower-is-better metrics) when none are set,
+        for a holdout whose targets are ``truth``."""
 
     @abstractmethod
     def inputs(self, frame: pd.DataFrame) -> Any:

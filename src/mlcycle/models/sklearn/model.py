@@ -88,12 +88,17 @@ class SklearnModel:
             progress(1.0)
         return self
 
-    def predict(self, X: pd.DataFrame, k: int = 1) -> Prediction | Values:
-        """The top ``k`` classes with probabilities, or the predicted values.
+    def predict(
+        self, X: pd.DataFrame | Sequence[Mapping[str, Any]], k: int = 1
+    ) -> Prediction | Values:
+        """The top ``k`` classes with probabilities, or the predicted values, of a frame
+        of features or of JSON-decoded records (as a server receives them).
 
         Raises:
             InvalidInput: A feature column is missing or a value cannot be read.
         """
+        if isinstance(X, list | tuple):
+            return self.predict_records(X, k)
         frame = self._frame(X)
         try:
             if self.kind == "regression":

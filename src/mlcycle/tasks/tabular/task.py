@@ -42,6 +42,12 @@ class TabularTask(Task):
     def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame.drop(columns=[self.target], errors="ignore")
 
+    def single_inputs(self, frame: pd.DataFrame, count: int) -> list[Any]:
+        """One-record inputs as a client sends them (JSON values, nulls for gaps)."""
+        rows = self.inputs(frame.iloc[:count]).astype(object)
+        rows = rows.where(pd.notna(rows), None)
+        return [[record] for record in rows.to_dict("records")]
+
     def behaviour(self, model: Any, frame: pd.DataFrame, config: BehaviourGate) -> BehaviourReport:
         cases = config.cases if isinstance(config.cases, list) else []
         spec = BehaviourSpec.model_validate(
@@ -59,8 +65,10 @@ class TabularClassification(TabularTask):
     def metric_names(self) -> list[str]:
         return ["accuracy", "f1_macro", "roc_auc", "log_loss"]
 
-    def default_minimums(self) -> dict[str, float]:
-        return {}  # "better than chance" depends on the classes: the champion gate judges
+    def default_minimums(self, truth: np.ndarray) -> dict[str, float]:
+        # Better than always answering the most frequent class of the holdout.
+        _, counts = np.unique(np.asarray(truth).astype(str), return_counts=True)
+        return {"accuracy": float(counts.max() / counts.sum())} if counts.size else {}
 
     def split(self, frame: pd.DataFrame, test_size: float, seed: int) -> tuple[np.ndarray, ...]:
         return stratified_split(self.truth(frame).astype(str), test_size, seed)
@@ -81,7 +89,7 @@ class TabularRegression(TabularTask):
     def metric_names(self) -> list[str]:
         return ["rmse", "mae", "r2"]
 
-    def default_minimums(self) -> dict[str, float]:
+    def default_minimums(self, truth: np.ndarray) -> dict[str, float]:
         return {"r2": 0.0}  # at least as good as predicting the mean
 
     def split(self, frame: pd.DataFrame, test_size: float, seed: int) -> tuple[np.ndarray, ...]:

@@ -53,7 +53,7 @@ class TextClassification(Task):
         levels = self.nomenclature.levels if self.nomenclature else ()
         return ["accuracy_top1", "accuracy_top5", "f1_macro", *(f"accuracy_{lv}" for lv in levels)]
 
-    def default_minimums(self) -> dict[str, float]:
+    def default_minimums(self, truth: np.ndarray) -> dict[str, float]:
         # Floors that say "learnt something", not the demo's figures: a real project
         # sets its own in the project file.
         return {"accuracy_top1": 0.3, "f1_macro": 0.1}
