@@ -1,10 +1,11 @@
 """Check a table read from a file against the project's schema, row by row.
 
 Text rows (:func:`validate`): required columns must exist; each row needs a non-empty
-text no longer than the limit and a label matching the configured code pattern (NAF
-rev.2 subclass by default, with ``56.10A``-style codes normalised first). Under that
-default pattern a label must also start with a NACE rev.2 division: ``0400Z`` has the
-shape of a code but is none.
+text no longer than the limit and a label matching the configured code pattern, if
+any; with a nomenclature (NAF rev.2 in the NACE project, ``56.10A``-style codes
+normalised first) a label must be one of its codes at the project's label level:
+``0400Z`` and ``5699Z`` have the shape of subclasses but are none, and ``56.10`` is a
+class, not a subclass.
 
 Tabular rows (:func:`validate_tabular`): the target must exist and be present in each
 row; each feature is typed (:mod:`mlcycle.data.columns`) and a value that cannot be read
@@ -95,7 +96,7 @@ class Schema:
             data.normalise_labels,
             data.max_text_chars,
             data.max_bad_share,
-            nomenclature(data.nomenclature),
+            nomenclature(data.nomenclature, data.label_level),
         )
 
 
@@ -262,7 +263,8 @@ def _describe(code: int, label: str | None, length: int | None, schema: Schema) 
     if code == _BAD_LABEL:
         return f"label {label!r} does not match {schema.code_pattern}"
     if code == _UNKNOWN_LABEL:
-        return f"label {label!r} is not a {schema.nomenclature.name} code"
+        known = schema.nomenclature
+        return f"label {label!r} is not a {known.name} {known.levels[-1]} code"
     if code == _TOO_LONG:
         return f"text has {length:,} characters (at most {schema.max_text_chars:,})"
     return _REASON_NAMES[code]
