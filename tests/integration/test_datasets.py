@@ -30,7 +30,7 @@ from mlcycle.data.profile import load_profile
 from mlcycle.data.store import list_versions, read_metadata, read_table, resolve
 from mlcycle.data.validate import InvalidRows
 from mlcycle.tasks.text.generator import generate
-from tests.conftest import _isolate, cli_env
+from tests.conftest import _isolate, cli_env, write_project
 
 
 @pytest.fixture(scope="module")
@@ -317,6 +317,9 @@ def _nasty_file(kind: str, folder: Path) -> Path:
     elif kind == "no-nace-division":
         rows.loc[[1, 30], "nace"] = ["0400Z", "40.00Z"]
         rows.to_csv(path, index=False)
+    elif kind == "no-subclass":  # a real division, but no such subclass; a class
+        rows.loc[[1, 30, 44], "nace"] = ["5699Z", "01.11A", "56.10"]
+        rows.to_csv(path, index=False)
     return path
 
 
@@ -327,6 +330,7 @@ NASTY = [
     ("numbers-as-codes", 5, "60 invalid label"),
     ("empty-texts", 5, "10 empty text"),
     ("no-nace-division", 5, "2 invalid label"),
+    ("no-subclass", 5, "3 invalid label"),
 ]
 
 
@@ -339,8 +343,29 @@ def test_nasty_files_are_added_or_refused_in_one_sentence(
     assert result.returncode == code, result.stderr
     assert says in (result.stdout if code == 0 else result.stderr.splitlines()[0])
     assert "Traceback" not in result.stderr and "Unexpected error" not in result.stderr
-    if kind == "no-nace-division":  # each bad row shown with its line in the file
+    if kind in ("no-nace-division", "no-subclass"):  # each bad row shown with its line
         assert "│ 3 " in result.stderr and "│ 32 " in result.stderr
+    if kind == "no-subclass":
+        assert "5699Z" in result.stderr and "│ 46 " in result.stderr
+
+
+def test_a_class_level_project_adds_class_codes_and_refuses_others(tmp_path) -> None:
+    write_project(tmp_path / "home", "data: {label_level: class}")
+    with isolated_home(tmp_path) as home:
+        rows = generate(80, 4)
+        rows["nace"] = [f"{code[:2]}.{code[2:4]}" for code in rows["nace"]]  # INSEE's class
+        rows.loc[[5, 40], "nace"] = ["5610A", "56"]
+        path = tmp_path / "classes.csv"
+        rows.to_csv(path, index=False)
+        refused = run_cli(home, "data", "add", str(path), "--name", "classes", "--json")
+        payload = json.loads(refused.stdout)
+        assert refused.returncode == 5 and [row["line"] for row in payload["rows"]] == [7, 42]
+        assert payload["rows"][0]["reason"] == "label '5610A' is not a naf-rev2 class code"
+        rows.drop(index=[5, 40]).to_csv(path, index=False)
+        added = run_cli(home, "data", "add", str(path), "--name", "classes")
+        assert added.returncode == 0, added.stderr
+        labels = read_table(resolve("classes@1")).column("label").to_pylist()
+        assert len(labels) == 78 and all(len(label) == 4 for label in labels)
 
 
 def test_training_on_nasty_data_gives_a_model_or_a_sentence(tmp_path) -> None:

@@ -36,7 +36,8 @@ WEAKER = {**BASE, "epoch": 2}
 BETTER = {**BASE, "dim": 32, "epoch": 20}
 
 # Thresholds chosen so the scenario means something at this size: every model clears
-# the quality floor, so what refuses the weaker v2 is the champion comparison.
+# the quality floor, so what refuses the weaker v2 is the champion comparison (2 epochs
+# on 10,000 rows of the 732 NAF subclasses: about 0.23 top-1, 0.31 at the division).
 PROJECT = """\
 registry:
   environments:
@@ -47,7 +48,7 @@ registry:
     - {name: edge, gates: [quality, champion]}
     - {name: shadow, gates: [quality]}
   gates:
-    quality: {minimums: {accuracy_top1: 0.15, accuracy_division: 0.3}}
+    quality: {minimums: {accuracy_top1: 0.15, accuracy_division: 0.2}}
     champion: {metrics: [accuracy_top1, f1_macro, accuracy_division], margin: 0.01}
     behaviour: {min_functionality: 0.5, invariance_texts: 50}
     latency: {p99_ms: 250.0, samples: 100}

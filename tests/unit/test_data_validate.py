@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from mlcycle.core.errors import DataError, InvalidInput
+from mlcycle.core.settings import load_settings
 from mlcycle.data.readers import read_raw
 from mlcycle.data.validate import InvalidRows, Schema, validate
+from mlcycle.tasks.labels import nomenclature
 from mlcycle.tasks.text.nace import NAF_REV2
 
 # The pattern-checked schema of a project with NAF-shaped labels in a ``nace`` column.
@@ -168,7 +170,7 @@ def test_a_code_outside_the_nomenclature_is_a_bad_row_with_its_line(tmp_path) ->
     with pytest.raises(InvalidRows) as caught:
         validate(raw, schema, "reject", "d.csv")
     assert caught.value.rows == [
-        {"line": 3, "reason": "label '0400Z' is not a naf-rev2 code", "text": "mine",
+        {"line": 3, "reason": "label '0400Z' is not a naf-rev2 subclass code", "text": "mine",
          "nace": "0400Z"}
     ]  # fmt: skip
     kept = validate(raw, schema, "drop", "d.csv").table.column("label").to_pylist()
@@ -187,7 +189,7 @@ def test_a_code_outside_the_nace_divisions_is_a_bad_row_with_its_line(tmp_path) 
         validate(raw, NACE, "reject", "d.csv")
     assert "3 invalid rows out of 20 (3 invalid label)" in caught.value.message
     assert [row["line"] for row in caught.value.rows] == [4, 9, 14]
-    assert caught.value.rows[0]["reason"] == "label '0400Z' is not a naf-rev2 code"
+    assert caught.value.rows[0]["reason"] == "label '0400Z' is not a naf-rev2 subclass code"
     assert caught.value.rows[1]["nace"] == "34.00a"  # shown as written in the file
 
 
@@ -222,3 +224,41 @@ def test_bad_rows_of_a_parquet_file_with_list_columns_are_shown(tmp_path) -> Non
     assert caught.value.rows == [
         {"line": 2, "reason": "empty text", "text": "", "nace": "5630Z", "tags": "['y', 'z']"}
     ]
+
+
+def test_codes_of_a_real_division_that_are_no_subclass_are_bad_rows(tmp_path) -> None:
+    # 5699Z and 0111A have a real division and the shape, but INSEE's table has neither;
+    # 56.10 is a class, not a subclass.
+    lines = ["bar,5630Z", "snack,5699Z", "cafe,56.10a", "ble,0111A", "resto,56.10"]
+    with pytest.raises(InvalidRows) as caught:
+        validate(_raw(tmp_path, lines), NACE, "reject", "d.csv")
+    rows = caught.value.rows
+    assert [(row["line"], row["nace"]) for row in rows] == [
+        (3, "5699Z"),
+        (5, "0111A"),
+        (6, "56.10"),
+    ]
+    assert rows[0]["reason"] == "label '5699Z' is not a naf-rev2 subclass code"
+
+
+def test_a_class_level_project_keeps_class_codes_and_refuses_other_levels(tmp_path) -> None:
+    classes = Schema(
+        label_col="nace",
+        normalise_codes=True,
+        max_bad_share=0.5,
+        nomenclature=nomenclature("naf-rev2", "class"),
+    )
+    raw = _raw(tmp_path, ["bar,56.30", "cafe,5610", "resto,5610A", "ble,01.11", "x,56", "y,56.99"])
+    with pytest.raises(InvalidRows) as caught:
+        validate(raw, classes, "reject", "d.csv")
+    assert [row["line"] for row in caught.value.rows] == [4, 6, 7]
+    assert caught.value.rows[0]["reason"] == "label '5610A' is not a naf-rev2 class code"
+    kept = validate(raw, classes, "drop", "d.csv").table.column("label").to_pylist()
+    assert kept == ["5630", "5610", "0111"]
+
+
+def test_the_project_label_level_reaches_the_schema() -> None:
+    settings = load_settings(data={"label_level": "division"})
+    schema = Schema.from_settings(settings)
+    assert schema.nomenclature is not None and schema.nomenclature.levels[-1] == "division"
+    assert Schema.from_settings(load_settings()).nomenclature is NAF_REV2

@@ -19,6 +19,7 @@ from mlcycle.models.fasttext.cleaner import strip_accents
 from mlcycle.tasks.text import nace
 from mlcycle.tasks.text import nace_vocabulary as vocab
 from mlcycle.tasks.text.generator import class_weights, generate, known_codes
+from mlcycle.tasks.text.label_vocabulary import clean, derive, vocabulary
 
 ROWS = 20_000
 CLI = Path(sys.executable).with_name("mlcycle")
@@ -34,6 +35,12 @@ def normal() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def drifted() -> pd.DataFrame:
     return generate(ROWS, seed=7, drift=True)
+
+
+@pytest.fixture(scope="module")
+def large() -> pd.DataFrame:
+    """Enough rows for every subclass to appear (the rarest has about 19 in 100,000)."""
+    return generate(100_000, seed=2)
 
 
 def _fold(text: str) -> str:
@@ -71,7 +78,7 @@ def test_vocabulary_covers_enough_confusable_subclasses() -> None:
 
 def test_vocabulary_labels_are_the_official_ones_and_slots_are_filled() -> None:
     for subclass in vocab.SUBCLASSES:
-        assert nace.SUBCLASS_PATTERN.match(subclass.code)
+        assert nace.normalise_code(subclass.code) == subclass.code
         assert nace.label(subclass.code) is not None
         assert subclass.label == nace.label(subclass.code)
         assert subclass.family in vocab.FAMILIES
@@ -85,7 +92,8 @@ def test_oyster_seller_is_a_fish_retailer() -> None:
 
 
 def test_trend_words_never_belong_to_the_normal_vocabulary() -> None:
-    pools = [s.words for s in vocab.SUBCLASSES] + list(vocab.FAMILIES.values())
+    words = vocabulary()
+    pools = [s.words for s in words.subclasses] + list(words.families.values())
     normal_text = " ".join(
         _fold(word) for pool in pools for slot in vocab.SLOTS for word in getattr(pool, slot)
     )
@@ -109,18 +117,108 @@ def test_columns_dtypes_and_values(normal: pd.DataFrame) -> None:
         assert pd.api.types.is_string_dtype(normal[column])
         assert normal[column].notna().all()
     assert (normal["text"].str.strip().str.len() > 0).all()
-    assert normal["nace"].map(lambda c: bool(nace.SUBCLASS_PATTERN.match(c))).all()
+    assert normal["nace"].map(lambda c: nace.normalise_code(c) == c).all()
     assert set(normal["nace"]) <= set(known_codes())
 
 
 def test_classes_sections_and_zipf_imbalance(normal: pd.DataFrame) -> None:
     counts = normal["nace"].value_counts()
-    assert len(counts) >= 40
-    assert len({nace.section_of(c) for c in counts.index}) >= 10
-    assert 10 <= counts.iloc[0] / counts.iloc[-1] <= 500
+    assert len(counts) >= 600
+    assert len({nace.section_of(c) for c in counts.index}) == 21
+    assert counts.iloc[0] / counts.iloc[-1] >= 100
+
+
+def test_frequencies_are_the_documented_zipf_law() -> None:
     weights = class_weights()
     assert weights.sum() == pytest.approx(1.0)
-    assert 20 <= weights.max() / weights.min() <= 200
+    by_rank = np.sort(weights)[::-1]
+    # Zipf's law, exponent 1: the class of rank r is drawn with probability ~ 1/r.
+    assert np.allclose(by_rank * np.arange(1, len(by_rank) + 1), by_rank[0])
+    # The figures the generator's docstring gives.
+    assert by_rank[:20].sum() == pytest.approx(0.50, abs=0.005)
+    assert by_rank[:200].sum() == pytest.approx(0.82, abs=0.005)
+    assert by_rank[-1] * 100_000 == pytest.approx(19, abs=0.5)
+    codes = known_codes()
+    rank = {codes[i]: r for r, i in enumerate(np.argsort(-weights, kind="stable"))}
+    # The hand-written classes lead, in the vocabulary's order (every one of them once);
+    # then the derived classes known to be common.
+    written = [*vocab.FREQUENT_FIRST, *vocab.WRITTEN_REST]
+    assert sorted(written) == sorted(s.code for s in vocab.SUBCLASSES)
+    ordered = [*written, *vocab.DERIVED_FREQUENT]
+    assert [rank[c] for c in ordered] == list(range(len(ordered)))
+
+
+def test_every_subclass_of_the_nomenclature_is_generated(large: pd.DataFrame) -> None:
+    every = [code for code, _ in nace.subclasses()]
+    assert list(known_codes()) == every and len(every) == 732
+    assert set(large["nace"]) == set(every)
+    # Drift mixes the same codes differently; the same seed gives the same mix.
+    assert set(generate(100_000, seed=2, drift=True)["nace"]) == set(every)
+
+
+def test_derived_subclasses_speak_with_the_words_of_their_label(large: pd.DataFrame) -> None:
+    written = {s.code for s in vocab.SUBCLASSES}
+    folded = _folded(large["text"])
+    shares = {}
+    for code, label in nace.subclasses():
+        if code in written:
+            continue
+        words = set(re.findall(r"[a-z]{4,}", _fold(label))) - {"autre", "autres", "activites"}
+        rows = folded[large["nace"] == code]
+        shares[code] = rows.map(lambda text, w=words: any(x in text for x in w)).mean()
+    assert len(shares) == 732 - len(written)
+    assert min(shares.values()) > 0.5, min(shares.items(), key=lambda kv: kv[1])
+    assert np.median(list(shares.values())) > 0.95
+
+
+@pytest.mark.parametrize(
+    ("label", "pieces"),
+    [
+        ("Culture de la canne à sucre", ["culture de la canne à sucre"]),
+        ("Autre imprimerie (labeur)", ["imprimerie"]),
+        ("Élevage d'autres bovins et de buffles", ["élevage de bovins et de buffles"]),
+        ("Réparation d'autres équipements", ["réparation d'équipements"]),
+        ("Autres activités manufacturières n.c.a.", ["activités manufacturières"]),
+        ("Sciage et rabotage du bois, hors imprégnation", ["sciage et rabotage du bois"]),
+        (
+            "Apprêt et tannage des cuirs ; préparation et teinture des fourrures",
+            ["apprêt et tannage des cuirs", "préparation et teinture des fourrures"],
+        ),
+    ],
+)
+def test_labels_are_cleaned_as_a_clerk_would_copy_them(label: str, pieces: list[str]) -> None:
+    assert clean(label) == pieces
+
+
+def test_label_openings_give_activities_agents_and_products() -> None:
+    cane = derive("0114Z", "Culture de la canne à sucre")
+    assert "producteur de canne à sucre" in cane.heads
+    assert "culture de" in cane.activities and cane.products[0] == "canne à sucre"
+    pumps = derive("2813Z", "Fabrication d'autres pompes et compresseurs")
+    assert {"fabricant de pompes", "fabricant de compresseurs"} <= set(pumps.heads)
+    assert {"pompes", "compresseurs"} <= set(pumps.products)
+    books = derive("4761Z", "Commerce de détail de livres en magasin spécialisé")
+    assert "vente au détail de" in books.activities and "magasin de livres" in books.heads
+    assert "livres" in books.products and "en magasin spécialisé" in books.qualifiers
+    coffee = derive("4637Z", "Commerce de gros (commerce interentreprises) de café, thé et épices")
+    assert {"café", "thé", "épices"} <= set(coffee.products)
+    assert "grossiste en café" in coffee.heads
+    assert not any("interentreprises" in h for h in coffee.heads)
+    oil = derive("1041A", "Fabrication d'huiles et graisses brutes")
+    assert "fabricant d'huiles" in oil.heads  # elided before a vowel
+    plain = derive("1320Z", "Tissage")
+    assert plain.heads == ("tissage",) and plain.products == ("tissage",)
+    assert plain.activities and plain.qualifiers  # every slot filled for the templates
+
+
+def test_every_subclass_fills_every_slot() -> None:
+    words = vocabulary()
+    assert len(words.subclasses) == 732
+    for sub in words.subclasses:
+        assert sub.label == nace.label(sub.code)
+        assert sub.family in words.families
+        for slot in vocab.SLOTS:
+            assert getattr(sub.words, slot), (sub.code, slot)
 
 
 def test_registry_style_noise_is_present(normal: pd.DataFrame) -> None:
@@ -146,9 +244,9 @@ def test_accents_are_sometimes_dropped(normal: pd.DataFrame) -> None:
 
 
 def test_oyster_sellers_are_mostly_labelled_fish_retail() -> None:
-    # Fish retail is a rare class: a larger sample keeps the share stable. The rest are
+    # Fish retail is a rare class: a large sample keeps the share stable. The rest are
     # oyster farmers who also sell, and the label noise.
-    frame = generate(100_000, seed=2)
+    frame = generate(200_000, seed=2)
     sellers = frame.loc[_folded(frame["text"]).str.contains("vendeu(?:r|se) d.huitres"), "nace"]
     assert len(sellers) >= 20
     assert (sellers == "4723Z").mean() > 0.65

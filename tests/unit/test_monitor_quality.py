@@ -17,9 +17,9 @@ from mlcycle.monitor.quality import (
     quality_from_flags,
 )
 from mlcycle.monitor.results import NoData
-from mlcycle.tasks.text.nace import LEVELS, NAF_REV2, SUBCLASS_LABELS, at_level
+from mlcycle.tasks.text.nace import LEVELS, NAF_REV2, at_level, subclasses
 
-CODES = np.array(sorted(SUBCLASS_LABELS))
+CODES = np.array([code for code, _ in subclasses()])
 
 
 def _predictions(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

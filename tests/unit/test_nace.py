@@ -1,10 +1,29 @@
-"""NACE / NAF rev.2 code helpers."""
+"""NAF rev.2: the packaged table, codes of every level, labels, parents, label levels."""
 
 from __future__ import annotations
 
+import csv
+import re
+from importlib import resources
+from pathlib import Path
+
 import pytest
 
+from mlcycle.core.errors import InvalidInput
+from mlcycle.tasks.labels import nomenclature
 from mlcycle.tasks.text import nace
+from mlcycle.tasks.text.nace import LEVELS, NAF_REV2, Parent
+
+# INSEE's table as the project keeps it beside the repository (read by tests only).
+SHARED_TABLE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "naf_rev2.csv"
+
+
+def _rows() -> list[dict[str, str]]:
+    text = resources.files("mlcycle.tasks.text").joinpath(nace.TABLE).read_text("utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+ROWS = _rows()
 
 
 @pytest.mark.parametrize(
@@ -26,6 +45,8 @@ def test_normalise_code_accepts_common_spellings(raw: str, expected: str) -> Non
     [
         *("", "5610", "561A", "56100A", "5610AA", "A5610", "56-10A", "5610É", None, 5610),
         *("0400Z", "04.00z", "3400Z", "0000A", "4000Z"),  # the shape, but no NACE division
+        *("5699Z", "5610D", "0111A", "4711G", "9900A"),  # a real division, but no subclass
+        *("56.10", "56", "I", "561"),  # codes of other levels
     ],
 )
 def test_normalise_code_rejects_malformed_codes(raw: object) -> None:
@@ -117,29 +138,119 @@ def test_codes_at_level_keeps_order_and_matches_at_level() -> None:
         nace.codes_at_level(codes, "nope")
 
 
-def test_label_knows_sections_and_generator_subclasses() -> None:
-    assert nace.label("5610A") == "Restauration traditionnelle"
-    assert nace.label("96.02a") == "Coiffure"
-    assert nace.label("I") == "Hébergement et restauration"
-    assert nace.label("9999Z") is None
-    assert nace.label("not a code") is None
-    assert len(nace.SECTION_LABELS) == 21
+def test_the_packaged_table_is_insees_table() -> None:
+    packaged = resources.files("mlcycle.tasks.text").joinpath(nace.TABLE).read_bytes()
+    if not SHARED_TABLE.exists():
+        pytest.skip(f"{SHARED_TABLE} is not beside this checkout")
+    assert packaged == SHARED_TABLE.read_bytes()
 
 
-def test_subclass_labels_are_well_formed() -> None:
-    for code, text in nace.SUBCLASS_LABELS.items():
-        assert nace.SUBCLASS_PATTERN.match(code)
-        assert nace.section_of(code) in nace.SECTION_LABELS
-        assert text and text == text.strip() and text[0].isupper()
+def test_the_table_holds_the_whole_nomenclature() -> None:
+    distinct = {level: {row[level] for row in ROWS} for level in LEVELS}
+    sizes = {level: len(codes) for level, codes in distinct.items()}
+    assert sizes == {"section": 21, "division": 88, "group": 272, "class": 615, "subclass": 732}
+    assert [code for code, _ in nace.subclasses()] == sorted(distinct["subclass"])
 
 
-def test_the_written_pattern_accepts_exactly_what_the_nomenclature_normalises() -> None:
-    import re
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: row["subclass"])
+def test_every_subclass_comes_back_with_its_label_and_parents(row: dict[str, str]) -> None:
+    code = row["subclass"]
+    assert NAF_REV2.normalise(code) == code
+    assert NAF_REV2.normalise(f" {row['class']}{code[-1].lower()} ") == code
+    assert NAF_REV2.label(code) == row["subclass_label"]
+    assert NAF_REV2.parents(code) == {
+        level: Parent(row[level].replace(".", ""), row[f"{level}_label"]) for level in LEVELS[:-1]
+    }
+    for level in LEVELS:  # every level's code, written as INSEE writes it, has its label
+        assert nace.label(row[level]) == row[f"{level}_label"]
+        assert nace.level_of(row[level]) == level
+        assert NAF_REV2.at_level([code], level) == [row[level].replace(".", "")]
 
-    from mlcycle.tasks.text.nace import NAF_REV2
 
+@pytest.mark.parametrize(
+    ("written", "level", "label"),
+    [
+        ("I", "section", "Hébergement et restauration"),
+        ("i", "section", "Hébergement et restauration"),
+        ("56", "division", "Restauration"),
+        ("56.1", "group", "Restaurants et services de restauration mobile"),
+        ("561", "group", "Restaurants et services de restauration mobile"),
+        ("56.10", "class", "Restaurants et services de restauration mobile"),
+        ("5610", "class", "Restaurants et services de restauration mobile"),
+        ("56.10A", "subclass", "Restauration traditionnelle"),
+        ("96.02a", "subclass", "Coiffure"),
+    ],
+)
+def test_label_reads_every_level_dotted_or_not(written: str, level: str, label: str) -> None:
+    assert nace.label(written) == label
+    assert nace.level_of(written) == level
+
+
+@pytest.mark.parametrize("code", ["9999Z", "5699Z", "0400Z", "56.99", "04", "V", "", "not a code"])
+def test_unknown_codes_have_no_label_level_or_parents(code: str) -> None:
+    assert nace.label(code) is None
+    assert nace.level_of(code) is None
+    assert nace.parents(code) == {}
+
+
+def test_parents_of_higher_levels_stop_above_them() -> None:
+    assert nace.parents("I") == {}
+    assert nace.parents("56.10") == {
+        "section": ("I", "Hébergement et restauration"),
+        "division": ("56", "Restauration"),
+        "group": ("561", "Restaurants et services de restauration mobile"),
+    }
+    assert list(nace.parents("5610A")) == ["section", "division", "group", "class"]
+
+
+def _near_misses(code: str) -> list[str]:
+    """Codes one character away from a subclass: most are no subclass."""
+    letters = [code[:4] + letter for letter in "ABCDEFGHZ"]
+    digits = [code[:i] + d + code[i + 1 :] for i in range(4) for d in "0123456789"]
+    return [*letters, *digits, code[:4], code + "Z", code[1:]]
+
+
+def test_the_written_pattern_accepts_exactly_what_normalise_accepts() -> None:
     pattern = re.compile(NAF_REV2.written_pattern)
-    samples = [f"{d:02d}{g}{c}{letter}" for d in range(100) for g, c, letter in [("1", "0", "A")]]
-    samples += ["56.10a", " 56 10 A ", "5610", "56.1", "ABCDE", "0400Z", "5610AA", "5610ſ"]
+    samples = ["56.10a", " 56 10 A ", "5610", "56.1", "ABCDE", "0400Z", "5699Z", "5610ſ", ""]
+    for row in ROWS:
+        code = row["subclass"]
+        samples += [code, code.lower(), f"{row['class']}{code[-1]}", *_near_misses(code)]
+    accepted = 0
     for written in samples:
         assert bool(pattern.match(written)) == (NAF_REV2.normalise(written) is not None), written
+        accepted += NAF_REV2.normalise(written) is not None
+    assert accepted > 4 * len(ROWS) and accepted < len(samples) / 2
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_each_label_level_normalises_and_writes_exactly_its_own_codes(level: str) -> None:
+    view = NAF_REV2.for_level(level)
+    pattern = re.compile(view.written_pattern)
+    codes = sorted({row[level] for row in ROWS})
+    others = sorted({row[other] for row in ROWS for other in LEVELS if other != level})
+    for written in codes:
+        assert view.normalise(written) == written.replace(".", "").upper()
+        assert pattern.match(written) and pattern.match(f" {written.lower()} ")
+    for written in others[::7]:
+        assert view.normalise(written) is None and not pattern.match(written), written
+    assert view.levels == LEVELS[: LEVELS.index(level) + 1]
+
+
+def test_a_class_level_nomenclature_maps_its_labels_up_and_not_down() -> None:
+    classes = nomenclature("naf-rev2", "class")
+    assert classes is not None and classes.levels[-1] == "class"
+    assert classes.normalise("56.10") == "5610"
+    assert classes.normalise("5610A") is None
+    assert classes.at_level(["5610", "0111"], "division") == ["56", "01"]
+    assert classes.at_level(["5610"], "section") == ["I"]
+    with pytest.raises(ValueError, match="finer"):
+        classes.at_level(["5610"], "subclass")
+    assert classes.label("56.10A") == "Restauration traditionnelle"  # labels of any level
+
+
+def test_an_unknown_label_level_is_one_clear_sentence() -> None:
+    with pytest.raises(InvalidInput, match=r"data\.label_level 'family' .* choose one of section"):
+        nomenclature("naf-rev2", "family")
+    assert nomenclature("naf-rev2") is NAF_REV2
+    assert nomenclature(None, "class") is None

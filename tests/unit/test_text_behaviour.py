@@ -13,20 +13,22 @@ from mlcycle.registry.gates import p99_latency_ms
 from mlcycle.tasks.text import behaviour
 from mlcycle.tasks.text import nace_vocabulary as vocab
 from mlcycle.tasks.text.generator import generate
+from mlcycle.tasks.text.label_vocabulary import vocabulary
 
 # The curated cases of the NACE example project (the default project).
 DEFAULT_CASES: dict[str, str] = dict(load_settings().registry.gates.behaviour.cases)
 
 
 def _phrase_owners() -> dict[str, set[str]]:
-    """Cleaned phrase -> the subclasses (or ``family:NAME`` pools) that can emit it."""
+    """Cleaned phrase -> the subclasses (or ``family:NAME`` pools) that can emit it,
+    over the whole vocabulary: hand-written and derived from the labels."""
     clean = default_cleaner().clean
     owners: dict[str, set[str]] = defaultdict(set)
-    for sub in vocab.SUBCLASSES:
-        for slot in vocab.SLOTS:
-            for phrase in getattr(sub.words, slot):
-                owners[clean(phrase)].add(sub.code)
-    for family, pool in vocab.FAMILIES.items():
+    words = vocabulary()
+    for sub in words.subclasses:
+        for phrase in (sub.label, *(p for slot in vocab.SLOTS for p in getattr(sub.words, slot))):
+            owners[clean(phrase)].add(sub.code)
+    for family, pool in words.families.items():
         for slot in vocab.SLOTS:
             for phrase in getattr(pool, slot):
                 owners[clean(phrase)].add(f"family:{family}")

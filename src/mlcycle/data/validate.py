@@ -1,8 +1,9 @@
 """Check a table read from a file against the project's schema, row by row.
 
 Text rows (:func:`validate`): required columns must exist; each row needs a non-empty
-text no longer than the limit and a label that the project's nomenclature knows (after
-normalisation: ``56.10a`` is read as ``5610A``) or that matches its label pattern.
+text no longer than the limit and a label matching the configured label pattern, if
+any; with a nomenclature a label must be one of its codes at the project's label level
+(after normalisation: ``56.10a`` is read as ``5610A``).
 
 Tabular rows (:func:`validate_tabular`): the target must exist and be present in each
 row; each feature is typed (:mod:`mlcycle.data.columns`) and a value that cannot be read
@@ -93,7 +94,7 @@ class Schema:
             data.normalise_labels,
             data.max_text_chars,
             data.max_bad_share,
-            nomenclature(data.nomenclature),
+            nomenclature(data.nomenclature, data.label_level),
         )
 
 
@@ -260,7 +261,8 @@ def _describe(code: int, label: str | None, length: int | None, schema: Schema) 
     if code == _BAD_LABEL:
         return f"label {label!r} does not match {schema.code_pattern}"
     if code == _UNKNOWN_LABEL:
-        return f"label {label!r} is not a {schema.nomenclature.name} code"
+        known = schema.nomenclature
+        return f"label {label!r} is not a {known.name} {known.levels[-1]} code"
     if code == _TOO_LONG:
         return f"text has {length:,} characters (at most {schema.max_text_chars:,})"
     return _REASON_NAMES[code]

@@ -148,13 +148,21 @@ class Task(ABC):
 
     @property
     def nomenclature(self) -> Nomenclature | None:
-        """The hierarchy the labels belong to (``data.nomenclature``), if any."""
-        return nomenclature(self.settings.data.nomenclature)
+        """The hierarchy the labels belong to (``data.nomenclature``) at their level
+        (``data.label_level``), if any."""
+        return nomenclature(self.settings.data.nomenclature, self.settings.data.label_level)
 
     def label_name(self, label: str) -> str | None:
         """The official name of a label, when its nomenclature knows it."""
         found = self.nomenclature
         return found.label(label) if found is not None else None
+
+    def label_parents(self, label: str) -> dict[str, tuple[str, str]]:
+        """The ``(code, official name)`` of each level above a label, coarsest first
+        (``{"section": ("I", "Hébergement et restauration"), ...}``); empty without a
+        nomenclature or for a label it does not know."""
+        found = self.nomenclature
+        return dict(found.parents(label)) if found is not None else {}
 
     def normalise_label(self, raw: str) -> str | None:
         """A true label as a client sends it, in canonical form; None when it is invalid."""

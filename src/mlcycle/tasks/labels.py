@@ -1,21 +1,23 @@
 """Label hierarchies (nomenclatures): levels above a label, official names of labels.
 
 A classification project may say its labels belong to a nomenclature
-(``data.nomenclature``); evaluation then scores every level, serving answers with
-each label's official name, monitoring watches the coarsest level, and ``data add``
-refuses labels the nomenclature does not know. Without one, labels are plain strings.
+(``data.nomenclature``), and at which of its levels (``data.label_level``; None: the
+finest); evaluation then scores that level and every level above it, serving answers
+with each label's official name and parents, monitoring watches the coarsest level,
+and ``data add`` refuses labels that are not codes of that level. Without one, labels
+are plain strings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from mlcycle.core.errors import InvalidInput
 
 
 class Nomenclature(Protocol):
-    """A hierarchy of codes: levels from the coarsest to the labels themselves."""
+    """A hierarchy of codes: levels from the coarsest to the labels' own."""
 
     name: str
     levels: tuple[str, ...]
@@ -32,6 +34,13 @@ class Nomenclature(Protocol):
     def label(self, code: str) -> str | None:
         """The official name of a code of any level, when known."""
 
+    def parents(self, code: str) -> Mapping[str, tuple[str, str]]:
+        """The ``(code, official name)`` of each level above a code, coarsest first;
+        empty for a code of the coarsest level or one the hierarchy does not know."""
+
+    def for_level(self, level: str) -> Nomenclature:
+        """The same hierarchy with labels at ``level``; ValueError for no such level."""
+
 
 def _naf_rev2() -> Nomenclature:
     from mlcycle.tasks.text.nace import NAF_REV2
@@ -42,11 +51,15 @@ def _naf_rev2() -> Nomenclature:
 NOMENCLATURES: dict[str, Callable[[], Nomenclature]] = {"naf-rev2": _naf_rev2}
 
 
-def nomenclature(name: str | None) -> Nomenclature | None:
-    """The nomenclature called ``name``; None for None.
+def nomenclature(name: str | None, level: str | None = None) -> Nomenclature | None:
+    """The nomenclature called ``name`` with labels at ``level``; None for None.
+
+    Args:
+        name: ``data.nomenclature``.
+        level: ``data.label_level``; None: the nomenclature's finest level.
 
     Raises:
-        InvalidInput: No nomenclature has that name.
+        InvalidInput: No nomenclature has that name, or it has no such level.
     """
     if name is None:
         return None
@@ -56,4 +69,13 @@ def nomenclature(name: str | None) -> Nomenclature | None:
             f"Unknown nomenclature {name!r} in data.nomenclature; known: "
             f"{', '.join(NOMENCLATURES)}."
         )
-    return factory()
+    found = factory()
+    if level is None:
+        return found
+    try:
+        return found.for_level(level)
+    except ValueError:
+        raise InvalidInput(
+            f"data.label_level {level!r} is no level of {name}; choose one of "
+            f"{', '.join(found.levels)}."
+        ) from None

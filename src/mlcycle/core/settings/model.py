@@ -85,6 +85,9 @@ class DataSettings(BaseModel):
     # The hierarchy classification labels belong to (a name of
     # ``mlcycle.tasks.labels.NOMENCLATURES``); None: plain labels.
     nomenclature: str | None = None
+    # The nomenclature level the labels are at (naf-rev2: section, division, group,
+    # class or subclass); None: its finest. Codes of other levels are bad rows.
+    label_level: str | None = None
     # Classification labels must match this after normalisation; None accepts any.
     label_pattern: str | None = None
     # Upper-case labels and drop dots and spaces inside them ("56.10a" -> "5610A").
@@ -98,6 +101,12 @@ class DataSettings(BaseModel):
     max_bad_share: float = Field(0.25, ge=0.0, le=1.0)
     # The MLflow experiment whose runs hold the dataset versions.
     experiment: str = "mlcycle-datasets"
+
+    @model_validator(mode="after")
+    def _level_of_a_nomenclature(self) -> DataSettings:
+        if self.label_level is not None and self.nomenclature is None:
+            raise ValueError("data.label_level needs data.nomenclature (e.g. naf-rev2)")
+        return self
 
     @model_validator(mode="after")
     def _target_not_a_feature(self) -> DataSettings:

@@ -1,223 +1,125 @@
-"""NACE rev.2 / NAF rev.2 code helpers: validation, hierarchy levels and labels.
+"""NAF rev.2 (the French version of NACE rev.2): its codes, levels and official labels.
 
-A NAF subclass code is four digits and a letter (``5610A``) whose first two digits
-are a division of NACE rev.2 (``0400Z`` has the shape but no division: not a code).
-Its levels read off the code itself: the section is a letter found from the division,
-the division is two digits, the group three, the class four, the subclass all five.
+The whole nomenclature ships beside this module as ``naf_rev2.csv``: the 732
+subclasses (``0111Z`` ... ``9900Z``), each with its class, group, division and section
+and the French label of every level. Source: INSEE's published NAF rev.2 nomenclature
+(https://www.insee.fr/fr/information/2120875), Licence Ouverte / Open Licence 2.0
+(Etalab), as tabulated in InseeFrLab/codif-ape-train (``data/naf_extended.csv``) with
+its columns renamed. The table is read on first use, once per process.
 
-It depends on the standard library only. ``NAF_REV2`` offers it as a nomenclature
-(:mod:`mlcycle.tasks.labels`) to evaluation, serving and monitoring.
+Codes are written compactly and in upper case: section ``I``, division ``56``, group
+``561``, class ``5610``, subclass ``5610A``; the dotted forms people write (``56.1``,
+``56.10``, ``56.10a``, ``56 10 A``) are read as the same codes. A code is valid only if
+the table has it: ``0400Z`` (no division 04) and ``5699Z`` (no class 56.99) are not.
+
+``NAF_REV2`` offers the table as a :class:`mlcycle.tasks.labels.Nomenclature` whose
+labels are subclasses; ``NAF_REV2.for_level("class")`` is the same nomenclature for a
+project whose labels are classes (``data.label_level``).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from importlib import resources
+from typing import NamedTuple
 
-SUBCLASS_PATTERN = re.compile(r"^\d{4}[A-Z]$")
 LEVELS = ("section", "division", "group", "class", "subclass")
+TABLE = "naf_rev2.csv"
 
 # Characters people put inside codes ("56.10A", "56 10 A") that carry no meaning.
 _SEPARATORS = re.compile(r"[\s.]+")
-
-# The official division ranges of each section (inclusive); numbers missing from the
-# ranges (04, 34, 40, 44, ...) are not divisions of NACE rev.2.
-_SECTION_RANGES: tuple[tuple[str, int, int], ...] = (
-    ("A", 1, 3),
-    ("B", 5, 9),
-    ("C", 10, 33),
-    ("D", 35, 35),
-    ("E", 36, 39),
-    ("F", 41, 43),
-    ("G", 45, 47),
-    ("H", 49, 53),
-    ("I", 55, 56),
-    ("J", 58, 63),
-    ("K", 64, 66),
-    ("L", 68, 68),
-    ("M", 69, 75),
-    ("N", 77, 82),
-    ("O", 84, 84),
-    ("P", 85, 85),
-    ("Q", 86, 88),
-    ("R", 90, 93),
-    ("S", 94, 96),
-    ("T", 97, 98),
-    ("U", 99, 99),
-)
-_DIVISION_SECTION: dict[str, str] = {
-    f"{division:02d}": section
-    for section, first, last in _SECTION_RANGES
-    for division in range(first, last + 1)
-}
-
-# The two-digit divisions of NACE rev.2 ("01" ... "99").
-DIVISIONS: frozenset[str] = frozenset(_DIVISION_SECTION)
-
-SECTION_LABELS: dict[str, str] = {
-    "A": "Agriculture, sylviculture et pêche",
-    "B": "Industries extractives",
-    "C": "Industrie manufacturière",
-    "D": "Production et distribution d'électricité, de gaz, de vapeur et d'air conditionné",
-    "E": "Production et distribution d'eau ; assainissement, gestion des déchets et dépollution",
-    "F": "Construction",
-    "G": "Commerce ; réparation d'automobiles et de motocycles",
-    "H": "Transports et entreposage",
-    "I": "Hébergement et restauration",
-    "J": "Information et communication",
-    "K": "Activités financières et d'assurance",
-    "L": "Activités immobilières",
-    "M": "Activités spécialisées, scientifiques et techniques",
-    "N": "Activités de services administratifs et de soutien",
-    "O": "Administration publique",
-    "P": "Enseignement",
-    "Q": "Santé humaine et action sociale",
-    "R": "Arts, spectacles et activités récréatives",
-    "S": "Autres activités de services",
-    "T": "Activités des ménages en tant qu'employeurs ; activités indifférenciées des "
-    "ménages en tant que producteurs de biens et services pour usage propre",
-    "U": "Activités extra-territoriales",
-}
-
-# Official labels of the subclasses the synthetic generator uses.
-SUBCLASS_LABELS: dict[str, str] = {
-    "0111Z": "Culture de céréales (à l'exception du riz), de légumineuses et de graines "
-    "oléagineuses",
-    "0113Z": "Culture de légumes, de melons, de racines et de tubercules",
-    "0121Z": "Culture de la vigne",
-    "0141Z": "Élevage de vaches laitières",
-    "0321Z": "Aquaculture en mer",
-    "1013B": "Charcuterie",
-    "1071A": "Fabrication industrielle de pain et de pâtisserie fraîche",
-    "1071C": "Boulangerie et boulangerie-pâtisserie",
-    "1071D": "Pâtisserie",
-    "1102B": "Vinification",
-    "3109B": "Fabrication d'autres meubles et industries connexes de l'ameublement",
-    "3511Z": "Production d'électricité",
-    "3811Z": "Collecte des déchets non dangereux",
-    "4120A": "Construction de maisons individuelles",
-    "4120B": "Construction d'autres bâtiments",
-    "4321A": "Travaux d'installation électrique dans tous locaux",
-    "4322A": "Travaux d'installation d'eau et de gaz en tous locaux",
-    "4322B": "Travaux d'installation d'équipements thermiques et de climatisation",
-    "4332A": "Travaux de menuiserie bois et PVC",
-    "4334Z": "Travaux de peinture et vitrerie",
-    "4391B": "Travaux de couverture par éléments",
-    "4399C": "Travaux de maçonnerie générale et gros œuvre de bâtiment",
-    "4511Z": "Commerce de voitures et de véhicules automobiles légers",
-    "4520A": "Entretien et réparation de véhicules automobiles légers",
-    "4520B": "Entretien et réparation d'autres véhicules automobiles",
-    "4711A": "Commerce de détail de produits surgelés",
-    "4711B": "Commerce d'alimentation générale",
-    "4711C": "Supérettes",
-    "4711D": "Supermarchés",
-    "4711F": "Hypermarchés",
-    "4722Z": "Commerce de détail de viandes et de produits à base de viande en magasin spécialisé",
-    "4723Z": "Commerce de détail de poissons, crustacés et mollusques en magasin spécialisé",
-    "4724Z": "Commerce de détail de pain, pâtisserie et confiserie en magasin spécialisé",
-    "4725Z": "Commerce de détail de boissons en magasin spécialisé",
-    "4726Z": "Commerce de détail de produits à base de tabac en magasin spécialisé",
-    "4771Z": "Commerce de détail d'habillement en magasin spécialisé",
-    "4773Z": "Commerce de détail de produits pharmaceutiques en magasin spécialisé",
-    "4778C": "Autres commerces de détail spécialisés divers",
-    "4781Z": "Commerce de détail alimentaire sur éventaires et marchés",
-    "4791B": "Vente à distance sur catalogue spécialisé",
-    "4932Z": "Transports de voyageurs par taxis",
-    "4941A": "Transports routiers de fret interurbains",
-    "4941B": "Transports routiers de fret de proximité",
-    "5320Z": "Autres activités de poste et de courrier",
-    "5510Z": "Hôtels et hébergement similaire",
-    "5520Z": "Hébergement touristique et autre hébergement de courte durée",
-    "5610A": "Restauration traditionnelle",
-    "5610B": "Cafétérias et autres libres-services",
-    "5610C": "Restauration de type rapide",
-    "5621Z": "Services des traiteurs",
-    "5630Z": "Débits de boissons",
-    "6201Z": "Programmation informatique",
-    "6202A": "Conseil en systèmes et logiciels informatiques",
-    "6202B": "Tierce maintenance de systèmes et d'applications informatiques",
-    "6311Z": "Traitement de données, hébergement et activités connexes",
-    "6622Z": "Activités des agents et courtiers d'assurances",
-    "6820A": "Location de logements",
-    "6820B": "Location de terrains et d'autres biens immobiliers",
-    "6831Z": "Agences immobilières",
-    "6910Z": "Activités juridiques",
-    "6920Z": "Activités comptables",
-    "7022Z": "Conseil pour les affaires et autres conseils de gestion",
-    "7111Z": "Activités d'architecture",
-    "7311Z": "Activités des agences de publicité",
-    "7420Z": "Activités photographiques",
-    "7500Z": "Activités vétérinaires",
-    "7711A": "Location de courte durée de voitures et de véhicules automobiles légers",
-    "8121Z": "Nettoyage courant des bâtiments",
-    "8130Z": "Services d'aménagement paysager",
-    "8551Z": "Enseignement de disciplines sportives et d'activités de loisirs",
-    "8553Z": "Enseignement de la conduite",
-    "8559A": "Formation continue d'adultes",
-    "8621Z": "Activité des médecins généralistes",
-    "8622C": "Autres activités des médecins spécialistes",
-    "8623Z": "Pratique dentaire",
-    "8690D": "Activités des infirmiers et des sages-femmes",
-    "9001Z": "Arts du spectacle vivant",
-    "9313Z": "Activités des centres de culture physique",
-    "9529Z": "Réparation d'autres biens personnels et domestiques",
-    "9602A": "Coiffure",
-    "9602B": "Soins de beauté",
-    "9604Z": "Entretien corporel",
-    "9609Z": "Autres services personnels n.c.a.",
-}
+_WRITTEN_SEPARATOR = r"[\s.]*"
 
 
-def normalise_code(raw: str) -> str | None:
-    """Bring a subclass code to its canonical form.
+class Parent(NamedTuple):
+    """A code above another one, with its official label."""
+
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Every code of every level: its level and label; each division's section."""
+
+    codes: dict[str, tuple[str, str]]  # compact code -> (level, label)
+    section_of_division: dict[str, str]
+
+    def at(self, level: str) -> list[str]:
+        return [code for code, (lv, _) in self.codes.items() if lv == level]
+
+
+@lru_cache(maxsize=1)
+def _table() -> _Table:
+    text = resources.files(__package__).joinpath(TABLE).read_text(encoding="utf-8")
+    codes: dict[str, tuple[str, str]] = {}
+    sections: dict[str, str] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        for level in LEVELS:
+            codes.setdefault(row[level].replace(".", ""), (level, row[f"{level}_label"]))
+        sections[row["division"]] = row["section"]
+    return _Table(codes, sections)
+
+
+def _known(raw: object) -> tuple[str, str] | None:
+    """The canonical form and level of a code written any usual way, if the table has it."""
+    if not isinstance(raw, str):
+        return None
+    stripped = _SEPARATORS.sub("", raw)
+    # ASCII before upper case: "ſ".upper() is "S", and digits of other scripts exist.
+    compact = stripped.upper() if stripped.isascii() else ""
+    found = _table().codes.get(compact)
+    return (compact, found[0]) if found else None
+
+
+def level_of(code: str) -> str | None:
+    """The level of a NAF rev.2 code (``"56.10"`` -> ``"class"``), None if it is none."""
+    known = _known(code)
+    return known[1] if known else None
+
+
+def normalise_code(raw: str, level: str = "subclass") -> str | None:
+    """Bring a code of one level to its canonical form.
 
     Args:
         raw: A code as people write it: ``"56.10A"``, ``" 5610a "``, ``"56 10 A"``.
+        level: The level the code must be at (one of :data:`LEVELS`).
 
     Returns:
-        The canonical five-character code (``"5610A"``), or None when the input is not
-        a subclass code: malformed, or not starting with a NACE rev.2 division
-        (``"0400Z"``), so that every code it returns has a section.
+        The canonical code (``"5610A"``), or None when the input is no code of that
+        level of NAF rev.2: malformed, unknown (``"0400Z"``, ``"5699Z"``) or another level.
     """
-    if not isinstance(raw, str):
-        return None
-    compact = _SEPARATORS.sub("", raw)
-    # ASCII before upper case: "ſ".upper() is "S", and \d accepts digits of any script.
-    if not compact.isascii():
-        return None
-    code = compact.upper()
-    well_formed = SUBCLASS_PATTERN.match(code)
-    return code if well_formed and code[:2] in DIVISIONS else None
-
-
-def _compact(code: str) -> str:
-    return _SEPARATORS.sub("", code).upper()
+    known = _known(raw)
+    return known[0] if known and known[1] == level else None
 
 
 def section_of(code: str) -> str:
-    """The section letter of a code of any level from division down.
-
-    Args:
-        code: A subclass, class, group or division code (``"5610A"``, ``"56.10"``,
-            ``"56"``), or a section letter, which is returned as is.
-
-    Returns:
-        The section letter, e.g. ``"I"`` for ``"5610A"``.
+    """The section letter of a code of any level.
 
     Raises:
-        ValueError: If the code does not start with a division of NACE rev.2.
+        ValueError: If the code is no NAF rev.2 code (``"0400Z"``, ``"XX"``).
     """
-    compact = _compact(code) if isinstance(code, str) else ""
-    if len(compact) == 1 and compact in SECTION_LABELS:
-        return compact
-    section = _DIVISION_SECTION.get(compact[:2])
-    if section is None:
-        raise ValueError(f"{code!r} does not start with a NACE rev.2 division.")
-    return section
+    known = _known(code)
+    if known is None:
+        raise ValueError(f"{code!r} is no NAF rev.2 code: no such division or code.")
+    canonical, level = known
+    return canonical if level == "section" else _table().section_of_division[canonical[:2]]
 
 
-# Number of leading characters each numeric level keeps.
-_LEVEL_WIDTH = {"division": 2, "group": 3, "class": 4}
+# Number of leading characters each numeric level keeps, and a code of each level.
+_LEVEL_WIDTH = {"division": 2, "group": 3, "class": 4, "subclass": 5}
+_EXAMPLE = {
+    "section": "I",
+    "division": "56",
+    "group": "56.1",
+    "class": "56.10",
+    "subclass": "5610A",
+}
 
 
 def _check_level(level: str) -> None:
@@ -225,42 +127,30 @@ def _check_level(level: str) -> None:
         raise ValueError(f"Unknown level {level!r}; choose one of {', '.join(LEVELS)}.")
 
 
-def at_level(code: str, level: str) -> str:
-    """The ancestor of a subclass code at a level of the hierarchy.
-
-    Args:
-        code: A subclass code; dots, spaces and lower case are tolerated.
-        level: One of :data:`LEVELS`.
-
-    Returns:
-        The section letter, or the 2-, 3- or 4-digit prefix, or the whole subclass.
+def at_level(code: str, level: str, of: str = "subclass") -> str:
+    """The ancestor at ``level`` of a code of level ``of`` (itself at its own level).
 
     Raises:
-        ValueError: If the level is unknown or the code is not a valid subclass code.
+        ValueError: If a level is unknown, ``level`` is finer than ``of``, or the code is
+            no NAF rev.2 code of level ``of``.
     """
     _check_level(level)
-    canonical = normalise_code(code)
+    _check_level(of)
+    if LEVELS.index(level) > LEVELS.index(of):
+        raise ValueError(f"A {of} code has no {level}: that level is finer.")
+    canonical = normalise_code(code, of)
     if canonical is None:
-        raise ValueError(f"{code!r} is not a NAF subclass code such as 5610A.")
+        raise ValueError(f"{code!r} is not a NAF {of} code such as {_EXAMPLE[of]}.")
     if level == "section":
         return section_of(canonical)
-    if level == "subclass":
-        return canonical
     return canonical[: _LEVEL_WIDTH[level]]
 
 
-def codes_at_level(codes: Sequence[str], level: str) -> list[str]:
-    """Map many subclass codes to one level, computing each distinct code once.
-
-    Args:
-        codes: Subclass codes, typically a label column with few distinct values.
-        level: One of :data:`LEVELS`.
-
-    Returns:
-        The codes at that level, in the input order.
+def codes_at_level(codes: Sequence[str], level: str, of: str = "subclass") -> list[str]:
+    """Map many codes of level ``of`` to ``level``, computing each distinct code once.
 
     Raises:
-        ValueError: If the level is unknown or any code is invalid.
+        ValueError: If a level is unknown or any code is invalid.
     """
     _check_level(level)
     cache: dict[str, str] = {}
@@ -268,58 +158,109 @@ def codes_at_level(codes: Sequence[str], level: str) -> list[str]:
     for code in codes:
         mapped = cache.get(code)
         if mapped is None:
-            mapped = cache[code] = at_level(code, level)
+            mapped = cache[code] = at_level(code, level, of)
         out.append(mapped)
     return out
 
 
 def label(code: str) -> str | None:
-    """The official French label of a section letter or of a known subclass.
+    """The official French label of a code of any level (``"I"``, ``"56"``, ``"56.1"``,
+    ``"56.10"``, ``"56.10A"``), None when it is no NAF rev.2 code."""
+    known = _known(code)
+    return _table().codes[known[0]][1] if known else None
+
+
+def parents(code: str) -> dict[str, Parent]:
+    """The codes above a code, coarsest first, each with its label.
 
     Args:
-        code: A section letter (``"I"``) or a subclass code (``"56.10A"``).
+        code: A code of any level, written any usual way.
 
     Returns:
-        The label, or None when the code is not one this module knows.
+        ``{"section": Parent("I", "Hébergement et restauration"), "division": ...}`` up
+        to the level just above the code's; empty for a section or an unknown code.
     """
-    if not isinstance(code, str):
-        return None
-    compact = _compact(code)
-    if len(compact) == 1:
-        return SECTION_LABELS.get(compact)
-    return SUBCLASS_LABELS.get(compact)
+    known = _known(code)
+    if known is None:
+        return {}
+    canonical, level = known
+    found = {}
+    for above in LEVELS[: LEVELS.index(level)]:
+        ancestor = at_level(canonical, above, level)
+        found[above] = Parent(ancestor, _table().codes[ancestor][1])
+    return found
 
 
-def _written_pattern() -> str:
-    """A regular expression of the subclass codes :meth:`NafRev2.normalise` accepts, as
-    people write them: dots and white space anywhere, any case, a real division."""
-    sep = r"[\s.]*"
-    divisions = "|".join(f"{d[0]}{sep}{d[1]}" for d in sorted(_DIVISION_SECTION))
-    return f"^{sep}(?:{divisions}){sep}[0-9]{sep}[0-9]{sep}[A-Za-z]{sep}$"
+def subclasses() -> list[tuple[str, str]]:
+    """Every subclass code and its label, in code order."""
+    return sorted((code, text) for code, (lv, text) in _table().codes.items() if lv == "subclass")
 
 
+def _one_of(chars: Iterable[str]) -> str:
+    """A character class of ``chars``, letters in either case."""
+    spelled = "".join(c + c.lower() if c.isalpha() else c for c in chars)
+    return spelled if len(spelled) == 1 else f"[{spelled}]"
+
+
+def _alternation(codes: Iterable[str]) -> str:
+    """A regular expression of exactly ``codes`` (all of one length), with separators
+    allowed between characters: a trie whose branches with the same continuation share
+    one character class (``5610[ABC]`` rather than three branches)."""
+    by_head: dict[str, list[str]] = {}
+    for code in sorted(codes):
+        by_head.setdefault(code[0], []).append(code[1:])
+    heads_by_rest: dict[str, list[str]] = {}
+    for head, tails in by_head.items():
+        rest = _alternation(tails) if tails != [""] else ""
+        heads_by_rest.setdefault(rest, []).append(head)
+    parts = [
+        _one_of(heads) + (_WRITTEN_SEPARATOR + rest if rest else "")
+        for rest, heads in heads_by_rest.items()
+    ]
+    return parts[0] if len(parts) == 1 else f"(?:{'|'.join(parts)})"
+
+
+@dataclass(frozen=True)
 class NafRev2:
-    """NAF rev.2 as a :class:`mlcycle.tasks.labels.Nomenclature` (labels are subclasses)."""
+    """NAF rev.2 as a :class:`mlcycle.tasks.labels.Nomenclature` whose labels are the
+    codes of ``label_level`` (subclasses by default)."""
 
+    label_level: str = "subclass"
     name = "naf-rev2"
-    levels = LEVELS
-    written_pattern = _written_pattern()
+
+    def __post_init__(self) -> None:
+        _check_level(self.label_level)
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The levels from the section down to the labels' own."""
+        return LEVELS[: LEVELS.index(self.label_level) + 1]
+
+    @cached_property
+    def written_pattern(self) -> str:
+        """A regular expression of exactly the labels :meth:`normalise` accepts."""
+        sep = _WRITTEN_SEPARATOR
+        return f"^{sep}{_alternation(_table().at(self.label_level))}{sep}$"
+
+    def for_level(self, level: str) -> NafRev2:
+        """The same nomenclature with labels at ``level``.
+
+        Raises:
+            ValueError: If ``level`` is not one of :data:`LEVELS`.
+        """
+        return NafRev2(level)
 
     def normalise(self, code: str) -> str | None:
-        canonical = normalise_code(code)
-        if canonical is None:
-            return None
-        try:
-            section_of(canonical)
-        except ValueError:  # 0400Z: the pattern, but no such division
-            return None
-        return canonical
+        return normalise_code(code, self.label_level)
 
     def at_level(self, codes: Sequence[str], level: str) -> list[str]:
-        return codes_at_level(codes, level)
+        return codes_at_level(codes, level, self.label_level)
 
     def label(self, code: str) -> str | None:
         return label(code)
+
+    def parents(self, code: str) -> dict[str, Parent]:
+        return parents(code)
 
 
 NAF_REV2 = NafRev2()

@@ -43,8 +43,12 @@ class TextClassification(Task):
         if not self.has_synthetic:
             return None
         from mlcycle.tasks.text.generator import generate
+        from mlcycle.tasks.text.nace import codes_at_level
 
         frame = generate(rows, seed, drift=drift)
+        level = self.nomenclature.levels[-1] if self.nomenclature else "subclass"
+        if level != "subclass":  # a project coding at a coarser level gets its codes
+            frame["nace"] = codes_at_level(frame["nace"].tolist(), level)
         return frame.rename(
             columns={"text": self.settings.data.text_feature(), "nace": self.target}
         )
