@@ -175,5 +175,7 @@ def test_missing_columns_and_unreadable_values_are_one_sentence() -> None:
         model.predict(frame.drop(columns=["seen"]))
     with pytest.raises(InvalidInput, match="could not read the input"):
         model.predict(frame.head(1).assign(x="abc"))
+    with pytest.raises(InvalidInput, match="Record 0 is not an object"):
+        model.predict([[1, 2]])  # a list is read as records, as a server receives them
     with pytest.raises(InvalidInput, match="a pandas DataFrame"):
-        model.predict([[1, 2]])
+        model.predict("x=1")
