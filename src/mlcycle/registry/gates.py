@@ -352,7 +352,8 @@ def run_gates(ctx: GateContext, names: list[str]) -> list[GateResult]:
                     False,
                     "not run",
                     "-",
-                    "no frozen holdout in this store; train once to draw it",
+                    "no frozen holdout in this store; train once to draw it (an imported "
+                    "model: models import URI --holdout NAME@V)",
                 )
             )
         else:

@@ -5,6 +5,7 @@ from mlcycle.core.settings.model import (
     DataSettings,
     FeatureType,
     ModelSettings,
+    ProjectRetrain,
     TrainSettings,
 )
 from mlcycle.core.settings.monitor import MonitorSettings, duration_seconds
@@ -29,6 +30,7 @@ __all__ = [
     "ModelSettings",
     "MonitorSettings",
     "PredictionLogSettings",
+    "ProjectRetrain",
     "RegistrySettings",
     "ServeSettings",
     "Settings",
