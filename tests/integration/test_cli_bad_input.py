@@ -91,3 +91,30 @@ def test_a_model_imported_from_a_folder_without_a_model_is_one_sentence(tmp_path
 def test_a_demo_of_an_unknown_example_is_one_sentence(tmp_path: Path) -> None:
     line = one_sentence(run_cli(_home(tmp_path, DIABETES), "demo", "--example", "churn"))
     assert "no example 'churn'" in line and "diabetes" in line
+
+
+@pytest.mark.parametrize(
+    ("project", "said", "code"),
+    [
+        ("nowhere", "model.retrain.project is 'nowhere'", 2),
+        ("trainer", "The MLproject entry point 'main' in", 6),
+    ],
+)
+def test_a_retrain_whose_mlproject_is_missing_or_fails_is_one_sentence(
+    tmp_path: Path, project: str, said: str, code: int
+) -> None:
+    trainer = tmp_path / "trainer"
+    trainer.mkdir()
+    (trainer / "MLproject").write_text(
+        "name: broken\nentry_points:\n  main:\n    command: \"python -c 'raise SystemExit(3)'\"\n"
+    )
+    home = _home(
+        tmp_path,
+        DIABETES.replace("family: sklearn", f"family: pyfunc, retrain: {{project: {project}}}"),
+    )
+    example_frame("diabetes").to_csv(tmp_path / "d.csv", index=False)
+    assert (
+        run_cli(home, "data", "add", str(tmp_path / "d.csv"), "--name", "diabetes").returncode == 0
+    )
+    done = run_cli(home, "retrain")
+    assert said in one_sentence(done) and done.returncode == code

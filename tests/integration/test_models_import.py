@@ -130,7 +130,7 @@ def test_an_imported_model_is_gated_served_and_retrained_by_its_mlproject(
 ) -> None:
     run_id = _users_run(byo_home, tmp_path / "train.csv")
     out = _ok(_cli(byo_home, "models", "import", f"runs:/{run_id}/model",
-                   "--holdout", "byo-holdout@1"))  # fmt: skip
+                   "--holdout", "byo-holdout@1", "--trained-on", "byo@1"))  # fmt: skip
     assert "Registered byo version 1" in out and "task text-classification, read from" in out
     assert "Froze byo-holdout@1 as the holdout of byo." in out
     promoted = _ok(_cli(byo_home, "models", "promote", "byo", "--version", "1", "--json"))
@@ -142,8 +142,9 @@ def test_an_imported_model_is_gated_served_and_retrained_by_its_mlproject(
     assert "Trained version 2 on byo@2" in retrained, retrained
     assert "Retrain outcome: promoted" in retrained, retrained
     listed = json.loads(_ok(_cli(byo_home, "models", "list", "--json")))
-    newest = listed["versions"][0]
+    newest, first = listed["versions"][0], listed["versions"][-1]
     assert newest["version"] == "2" and "production" in newest["aliases"]
+    assert first["dataset"] == "byo" and newest["dataset"] == "byo"  # lineage of both
 
 
 def _serve_and_give_feedback(home: Path) -> None:

@@ -29,6 +29,12 @@ def import_model(
         help="Dataset version NAME@V of rows the model never trained on: frozen as its "
         "holdout, on which the quality, champion, behaviour and latency gates judge it.",
     ),
+    trained_on: str | None = typer.Option(
+        None,
+        "--trained-on",
+        help="Dataset version NAME@V the model was trained on (when stored): its lineage, "
+        "and the reference monitoring compares production inputs with.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Register a model trained by your own code: gated, served, logged and monitored."""
@@ -37,7 +43,7 @@ def import_model(
     from mlcycle.registry.imports import import_model as run_import
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    result = run_import(model_uri, name, task, holdout)
+    result = run_import(model_uri, name, task, holdout, trained_on=trained_on)
     if as_json:
         print_json(result.to_dict())
         return

@@ -12,6 +12,10 @@ the retrain then promotes it through the gates like any other.
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +94,31 @@ def run_entry_point(
 
     experiment = ensure_experiment(settings.experiment_name, settings)
     try:
-        submitted = mlflow.projects.run(
-            str(folder), entry_point=entry_point, parameters=parameters,
-            experiment_id=experiment, env_manager="local", synchronous=True,
-        )  # fmt: skip
+        with _output_on_stderr():
+            submitted = mlflow.projects.run(
+                str(folder), entry_point=entry_point, parameters=parameters,
+                experiment_id=experiment, env_manager="local", synchronous=True,
+            )  # fmt: skip
     except ExecutionException as exc:
         raise ModelError(
             f"The MLproject entry point {entry_point!r} in {folder} failed ({exc}); run it "
             f"yourself to see why: mlflow run {folder} -e {entry_point} --env-manager local."
         ) from None
     return str(submitted.run_id)
+
+
+@contextmanager
+def _output_on_stderr() -> Iterator[None]:
+    """The entry point's output goes to stderr: stdout stays ours (``retrain --json``)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def import_logged(
@@ -111,9 +130,8 @@ def import_logged(
     from mlcycle.registry.imports import import_model
 
     uri = logged_model_uri(run_id)
-    lineage = {"mlcycle.dataset_ref": dataset, "mlcycle.dataset_name": dataset.split("@")[0]}
     imported = import_model(
-        uri, settings.model.name, settings.model.task, settings=settings, tags=lineage
+        uri, settings.model.name, settings.model.task, settings=settings, trained_on=dataset
     )
     run = mlflow.get_run(run_id)
     return TrainResult(

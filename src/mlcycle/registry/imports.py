@@ -35,6 +35,7 @@ from mlcycle.registry.ops import register
 
 FAMILY = "pyfunc"
 IMPORTED_TAG = "mlcycle.imported_from"
+DATASET_TAG = "mlcycle.dataset_ref"  # what monitoring reads as the training data
 TEXT_TASK = "text-classification"
 _RUN_URI = re.compile(r"^runs:/(?P<run>[^/]+)(?:/.*)?$")
 _REGISTERED = re.compile(r"^models:/(?P<name>[^@/]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
@@ -65,8 +66,12 @@ def import_model(
     holdout: str | None = None,
     settings: Settings | None = None,
     tags: dict[str, str] | None = None,
+    trained_on: str | None = None,
 ) -> ImportResult:
     """Register the MLflow model at ``model_uri`` as the next version of ``name``.
+
+    ``trained_on`` names the dataset version the model learnt from, when it is stored:
+    its lineage, and the reference monitoring compares production inputs with.
 
     Raises:
         NotFound: No model at the URI (a run that does not exist, a missing folder).
@@ -84,7 +89,8 @@ def import_model(
     described = name == settings.model.name
     _check_task(task, inferred, name, model_uri, settings, described)
     rows = _holdout_rows(holdout, task, described, settings) if holdout else None
-    version = register(source, name, tags={**_tags(task, model_uri), **(tags or {})})
+    lineage = _lineage(trained_on, settings) if trained_on else {}
+    version = register(source, name, tags={**_tags(task, model_uri), **lineage, **(tags or {})})
     frozen = freeze_holdout(name, rows, settings)[1] if rows is not None else False
     return ImportResult(
         name, version.version, task, inferred, model_uri, version.run_id, described,
@@ -99,6 +105,15 @@ def _tags(task: str, model_uri: str) -> dict[str, str]:
         IMPORTED_TAG: model_uri[:4000],
         "mlcycle.version": mlcycle.__version__,
     }
+
+
+def _lineage(ref: str, settings: Settings) -> dict[str, str]:
+    """The version tags naming a stored dataset version as the training data."""
+    from mlcycle.data.store import DatasetRef, resolve
+
+    version = resolve(DatasetRef.parse(ref), settings)
+    return {DATASET_TAG: version.ref, "mlcycle.dataset_name": version.name,
+            "mlcycle.dataset_digest": version.digest}  # fmt: skip
 
 
 def stored_source(model_uri: str, settings: Settings) -> str:
