@@ -92,7 +92,9 @@ def print_check(out: Any, check: Any) -> None:
 
 def print_swap(out: Any, data: Any, outcome: Any, swapped: bool, after: Any) -> None:
     """Step 8: whether the server answers with the new version, and what it was sent."""
-    if not outcome.version or outcome.outcome != "promoted":
+    from mlcycle.loop.retrain import PROMOTED
+
+    if not outcome.version or outcome.outcome != PROMOTED:
         out.print("Nothing was promoted to production, so the server keeps its version.")
         return
     if not swapped:

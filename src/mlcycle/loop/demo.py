@@ -35,8 +35,8 @@ from mlcycle.core.private import private_dirs
 from mlcycle.core.settings import Settings
 from mlcycle.data.ingest import AddResult, add_dataset
 from mlcycle.loop.examples import DRIFT_SHARE, Example
-from mlcycle.loop.retrain import RetrainResult, retrain
-from mlcycle.loop.traffic import Inputs, Traffic, send_traffic
+from mlcycle.loop.retrain import PROMOTED, RetrainResult, retrain
+from mlcycle.loop.traffic import Inputs, Traffic, send_traffic, wait_for_version
 from mlcycle.registry.promotion import MoveResult, promote
 from mlcycle.tasks import task_of
 from mlcycle.train.pipeline import Reporter, TrainResult, synthetic_file, train_model
@@ -260,9 +260,6 @@ def retrain_on_feedback(
 def swap_and_send(url: str, outcome: RetrainResult, data: DemoData) -> tuple[bool, Traffic | None]:
     """Step 8: wait for the server to answer with the promoted version, then send more
     drifted traffic. ``(False, None)`` when nothing was promoted or it did not swap."""
-    from mlcycle.loop.retrain import PROMOTED
-    from mlcycle.loop.traffic import wait_for_version
-
     if not outcome.version or outcome.outcome != PROMOTED:
         return False, None
     if not wait_for_version(url, outcome.version, data.normal.body(0, 1, 1)):

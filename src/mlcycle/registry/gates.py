@@ -299,31 +299,41 @@ def behaviour_gate(ctx: GateContext) -> GateResult:
 
 
 def latency(ctx: GateContext) -> GateResult:
-    """In-process p99 of single-text predictions under the budget."""
+    """In-process p99 of single-row predictions under the budget."""
     config = ctx.settings.registry.gates.latency
     if ctx.holdout is None:
         return GateResult("latency", False, "not run", "-", "no frozen holdout to time on")
     inputs = ctx.task.single_inputs(ctx.holdout.frame, LATENCY_INPUTS)
-    p99 = p99_latency_ms(ctx.candidate.model.model, inputs, config.samples)
+    p99 = p99_latency_ms(ctx.candidate.model.model, inputs, config.samples, ctx.task.predict_single)
     return GateResult(
         "latency",
         p99 <= config.p99_ms,
         f"p99 {p99:.3f} ms",
         f"<= {config.p99_ms} ms",
-        f"{config.samples} single-row predictions, k=5",
+        f"{config.samples} single-row predictions, k=5, as the API makes them",
         [{"p99_ms": p99, "budget_ms": config.p99_ms}],
     )
 
 
-def p99_latency_ms(model: Any, inputs: Sequence[Any], samples: int) -> float:
-    """The 99th percentile of one-row ``predict`` calls (k=5), in milliseconds, warm."""
+def p99_latency_ms(
+    model: Any,
+    inputs: Sequence[Any],
+    samples: int,
+    predict: Callable[[Any, Any, int], Any] | None = None,
+) -> float:
+    """The 99th percentile of one-row predictions (k=5), in milliseconds, warm.
+
+    ``predict(model, single, k)`` asks the model (default: ``model.predict``); the task
+    passes the way its API asks, so the gate times what serving does.
+    """
+    ask = predict or (lambda m, single, k: m.predict(single, k=k))
     for single in inputs[:20]:  # warm caches and compiled kernels first
-        model.predict(single, k=5)
+        ask(model, single, 5)
     timings = np.empty(samples)
     for i in range(samples):
         single = inputs[i % len(inputs)]
         start = time.perf_counter()
-        model.predict(single, k=5)
+        ask(model, single, 5)
         timings[i] = time.perf_counter() - start
     return float(np.percentile(timings, 99) * 1000.0)
 

@@ -188,3 +188,7 @@ class Task(ABC):
     def single_inputs(self, frame: pd.DataFrame, count: int) -> Sequence[Any]:
         """Up to ``count`` one-row inputs (the latency gate times them one by one)."""
         return [self.inputs(frame.iloc[[i]]) for i in range(min(count, len(frame)))]
+
+    def predict_single(self, model: Any, single: Any, k: int) -> Any:
+        """``model``'s answer to one of :meth:`single_inputs`, the way the API asks it."""
+        return model.predict(single, k=k)

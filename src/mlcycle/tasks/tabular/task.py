@@ -42,6 +42,17 @@ class TabularTask(Task):
     def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame.drop(columns=[self.target], errors="ignore")
 
+    def single_inputs(self, frame: pd.DataFrame, count: int) -> list[list[dict[str, Any]]]:
+        """One-record batches, as the API receives them (records, not a table)."""
+        return [[record] for record in self.inputs(frame.iloc[:count]).to_dict("records")]
+
+    def predict_single(self, model: Any, single: Any, k: int) -> Any:
+        """Records go the API's way: ``predict_records`` where the model has it (the
+        scikit-learn family's path without pandas), else a one-row table."""
+        if hasattr(model, "predict_records"):
+            return model.predict_records(single, k)
+        return model.predict(pd.DataFrame.from_records(single), k=k)
+
     def behaviour(self, model: Any, frame: pd.DataFrame, config: BehaviourGate) -> BehaviourReport:
         cases = config.cases if isinstance(config.cases, list) else []
         spec = BehaviourSpec.model_validate(
