@@ -82,15 +82,16 @@ def import_model(
     settings = settings or get_settings()
     name = name or settings.model.name
     use_tracking(settings)
-    source = stored_source(model_uri, settings)
-    signature = _signature(source, model_uri)
+    source = model_source(model_uri)
     inferred = task is None
-    task = task or infer_task(signature, model_uri)
+    task = task or infer_task(_signature(source, model_uri), model_uri)
     described = name == settings.model.name
     _check_task(task, inferred, name, model_uri, settings, described)
     rows = _holdout_rows(holdout, task, described, settings) if holdout else None
     lineage = _lineage(trained_on, settings) if trained_on else {}
-    version = register(source, name, tags={**_tags(task, model_uri), **lineage, **(tags or {})})
+    # Only now, with everything checked, is anything written.
+    stored = _copy_folder(Path(source), settings) if _is_folder(source) else source
+    version = register(stored, name, tags={**_tags(task, model_uri), **lineage, **(tags or {})})
     frozen = freeze_holdout(name, rows, settings)[1] if rows is not None else False
     return ImportResult(
         name, version.version, task, inferred, model_uri, version.run_id, described,
@@ -116,8 +117,9 @@ def _lineage(ref: str, settings: Settings) -> dict[str, str]:
             "mlcycle.dataset_digest": version.digest}  # fmt: skip
 
 
-def stored_source(model_uri: str, settings: Settings) -> str:
-    """A URI of the model inside the tracking store: the one given, or a copy's.
+def model_source(model_uri: str) -> str:
+    """Where the model is: the URI given, the source of a registered version, or the
+    local folder (a ``file://`` URI as a path). Nothing is written.
 
     Raises:
         NotFound: A run, registered version or folder that does not exist.
@@ -126,21 +128,31 @@ def stored_source(model_uri: str, settings: Settings) -> str:
     from mlflow.exceptions import MlflowException
 
     client = MlflowClient()
-    where = settings.resolved_tracking_uri()
     if run := _RUN_URI.match(model_uri):
         try:
             client.get_run(run["run"])
         except MlflowException:
             raise NotFound(
-                f"There is no run {run['run']} in the tracking store {where}; check the run "
-                "id (mlflow ui lists the runs) or point MLFLOW_TRACKING_URI at its store."
+                f"There is no run {run['run']} in the tracking store {client.tracking_uri}; "
+                "check the run id (mlflow ui lists the runs) or point MLFLOW_TRACKING_URI at "
+                "its store."
             ) from None
         return model_uri
     if registered := _REGISTERED.match(model_uri):
         return _registered_source(client, registered)
-    if "://" in model_uri or model_uri.startswith("models:/"):
+    if "://" in model_uri.removeprefix("file://") or model_uri.startswith("models:/"):
         return model_uri
-    return _copy_folder(Path(model_uri.removeprefix("file://")), settings)
+    folder = Path(model_uri.removeprefix("file://"))
+    if not (folder / "MLmodel").is_file():
+        raise NotFound(
+            f"{folder} holds no MLflow model (no MLmodel file); give a model URI "
+            "(runs:/<run id>/model, models:/...) or the folder mlflow saved the model in."
+        )
+    return str(folder.resolve())
+
+
+def _is_folder(source: str) -> bool:
+    return Path(source).is_absolute() and (Path(source) / "MLmodel").is_file()
 
 
 def _registered_source(client: Any, ref: re.Match[str]) -> str:
@@ -164,14 +176,10 @@ def _registered_source(client: Any, ref: re.Match[str]) -> str:
 
 
 def _copy_folder(folder: Path, settings: Settings) -> str:
-    """Log a local model folder as the artifacts of a new run; its ``runs:/`` URI."""
+    """Log a local model folder as the artifacts of a new run; its ``runs:/`` URI (the
+    registry must not point at a folder that may change or go)."""
     from mlflow import MlflowClient
 
-    if not (folder / "MLmodel").is_file():
-        raise NotFound(
-            f"{folder} holds no MLflow model (no MLmodel file); give a model URI "
-            "(runs:/<run id>/model, models:/...) or the folder mlflow saved the model in."
-        )
     client = MlflowClient()
     experiment = ensure_experiment(settings.experiment_name, settings)
     run = client.create_run(experiment, run_name=f"import {folder.name}")
