@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,3 +80,23 @@ def cli_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID")}
     env.update(MLCYCLE_HOME=str(home), MLCYCLE_PROJECT=str(project_path(home)))
     return env
+
+
+def run_cli(
+    home: Path, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``mlcycle ARGS`` in a subprocess against ``home``, run from the home's folder."""
+    env = {**cli_env(home), "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", **(extra_env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mlcycle", *args], capture_output=True, text=True, env=env,
+        cwd=home.parent, timeout=timeout,
+    )  # fmt: skip
+
+
+def one_sentence(done: subprocess.CompletedProcess[str]) -> str:
+    """The one-line error of a failed command (no traceback), checked and returned."""
+    assert done.returncode != 0, done.stdout[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr[-3000:]
+    assert lines[0].startswith("Error: "), lines[0]
+    return lines[0]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcycle.cli.demo import QUERIES
+from mlcycle.tasks.text.task import SHOWCASE as QUERIES
 from tests.conftest import cli_env
 
 pytestmark = pytest.mark.slow

@@ -143,3 +143,30 @@ def generate(
         return
     mode = " (drift)" if drift else ""
     typer.echo(f"Wrote {len(frame)} rows, {classes} classes{mode} to {output}.")
+
+
+@app.command("example")
+def example(
+    name: str = typer.Argument(..., help="The example: diabetes or quality.", show_default=False),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="File to write: .csv or .parquet.", show_default=False
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Write the data of a shipped tabular example (made from data scikit-learn bundles)."""
+    from mlcycle.data import writers
+    from mlcycle.data.examples import example_frame
+
+    writers.dataset_format(output)
+    frame = example_frame(name)
+    writers.write_dataset(frame, output)
+    gaps = int(frame.isna().sum().sum())
+    if as_json:
+        from mlcycle.cli.output import print_json
+
+        print_json({"rows": len(frame), "columns": list(frame.columns), "path": str(output)})
+        return
+    typer.echo(
+        f"Wrote the {name} example's {len(frame)} rows ({len(frame.columns)} columns, "
+        f"{gaps} missing values) to {output}."
+    )

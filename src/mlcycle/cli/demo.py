@@ -1,168 +1,106 @@
-"""``mlcycle demo``: the whole loop on generated data, in a few minutes on a laptop.
+"""``mlcycle demo``: the whole loop on an example project, in a few minutes on a laptop.
 
-Generate a data set and store it as a dataset version, train and register a model,
-promote it to production, serve it in a background process that follows the alias and
-query it; then close the loop (``demo_loop``): normal and drifted traffic with
-feedback, the monitoring check fires, a retrain is promoted, the server swaps to it,
-and a report shows drift and recovery. Finally stop the server and say how to browse
-what was tracked.
+The steps are :mod:`mlcycle.loop.demo`'s; this command chooses the example, calls them
+in order and prints what each did (:mod:`mlcycle.cli.demo_views`).
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from typing import Any
 
 import typer
 
-QUERIES = ("vendeur d'huitres", "boulanger", "COIFFEUR", "coiffeur, & 98789")
-# The demo's server checks its alias every second and writes its log twice a second.
-SERVER_ENV = {
-    "MLCYCLE_SERVE__RELOAD_SECONDS": "1",
-    "MLCYCLE_SERVE__PREDICTION_LOG__FLUSH_SECONDS": "0.5",
-}
-
 
 def demo(
-    rows: int = typer.Option(30_000, "--rows", min=1_000, help="Rows of generated data."),
-    seed: int = typer.Option(42, "--seed", help="Seed of the generated data."),
+    rows: int = typer.Option(
+        30_000, "--rows", min=1_000, help="Rows of generated data (text examples)."
+    ),
+    seed: int = typer.Option(42, "--seed", help="Seed of the generated data and the traffic."),
+    example: str | None = typer.Option(
+        None,
+        "--example",
+        help="An example project of examples/: diabetes (regression), quality "
+        "(classification), or the default project's model name. Default: the project in "
+        "effect.",
+        show_default=False,
+    ),
 ) -> None:
-    """Generate, train, register, promote, serve, query, monitor, retrain and swap."""
-    from rich.console import Console
-
-    from mlcycle.cli.demo_loop import run_loop
+    """Data, train, register, promote, serve, query, monitor, retrain and swap."""
+    from mlcycle.cli import demo_views as views
     from mlcycle.core.settings import get_settings
-    from mlcycle.data.ingest import add_dataset
-    from mlcycle.registry.promotion import promote
-    from mlcycle.tasks import task_of
-    from mlcycle.train.pipeline import synthetic_file, train_model
+    from mlcycle.loop import demo as steps
+    from mlcycle.loop.examples import current_example, use_example
+    from mlcycle.loop.examples import example as find_example
 
-    # Promotion gates load models from the store: no download progress bars in the demo.
+    # The gates load models from the store: no download progress bars in the demo.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    console = Console()
-    settings = get_settings()
     started = time.monotonic()
-    console.rule("[bold]1. Data")
-    data = synthetic_file(settings, task_of(settings), rows)
-    console.print(f"Generated data set: {data} ({rows:,} rows, seed {settings.train.seed})")
-    added = add_dataset(str(data), settings.dataset_name, settings=settings)
-    console.print(f"Stored as dataset version {added.version.ref} (validated, profiled).")
-    console.rule("[bold]2. Train, evaluate, track, register")
-    from mlcycle.cli.train import _print_result, _progress
-
-    with _progress(console) as reporter:
-        result = train_model(added.version.ref, reporter=reporter, settings=settings)
-    _print_result(console, result)
-    console.rule("[bold]3. Promote through the gates")
-    _promote_first(promote(result.name, str(result.version), "production",
-                           reason="mlcycle demo: the first model", settings=settings))  # fmt: skip
-    console.rule("[bold]4. Serve and query")
-    with _server(settings.home, f"{result.name}@production", console) as url:
-        answers = _query(url)
-        _print_answers(console, answers)
-        flush = float(SERVER_ENV["MLCYCLE_SERVE__PREDICTION_LOG__FLUSH_SECONDS"]) * 4 + 1
-        run_loop(console, url, settings, rows, seed, flush)
-    console.rule("[bold]10. Browse what was tracked")
-    _print_ui_hint(console, settings.resolved_tracking_uri())
-    console.print(f"Demo finished in {time.monotonic() - started:.0f} s.")
+    chosen = find_example(example) if example else current_example(get_settings())
+    if example:
+        use_example(chosen)
+    settings = get_settings()
+    out = views.console()
+    data = steps.demo_data(settings, chosen, rows, seed)
+    trained = _first_model(out, settings, data)
+    out.rule("[bold]4. Serve and query")
+    served = f"{trained.name}@{settings.registry.environments[-1].name}"
+    with steps.serving(settings, served) as url:
+        out.print(f"API ready on {url} (OpenAPI docs at {url}/docs); querying it.")
+        views.print_answers(out, data, steps.first_answers(url, data))
+        _the_loop(out, steps.monitored(settings, url), url, data)
+    out.print("API stopped.")
+    out.rule("[bold]10. Browse what was tracked")
+    views.print_ui_hint(out, settings.resolved_tracking_uri())
+    out.print(f"Demo finished in {time.monotonic() - started:.0f} s.")
 
 
-def _promote_first(moved) -> None:
-    """Show the gates; the demo goes on only with the model in production."""
-    from mlcycle.cli.models import _print_move
-    from mlcycle.core.errors import Conflict
+def _first_model(out: Any, settings: Any, data: Any) -> Any:
+    """Steps 1 to 3: the data stored, the first model trained and promoted."""
+    from mlcycle.cli import demo_views as views
+    from mlcycle.loop import demo as steps
 
-    _print_move(moved)
-    if not moved.moved and moved.action != "none":
-        raise Conflict(
-            f"The demo's model failed the gate(s) {', '.join(moved.failed_gates)}; run "
-            f"`mlcycle models history {moved.name}` to see why, and report it: the demo's data "
-            "should always pass."
+    out.rule("[bold]1. Data")
+    out.print(data.source)
+    added = steps.store_data(data, settings)
+    out.print(f"Stored as dataset version {added.version.ref} (validated, profiled).")
+    out.rule("[bold]2. Train, evaluate, track, register")
+    with views.progress(out) as reporter:
+        trained = steps.train_first(added, settings, reporter)
+    views.print_training(out, trained)
+    out.rule("[bold]3. Promote through the gates")
+    moved = steps.promote_first(trained, settings)
+    views.print_move(moved, out)
+    steps.require_moved(moved)
+    return trained
+
+
+def _the_loop(out: Any, settings: Any, url: str, data: Any) -> None:
+    """Steps 5 to 9 against the running server: drift, check, retrain, swap, report."""
+    from datetime import UTC, datetime, timedelta
+
+    from mlcycle.cli import demo_views as views
+    from mlcycle.loop import demo as steps
+
+    began = datetime.now(UTC) - timedelta(seconds=1)
+    out.rule("[bold]5. Normal traffic, then drifted traffic with feedback")
+    normal, drifted, drift_start = steps.normal_then_drifted(url, data)
+    views.print_traffic(out, data, normal, drifted)
+    out.rule("[bold]6. Monitoring check")
+    check_end = datetime.now(UTC)
+    check = steps.check_drift(settings, drift_start, check_end)
+    views.print_check(out, check)
+    out.rule("[bold]7. Retrain on the latest data plus feedback, promote through the gates")
+    with views.progress(out) as reporter:
+        outcome = steps.retrain_on_feedback(
+            settings, drift_start, check_end, check.breached, reporter
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _server(home: Path, ref: str, console) -> Iterator[str]:
-    """``mlcycle serve`` in the background, following ``ref``; stopped with SIGTERM."""
-    from mlcycle.core.errors import Unavailable
-
-    port = _free_port()
-    env = {**os.environ, **SERVER_ENV, "MLCYCLE_HOME": str(home.resolve())}
-    command = [sys.executable, "-m", "mlcycle", "serve", "--model", ref, "--port", str(port)]
-    log = home / "demo-serve.log"
-    with open(log, "w") as sink:
-        server = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        if not _wait_ready(url, server):
-            raise Unavailable(f"The API did not become ready on {url}; see {log}.")
-        console.print(f"API ready on {url} (OpenAPI docs at {url}/docs); querying it.")
-        yield url
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        console.print("API stopped.")
-
-
-def _query(url: str) -> dict:
-    import httpx
-
-    reply = httpx.post(f"{url}/predict", json={"texts": list(QUERIES), "k": 3}, timeout=30)
-    reply.raise_for_status()
-    return reply.json()
-
-
-def _wait_ready(url: str, server: subprocess.Popen, timeout: float = 90.0) -> bool:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    return False
-
-
-def _print_answers(console, answers: dict) -> None:
-    from rich.table import Table
-
-    model = answers["model"]
-    table = Table(title=f"Ranked NAF codes from {model['name']} version {model['version']}")
-    for column in ("query", "rank", "code", "probability", "label"):
-        table.add_column(column)
-    for query, ranked in zip(QUERIES, answers["predictions"], strict=True):
-        for rank, entry in enumerate(ranked, start=1):
-            table.add_row(
-                query if rank == 1 else "",
-                str(rank),
-                entry["code"],
-                f"{entry['probability']:.3f}",
-                entry.get("label") or "",
-            )
-        table.add_section()
-    console.print(table)
-
-
-def _print_ui_hint(console, tracking_uri: str) -> None:
-    console.print("Open the MLflow UI on everything tracked (runs, metrics, artifacts, registry):")
-    console.print(f"  .venv/bin/mlflow ui --backend-store-uri {tracking_uri} --port 5000")
-    console.print("  then browse http://127.0.0.1:5000")
+    views.print_retrain(out, outcome)
+    out.rule("[bold]8. The server swaps to the new version")
+    swapped, after = steps.swap_and_send(url, outcome, data)
+    views.print_swap(out, data, outcome, swapped, after)
+    out.rule("[bold]9. Monitoring report: the drift and the recovery")
+    summary, path = steps.report(settings, began)
+    views.print_versions(out, summary)
+    out.print(f"Report (open it in a browser, no network needed): {path.resolve()}")

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import typer
 
+from mlcycle.cli.models_import import import_model
 from mlcycle.cli.output import print_json
 
 app = typer.Typer(
-    help="Registered models: list, show, promote through gates, roll back, audit, cards, verify.",
+    help="Registered models: list, show, import, promote through gates, roll back, audit, "
+    "cards, verify.",
     no_args_is_help=True,
 )
+app.command("import")(import_model)
 
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
@@ -39,20 +42,15 @@ def _project_model() -> str:
 
 
 def _console():
-    from rich.console import Console
+    from mlcycle.cli.views import console
 
-    return Console()
+    return console()
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]):
-    from rich.table import Table
+    from mlcycle.cli.views import table
 
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*[str(cell) for cell in row])
-    return table
+    return table(title, columns, rows)
 
 
 @app.command("list")
@@ -137,6 +135,7 @@ def promote(
     as_json: bool = _JSON,
 ) -> None:
     """Run the promotion gates and point NAME@TO at the version only if all pass."""
+    from mlcycle.cli.views import print_move
     from mlcycle.core.errors import Conflict
     from mlcycle.registry.promotion import promote as run_promotion
 
@@ -145,39 +144,12 @@ def promote(
     if as_json:
         print_json(result.to_dict())
     else:
-        _print_move(result)
+        print_move(result)
     if result.action == "refused":
         raise Conflict(
             f"Promotion of {name} version {version} to {to} refused: failed gate(s) "
             f"{', '.join(result.failed_gates)}; improve the model, or --force --reason TEXT."
         )
-
-
-def _print_move(result) -> None:
-    console = _console()
-    if result.gates:
-        console.print(
-            _table(
-                f"Gates for {result.name} version {result.version} -> {result.alias}",
-                ["gate", "result", "figure", "threshold", "detail"],
-                [
-                    [
-                        g.name,
-                        "[green]PASS[/]" if g.passed else "[red]FAIL[/]",
-                        g.figure,
-                        g.threshold,
-                        g.detail,
-                    ]
-                    for g in result.gates
-                ],
-            )
-        )
-    was = f" (was version {result.previous})" if result.previous else ""
-    if result.action == "none":
-        console.print(f"{result.name}@{result.alias} already is version {result.version}.")
-    elif result.moved:
-        forced = " [yellow]FORCED past failing gates[/]" if result.action == "force" else ""
-        console.print(f"{result.name}@{result.alias} -> version {result.version}{was}{forced}")
 
 
 @app.command("rollback")
@@ -188,6 +160,7 @@ def rollback(
     as_json: bool = _JSON,
 ) -> None:
     """Return NAME@ALIAS to the version that held it before."""
+    from mlcycle.cli.views import print_move
     from mlcycle.registry.promotion import rollback as run_rollback
 
     _connect()
@@ -195,7 +168,7 @@ def rollback(
     if as_json:
         print_json(result.to_dict())
         return
-    _print_move(result)
+    print_move(result)
 
 
 @app.command("history")

@@ -26,55 +26,14 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Train the project's model, log it to MLflow and register a new version."""
-    from rich.console import Console
-
+    from mlcycle.cli.views import console, print_training, progress
     from mlcycle.train.pipeline import train_model
 
     overrides = parse_assignments(param)
-    console = Console(stderr=as_json)
-    with _progress(console) as reporter:
+    out = console(stderr=as_json)
+    with progress(out) as reporter:
         result = train_model(data, overrides, register=register, reporter=reporter)
     if as_json:
         print_json(result.__dict__)
         return
-    _print_result(console, result)
-
-
-def _progress(console):
-    from contextlib import contextmanager
-
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from mlcycle.train.pipeline import Reporter
-
-    @contextmanager
-    def live():
-        columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task("Fitting", total=1.0, visible=False)
-
-            def step(message: str) -> None:
-                console.print(f"[bold]›[/bold] {message}")
-                bar.update(task, visible=message.startswith("Training"))
-
-            yield Reporter(step, lambda f: bar.update(task, completed=f))
-
-    return live()
-
-
-def _print_result(console, result) -> None:
-    from rich.table import Table
-
-    table = Table(title="Evaluation", show_header=True)
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in result.metrics.items():
-        table.add_row(name, f"{value:.4f}")
-    console.print(table)
-    console.print(f"Run {result.run_id}; model {result.model_uri}")
-    if result.version:
-        console.print(
-            f"Registered [bold]{result.name}[/bold] version {result.version} (alias challenger). "
-            f"Promote it: mlcycle models promote {result.name} --version {result.version} "
-            "--to production"
-        )
+    print_training(out, result)

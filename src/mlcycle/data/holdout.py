@@ -91,6 +91,27 @@ def ensure_holdout(
         return _store(model, held, settings, version=1)
 
 
+def freeze_holdout(model: str, frame: pd.DataFrame, settings: Settings) -> tuple[Holdout, bool]:
+    """Freeze ``frame`` (rows the model never saw) as the model's holdout, if it has none.
+
+    For models trained elsewhere (``mlcycle models import --holdout``): their training
+    data is unknown here, so the rows given are the holdout, not a draw from them (at
+    most ``registry.holdout.max_rows``, a seeded sample). Returns the model's holdout and
+    whether these rows became it (False: it already had one, which stays frozen).
+    """
+    found = find_holdout(model, settings)
+    if found is not None:
+        return found, False
+    with registry_lock(f"{model}.holdout", settings.registry.lock_timeout_s):
+        found = find_holdout(model, settings)
+        if found is not None:
+            return found, False
+        limit = settings.registry.holdout.max_rows
+        if len(frame) > limit:
+            frame = frame.sample(n=limit, random_state=settings.registry.holdout.seed)
+        return _store(model, frame.reset_index(drop=True), settings, version=1), True
+
+
 def draw(
     frame: pd.DataFrame, keys: np.ndarray, curated: np.ndarray, settings: HoldoutSettings
 ) -> pd.DataFrame:

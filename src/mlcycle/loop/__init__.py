@@ -1,1 +1,13 @@
-"""The loop: what strings the lifecycle stages together (retraining, the demo)."""
+"""The loop: what strings the lifecycle stages together, above every stage.
+
+- :mod:`~mlcycle.loop.retrain`: ``mlcycle retrain``, from monitoring back to a promoted
+  model (:mod:`~mlcycle.loop.training_set` builds its data, with
+  :mod:`~mlcycle.loop.labelled` for the feedback of tabular tasks;
+  :mod:`~mlcycle.loop.mlproject` retrains models trained by the user's own code).
+- :mod:`~mlcycle.loop.demo`: the steps of ``mlcycle demo``, on an example project of
+  :mod:`~mlcycle.loop.examples`, with the HTTP client of :mod:`~mlcycle.loop.traffic`.
+
+Submodules are imported where used (they import the stages: pandas, MLflow).
+"""
+
+__all__ = ["demo", "examples", "labelled", "mlproject", "retrain", "traffic", "training_set"]

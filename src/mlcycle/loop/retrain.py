@@ -2,10 +2,13 @@
 
 1. Decide (``--if-needed``): a breached monitoring rule or a newer dataset version
    (``mlcycle.monitor.policy``); without the flag, always.
-2. Data: the latest dataset version plus the production texts labelled through
-   feedback, stored as the next dataset version (so the new model has lineage and a
-   reference profile like any other).
-3. Train a challenger with the usual pipeline (the frozen holdout stays out).
+2. Data: the latest dataset version plus the production inputs (texts, or tabular
+   records) labelled through feedback, stored as the next dataset version (so the new
+   model has lineage and a reference profile like any other;
+   :mod:`mlcycle.loop.training_set`).
+3. Train a challenger with the usual pipeline (the frozen holdout stays out); a model
+   trained by the user's own code (family ``pyfunc``) is retrained by running their
+   MLproject instead, and what it logs is imported (:mod:`mlcycle.loop.mlproject`).
 4. Promote it through the environments, each behind its gates against the current
    holder on the same holdout, up to ``monitor.retrain.stop_at`` (the environment
    before production when a human approves production). A server following the alias
@@ -17,22 +20,19 @@ and the outcome, with the whole decision as ``retrain/retrain.json``.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.settings.monitor import duration_seconds
-from mlcycle.monitor.logstore import LogStore
-from mlcycle.monitor.policy import RetrainDecision, labelled_texts, retrain_decision
-from mlcycle.tasks import task_of
-from mlcycle.train.pipeline import Reporter, TrainResult, load_training_data, train_model
+from mlcycle.loop.mlproject import retrain_project
+from mlcycle.loop.training_set import build_training_set
+from mlcycle.monitor.policy import RetrainDecision, retrain_decision
+from mlcycle.train.pipeline import Reporter, TrainResult, train_model
 
+IMPORTED_FAMILY = "pyfunc"  # models trained by the user's own code (models import)
 NOT_NEEDED, PROMOTED, STAGED, REFUSED = "not-needed", "promoted", "staged", "refused"
 
 
@@ -75,8 +75,8 @@ def retrain(
     if if_needed and not decision.needed:
         return RetrainResult(NOT_NEEDED, trigger, decision)
     reporter.step("Building the training set from the latest data and feedback")
-    dataset, feedback_rows = build_training_set(settings, decision, end)
-    trained = train_model(dataset, settings=settings, reporter=reporter)
+    dataset, feedback_rows = build_training_set(settings, decision.latest_dataset, end)
+    trained = train_challenger(settings, dataset, reporter)
     reporter.step(f"Promoting version {trained.version} through the gates")
     outcome, promotions = promote_through(settings, trained, trigger)
     result = RetrainResult(
@@ -87,47 +87,17 @@ def retrain(
     return result
 
 
+def train_challenger(settings: Settings, dataset: str, reporter: Reporter) -> TrainResult:
+    """Train on ``dataset`` with the project's family, or run the user's MLproject."""
+    if settings.model.family == IMPORTED_FAMILY:
+        return retrain_project(settings, dataset, reporter)
+    return train_model(dataset, settings=settings, reporter=reporter)
+
+
 def _trigger(decision: RetrainDecision) -> str:
     if decision.breached:
         return "rules"
     return "dataset" if decision.needed else "manual"
-
-
-def build_training_set(
-    settings: Settings, decision: RetrainDecision, end: datetime
-) -> tuple[str, int]:
-    """The dataset version to train on (``NAME@V``) and how many feedback rows joined it."""
-    from mlcycle.data.store import resolve, training_frame
-
-    if decision.latest_dataset:
-        version = resolve(decision.latest_dataset, settings)
-        base = training_frame(version, task_of(settings).columns(), settings)
-    else:
-        base = load_training_data(None, settings).frame
-    feedback = pd.DataFrame(columns=["text", "label"])
-    if settings.monitor.retrain.use_feedback:
-        since = end - timedelta(seconds=duration_seconds(settings.monitor.retrain.feedback_window))
-        feedback = labelled_texts(LogStore.from_settings(settings), since, end).to_pandas()
-        # Texts already in the data with the same label would only be repeated.
-        known = set(zip(base["text"], base["label"], strict=True))
-        keep = [pair not in known for pair in zip(feedback["text"], feedback["label"], strict=True)]
-        feedback = feedback[keep]
-    if feedback.empty and decision.latest_dataset:
-        return decision.latest_dataset, 0
-    combined = pd.concat([base[["text", "label"]], feedback], ignore_index=True)
-    return _store_version(combined, settings), len(feedback)
-
-
-def _store_version(frame: pd.DataFrame, settings: Settings) -> str:
-    """Add the training set as the next version of the project's dataset."""
-    from mlcycle.data.ingest import add_dataset
-
-    name = settings.dataset_name
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{name}-retrain.parquet"
-        frame.to_parquet(path, index=False)
-        added = add_dataset(str(path), name, text_col="text", label_col="label", settings=settings)
-    return added.version.ref
 
 
 def promote_through(

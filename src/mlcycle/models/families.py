@@ -41,6 +41,11 @@ class ModelFamily(ABC):
     # Modules worth importing before worker processes fork (heavy or compiled ones).
     preload: ClassVar[tuple[str, ...]] = ()
 
+    def __init__(self, task: str | None = None) -> None:
+        # The task the family was chosen for (:func:`get_family`): a family serving
+        # several tasks from one kind of stored model (``pyfunc``) loads by it.
+        self.task = task
+
     @abstractmethod
     def build(
         self, params: Mapping[str, Any], task: str, types: Mapping[str, str] | None = None
@@ -96,10 +101,17 @@ def _sklearn() -> type[ModelFamily]:
     return SklearnFamily
 
 
+def _pyfunc() -> type[ModelFamily]:
+    from mlcycle.models.imported.family import PyfuncFamily
+
+    return PyfuncFamily
+
+
 # Imported on demand: naming a family must not import every library.
 BUILT_IN: dict[str, Callable[[], type[ModelFamily]]] = {
     "fasttext": _fasttext,
     "sklearn": _sklearn,
+    "pyfunc": _pyfunc,
 }
 
 
@@ -137,7 +149,7 @@ def _plugin(entry: metadata.EntryPoint) -> type[ModelFamily]:
 
 def get_family(name: str, task: str) -> ModelFamily:
     """The family ``name``, checked to solve ``task``."""
-    family = family_class(name)()
+    family = family_class(name)(task)
     if task not in family.tasks:
         raise InvalidInput(
             f"Model family {name!r} does not solve the task {task!r} (it solves "

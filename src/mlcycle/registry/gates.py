@@ -308,7 +308,7 @@ def behaviour_gate(ctx: GateContext) -> GateResult:
 
 
 def latency(ctx: GateContext) -> GateResult:
-    """In-process p99 of single-text predictions under the budget."""
+    """In-process p99 of single-row predictions under the budget."""
     config = ctx.settings.registry.gates.latency
     if ctx.holdout is None:
         return GateResult("latency", False, "not run", "-", "no frozen holdout to time on")
@@ -319,7 +319,7 @@ def latency(ctx: GateContext) -> GateResult:
         p99 <= config.p99_ms,
         f"p99 {p99:.3f} ms",
         f"<= {config.p99_ms} ms",
-        f"{config.samples} single-row predictions, k=5",
+        f"{config.samples} single-row predictions, k=5, as the API makes them",
         [{"p99_ms": p99, "budget_ms": config.p99_ms}],
     )
 
@@ -368,7 +368,8 @@ def run_gates(ctx: GateContext, names: list[str]) -> list[GateResult]:
                     False,
                     "not run",
                     "-",
-                    "no frozen holdout in this store; train once to draw it",
+                    "no frozen holdout in this store; train once to draw it (an imported "
+                    "model: models import URI --holdout NAME@V)",
                 )
             )
         else:

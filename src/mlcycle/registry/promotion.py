@@ -97,6 +97,7 @@ def promote(
     if force and not reason.strip():
         raise InvalidInput("--force needs --reason TEXT saying why the gates are overridden.")
     candidate = resolve(ModelRef(name, version=str(version)))
+    _check_task(candidate, settings)
     with registry_lock(name, settings.registry.lock_timeout_s):
         current = holder(name, alias)
         note_outside_move(name, alias, current, settings)
@@ -127,6 +128,19 @@ def promote(
         )
         _log_evidence(candidate, result, settings)
     return result
+
+
+def _check_task(candidate: VersionInfo, settings: Settings) -> None:
+    """The gates judge by the project's task: it must be the one the version solves."""
+    from mlcycle.registry.loading import task_of as version_task
+
+    solves = version_task(candidate)
+    if solves != settings.model.task:
+        raise InvalidInput(
+            f"Version {candidate.version} of {candidate.name!r} solves {solves}, but the "
+            f"project file says {settings.model.task} (model {settings.model.name!r}); "
+            "promote it with its own project file (MLCYCLE_PROJECT=path/to/mlcycle.yaml)."
+        )
 
 
 def _check_sequence(candidate: VersionInfo, alias: str, settings: Settings) -> None:

@@ -189,6 +189,11 @@ class Task(ABC):
         never takes them, so models can learn them."""
         return None
 
+    def showcase(self) -> list[Any] | None:
+        """A few inputs worth showing the answers to (``mlcycle demo``), where the task
+        knows some; None: the demo shows its first rows of traffic."""
+        return None
+
     def single_inputs(self, frame: pd.DataFrame, count: int) -> Sequence[Any]:
         """Up to ``count`` one-row inputs (the latency gate times them one by one)."""
         return [self.inputs(frame.iloc[[i]]) for i in range(min(count, len(frame)))]

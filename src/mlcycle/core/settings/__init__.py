@@ -6,6 +6,7 @@ from mlcycle.core.settings.model import (
     DataSettings,
     FeatureType,
     ModelSettings,
+    ProjectRetrain,
     TrainSettings,
 )
 from mlcycle.core.settings.monitor import MonitorSettings, duration_seconds
@@ -32,6 +33,7 @@ __all__ = [
     "ModelSettings",
     "MonitorSettings",
     "PredictionLogSettings",
+    "ProjectRetrain",
     "RegistrySettings",
     "ServeSettings",
     "Settings",

@@ -15,6 +15,18 @@ In the project file::
       types: {sex: categorical}         # default: inferred at ``data add``
     train: {test_size: 0.2, seed: 42}
 
+A model trained by the user's own code (``mlcycle models import``) has the ``pyfunc``
+family, and ``mlcycle retrain`` runs its MLproject entry point::
+
+    model:
+      name: churn
+      task: classification
+      family: pyfunc
+      retrain:
+        project: trainer                # the MLproject folder, beside the project file
+        entry_point: main
+        parameters: {data: "{data}", alpha: 0.5}   # "{data}": the training set's CSV
+
 Which tasks and families exist is known above this layer (``mlcycle.tasks``,
 ``mlcycle.models``); here names are only checked for shape.
 """
@@ -35,6 +47,20 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _FAMILY = re.compile(r"^[A-Za-z][\w.-]*$")
 
 
+class ProjectRetrain(BaseModel):
+    """How ``mlcycle retrain`` retrains a model trained by the user's own code: it runs
+    the entry point of an MLproject with ``mlflow run`` in the current environment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The folder holding the MLproject file: absolute, or relative to the project file's.
+    project: str
+    entry_point: str = "main"
+    # Passed as ``-P name=value``; the text ``{data}`` in a value becomes the path of the
+    # training set (the latest dataset version plus feedback) written as CSV.
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
 class ModelSettings(BaseModel):
     """The registered model: its name, task, family and the family's parameters."""
 
@@ -45,6 +71,8 @@ class ModelSettings(BaseModel):
     # None: the task's default family (fasttext for text, sklearn for tabular).
     family: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    # Models trained by the user's own code: the MLproject ``mlcycle retrain`` runs.
+    retrain: ProjectRetrain | None = None
 
     @field_validator("name")
     @classmethod

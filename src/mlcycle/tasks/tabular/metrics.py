@@ -50,8 +50,10 @@ def evaluate(model: Estimator, X: Any, y: Any) -> Evaluation:
 
 
 def probabilities(ranked: Prediction, classes: Sequence[str]) -> np.ndarray:
-    """The (n, classes) probability matrix of a ranking that holds every class."""
-    if ranked.codes.shape[1] != len(classes):
+    """The (n, classes) probability matrix of a ranking that holds every class, or whose
+    rows already sum to one (a top-1 answer with probability 1.0); the rest are zero."""
+    whole = np.allclose(np.sum(ranked.probs, axis=1), 1.0, atol=1e-6)
+    if ranked.codes.shape[1] != len(classes) and not whole:
         raise InvalidInput("Rank every class (k = number of classes) to score probabilities.")
     column = {label: j for j, label in enumerate(classes)}
     order = np.vectorize(column.__getitem__, otypes=[np.int64])(ranked.codes)

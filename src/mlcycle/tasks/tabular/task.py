@@ -74,7 +74,9 @@ class TabularClassification(TabularTask):
         return stratified_split(self.truth(frame).astype(str), test_size, seed)
 
     def evaluate(self, truth: np.ndarray, prediction: Any) -> Evaluation:
-        classes = sorted(set(prediction.codes[0].tolist()))
+        # Every class a row was answered with: the whole ranking, or a top-1 answer
+        # (models imported without class probabilities).
+        classes = sorted(set(prediction.codes.ravel().tolist()))
         return evaluate_classification(truth, probabilities(prediction, classes), classes)
 
     def prediction_width(self, model: Any) -> int:

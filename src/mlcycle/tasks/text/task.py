@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from mlcycle.core.settings.registry import BehaviourGate
 
 TEXT = "text"
+# The generated set's own words, written as people type them: an accent left out, upper
+# case, punctuation and digits around a word; the cleaning makes them the same input.
+SHOWCASE = ("vendeur d'huitres", "boulanger", "COIFFEUR", "coiffeur, & 98789")
 
 
 class TextClassification(Task):
@@ -38,6 +41,9 @@ class TextClassification(Task):
 
     def columns(self) -> list[str]:
         return [TEXT, LABEL]
+
+    def showcase(self) -> list[str] | None:
+        return list(SHOWCASE) if self.has_synthetic else None
 
     def synthetic(self, rows: int, seed: int, drift: bool = False) -> pd.DataFrame | None:
         if not self.has_synthetic:

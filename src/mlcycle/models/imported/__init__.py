@@ -1,0 +1,1 @@
+"""The ``pyfunc`` family: models trained by the user's own code, imported from MLflow."""
