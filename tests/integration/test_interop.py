@@ -34,7 +34,7 @@ print(json.dumps({{"out": out, "mlcycle": mlcycle.__file__}}))
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def quantized(registered: TrainResult, session_home: Path) -> TrainResult:
     """``nace_q``: the registered model's data and parameters with ``quantize: true``."""
     settings = get_settings()
