@@ -124,7 +124,7 @@ def test_a_text_named_twice_in_one_body_is_refused(client: TestClient, tmp_path:
     ]
     status, detail = _feedback(client, items, AS_CLIENT)
     assert status == 422
-    assert detail.startswith(f"feedback[0] and feedback[2] both give the true code of text 1 "
+    assert detail.startswith(f"feedback[0] and feedback[2] both give the truth of input 1 "
                              f"of request '{batch}'")  # fmt: skip
     same = [{"request_id": single, "true_code": "5610A"},
             {"request_id": single, "index": 0, "true_code": "5610A"}]  # fmt: skip

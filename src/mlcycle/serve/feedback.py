@@ -183,7 +183,7 @@ def _records(
         first = first_at.setdefault((record.request_id, record.index), position)
         if first != position:
             raise InvalidInput(
-                f"feedback[{first}] and feedback[{position}] both give the true code of text "
+                f"feedback[{first}] and feedback[{position}] both give the truth of input "
                 f"{record.index} of request '{record.request_id}'; send one per text."
             )
         records.append(record)
@@ -198,14 +198,14 @@ def _record(
         if entry.batch_size != 1:
             raise InvalidInput(
                 f"feedback[{position}] has no 'index', but request '{item.request_id}' had "
-                f"{entry.batch_size} texts; say which with an index from 0 to "
+                f"{entry.batch_size} inputs; say which with an index from 0 to "
                 f"{entry.batch_size - 1}."
             )
         index = 0
     if index >= entry.batch_size:
         raise InvalidInput(
             f"feedback[{position}].index is {index}, but request '{item.request_id}' had "
-            f"{entry.batch_size} text(s); use an index from 0 to {entry.batch_size - 1}."
+            f"{entry.batch_size} input(s); use an index from 0 to {entry.batch_size - 1}."
         )
     label = item.truth if isinstance(item.truth, str) else None
     value = None if isinstance(item.truth, str) else item.truth
