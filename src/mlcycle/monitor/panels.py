@@ -257,7 +257,7 @@ class AccuracyPoint:
 
 @dataclass(kw_only=True)
 class AccuracyPanel(Panel):
-    """Classification: live accuracy from feedback, with bootstrap intervals."""
+    """Classification: live accuracy from feedback, with Wilson score intervals."""
 
     kind: str = "accuracy"
     feedback_rows: int = 0

@@ -1,12 +1,13 @@
-"""Live quality from feedback: accuracy with bootstrap intervals, and confused codes.
+"""Live quality from feedback: accuracy with Wilson score intervals, and confused codes.
 
 Each labelled prediction is a row of hit flags (top-1 and top-5, overall and at each
-NACE level). Accuracies are means of those flags, so the rows only matter through how
-many share each pattern of flags: a bootstrap resample of n rows is a multinomial draw
-of n over the patterns. Drawing those counts (``Generator.multinomial``, one call for
-every resample) is the row bootstrap exactly, joint across all metrics, at a cost that
-does not grow with n; DuckDB can hand over the pattern counts directly
-(``GROUP BY`` the flags) and :func:`quality_from_flags` takes them.
+level of the labels' nomenclature). Accuracies are shares of hits, binomial
+proportions, so each gets a Wilson score interval (Wilson 1927; recommended over the
+normal and bootstrap intervals by Brown, Cai and DasGupta 2001): it needs no resampling,
+and stays honest at the edges, where a percentile bootstrap of 200 hits out of 200
+collapses to [1, 1]. The rows only matter through how many share each pattern of flags;
+DuckDB can hand over the pattern counts directly (``GROUP BY`` the flags) and
+:func:`quality_from_flags` takes them.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import norm
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.monitor.results import require_data
 from mlcycle.tasks.labels import Nomenclature
 
 CONFIDENCE = 0.95
-RESAMPLES = 2000
 TOP_K = 5
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A metric and its bootstrap percentile interval."""
+    """A metric and its confidence interval."""
 
     value: float
     low: float
@@ -66,19 +67,15 @@ def quality_from_flags(
     flags: np.ndarray,
     counts: Sequence[float] | np.ndarray,
     names: Sequence[str],
-    resamples: int = RESAMPLES,
-    seed: int = 0,
     confidence: float = CONFIDENCE,
 ) -> dict[str, Estimate]:
-    """Means of hit flags with percentile bootstrap intervals, from pattern counts.
+    """Shares of hits with Wilson score intervals, from pattern counts.
 
     Args:
         flags: ``(patterns, metrics)`` booleans: which metrics each pattern hits.
         counts: Rows sharing each pattern.
         names: One name per metric column.
-        resamples: Bootstrap resamples.
-        seed: Seed of the resampling (same seed, same interval).
-        confidence: Coverage of the interval (percentile method).
+        confidence: Coverage of the interval.
 
     Raises:
         NoData: No rows.
@@ -89,16 +86,23 @@ def quality_from_flags(
         raise InvalidInput("Give one count per pattern and one name per metric column.")
     n = round(weights.sum())
     require_data(n, "current", "labelled predictions (no feedback yet)")
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(n, weights / weights.sum(), size=resamples)  # (resamples, patterns)
-    boot = draws @ matrix / n  # (resamples, metrics)
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(boot, [tail, 100.0 - tail], axis=0)
     point = weights @ matrix / n
+    low, high = wilson_interval(point, n, confidence)
     return {
         name: Estimate(float(point[i]), float(low[i]), float(high[i]))
         for i, name in enumerate(names)
     }
+
+
+def wilson_interval(
+    share: np.ndarray, n: int, confidence: float = CONFIDENCE
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson score interval of each observed share of ``n`` trials."""
+    z = float(norm.ppf(0.5 + confidence / 2.0))
+    z2n = z * z / n
+    centre = (share + z2n / 2.0) / (1.0 + z2n)
+    half = z / (1.0 + z2n) * np.sqrt(share * (1.0 - share) / n + z2n / (4.0 * n))
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def hit_flags(
@@ -143,19 +147,15 @@ def _checked(top_codes: Any, true_codes: Any) -> tuple[np.ndarray, np.ndarray]:
 def live_quality(
     top_codes: Any,
     true_codes: Any,
-    resamples: int = RESAMPLES,
-    seed: int = 0,
     top_pairs: int = 10,
     nomenclature: Nomenclature | None = None,
 ) -> LiveQuality:
-    """Accuracy of labelled predictions, with 95% bootstrap intervals.
+    """Accuracy of labelled predictions, with 95% Wilson score intervals.
 
     Args:
         top_codes: ``(n, k)`` ranked predicted codes (k of 5 or more for top-5; with
             fewer, "top-5" is top-k).
         true_codes: ``(n,)`` true codes from feedback.
-        resamples: Bootstrap resamples.
-        seed: Seed of the resampling.
         top_pairs: How many confused pairs to list.
         nomenclature: The labels' hierarchy, for the accuracy at each level.
 
@@ -167,7 +167,7 @@ def live_quality(
     require_data(true.size, "current", "labelled predictions (no feedback yet)")
     flags, names = hit_flags(top, true, nomenclature)
     patterns, counts = flag_patterns(flags)
-    metrics = quality_from_flags(patterns, counts, names, resamples, seed)
+    metrics = quality_from_flags(patterns, counts, names)
     return LiveQuality(true.size, metrics, confused_pairs(true, top[:, 0], top=top_pairs))
 
 

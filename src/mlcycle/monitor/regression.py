@@ -37,7 +37,7 @@ from mlcycle.monitor.panels import (
     TimeSeries,
     ValuePredictionPanel,
 )
-from mlcycle.monitor.quality import CONFIDENCE, RESAMPLES, Estimate
+from mlcycle.monitor.quality import CONFIDENCE, Estimate
 from mlcycle.monitor.results import DriftResult, require_data
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ EXACT_ROWS = 500
 GROUPS = 500
 LARGEST = 10
 TRAINED = ("rmse", "mae", "r2")
+
+RESAMPLES = 2000  # bootstrap resamples of the errors' means
 
 
 def value_panel(

@@ -172,7 +172,7 @@ def text_panel(window: Window, totals: agg.Totals, profile: ReferenceProfile | N
 def quality_panel(
     window: Window, bucket_ms: int, nomenclature: Nomenclature | None = None
 ) -> AccuracyPanel:
-    """Live accuracy (per level of the labels' nomenclature) with bootstrap intervals,
+    """Live accuracy (per level of the labels' nomenclature) with Wilson score intervals,
     confused pairs, over time."""
     found = agg.labelled(window)
     base: dict[str, Any] = {
@@ -202,8 +202,8 @@ def quality_panel(
 
 
 def _weighted_patterns(flags: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of hit flags with their summed counts: the bootstrap draws over
-    a few dozen patterns instead of one per labelled (true code, ranking) pair."""
+    """Distinct rows of hit flags with their summed counts: a few dozen patterns to
+    sum instead of one per labelled (true code, ranking) pair."""
     bits = 1 << np.arange(flags.shape[1], dtype=np.int64)
     packed, inverse = np.unique(flags.astype(np.int64) @ bits, return_inverse=True)
     summed = np.bincount(inverse, weights=counts, minlength=packed.size)
