@@ -130,6 +130,34 @@ def test_predicts_over_http(server: Server) -> None:
     assert info == {"name": "nace", "version": "1", "labels": 4, "model_uri": "models:/nace/1"}
 
 
+def test_a_batch_with_bad_texts_is_answered_text_by_text(server: Server) -> None:
+    """Over HTTP: a blank text and a number get their own errors, the others their codes,
+    each code with its NAF label and parents; the bad texts are neither logged nor
+    open to feedback, and the metrics count them."""
+    body = {"texts": ["salon de coiffure", "", 42, "Brasserie, cuisine traditionnelle"], "k": 2}
+    response = httpx.post(f"{server.url}/predict", json=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert [e["index"] for e in answer["errors"]] == [1, 2]
+    assert [e["error"] for e in answer["errors"]] == ["blank", "not_a_string"]
+    assert answer["predictions"][1] is None and answer["predictions"][2] is None
+    hair, food = answer["predictions"][0][0], answer["predictions"][3][0]
+    assert (hair["code"], hair["label"]) == ("9602A", "Coiffure")
+    assert hair["parents"]["section"] == {"code": "S", "label": "Autres activités de services"}
+    assert [level["code"] for level in food["parents"].values()] == ["I", "56", "561", "5610"]
+    rid = answer["request_id"]
+    refused = httpx.post(
+        f"{server.url}/feedback", json={"request_id": rid, "index": 1, "true_code": "9602A"}
+    )
+    assert refused.status_code == 422 and "answered with an error" in refused.json()["detail"]
+    stored = httpx.post(
+        f"{server.url}/feedback", json={"request_id": rid, "index": 3, "true_code": "5610A"}
+    )
+    assert stored.json() == {"stored": 1}
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'mlcycle_prediction_input_errors_total{error="not_a_string"} 1.0' in metrics
+
+
 JSON = {"content-type": "application/json"}
 
 

@@ -26,11 +26,13 @@ from tests.conftest import _isolate, write_project
 
 class _Recorder(BaseHTTPRequestHandler):
     bodies: ClassVar[list[tuple[str, Any]]] = []
+    errors: ClassVar[list[dict[str, Any]]] = []  # each /predict answer's per-item errors
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.bodies.append((self.path, body))
-        answer = {"request_id": f"r{len(self.bodies)}", "model": {"name": "m", "version": "1"}}
+        answer = {"request_id": f"r{len(self.bodies)}", "model": {"name": "m", "version": "1"},
+                  "errors": self.errors}  # fmt: skip
         data = json.dumps(answer).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -44,7 +46,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def api() -> Iterator[str]:
-    _Recorder.bodies = []
+    _Recorder.bodies, _Recorder.errors = [], []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -88,3 +90,14 @@ def test_a_classification_sends_its_true_class(
     send_traffic(api, inputs, feedback_share=0.1)
     feedback = [body for path, body in _Recorder.bodies if path == "/feedback"]
     assert len(feedback) == 1 and feedback[0][2]["true_code"] == "2"
+
+
+def test_no_feedback_is_sent_for_an_item_answered_with_an_error(
+    api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _Recorder.errors = [{"index": 1, "error": "blank", "message": "texts[1] is empty or blank."}]
+    inputs = _inputs(tmp_path, monkeypatch, "classification", lambda i: i % 3)
+    done = send_traffic(api, inputs, feedback_share=0.1)
+    feedback = [body for path, body in _Recorder.bodies if path == "/feedback"]
+    assert [item["index"] for item in feedback[0]][:3] == [0, 2, 3]
+    assert done.labelled == BATCH - 1

@@ -57,6 +57,7 @@ def prediction_table(
             "api_key": pa.nulls(len(ids), pa.string()),
             "record": pa.nulls(len(ids), pa.string()),
             "value": pa.nulls(len(ids), pa.float64()),
+            "first_of_request": pa.nulls(len(ids), pa.bool_()),  # as files written before it
         },
         schema=PREDICTION_SCHEMA,
     )

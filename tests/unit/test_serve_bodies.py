@@ -17,6 +17,7 @@ from mlcycle.models.fasttext import FastTextClassifier
 from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.app import create_app
 from mlcycle.serve.bodies import Inputs, record_inputs, text_inputs
+from mlcycle.serve.faults import Fault
 from mlcycle.serve.validation import Limits
 from tests.unit.test_serve_app import _rows
 
@@ -100,8 +101,10 @@ def test_a_text_model_reads_mlflow_bodies_by_their_text_column(payload: dict[str
 def test_a_text_record_must_hold_only_its_text() -> None:
     with pytest.raises(InvalidInput, match="Record 1 must have one column, 'text'"):
         text_inputs(_body({"dataframe_records": [{"text": "a"}, {"texte": "b"}]}), LIMITS)
-    with pytest.raises(InvalidInput, match=r"inputs\[0\] must be a string, not a number"):
-        text_inputs(_body({"inputs": [3]}), LIMITS)
+    # a value that is no text is that text's fault, not the request's
+    inputs = text_inputs(_body({"inputs": [3, "b"]}), LIMITS)
+    assert inputs.items == ["b"]
+    assert inputs.faults == (Fault(0, "not_a_string", "inputs[0] must be a string, not a number."),)
 
 
 @pytest.fixture(scope="module")

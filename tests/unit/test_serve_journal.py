@@ -183,3 +183,6 @@ def test_a_log_file_tag_must_be_hex(tmp_path: Path, tag: str) -> None:
 def test_journal_lines_carry_every_field() -> None:
     record = LogRecord("id", NOON, "nace", "3", ["a"], [["5610A"]], [[0.123456]], 2.5, "k")
     assert decode(encode(record)) == ([record], 0)
+    # a request whose text 0 was answered with an error: its positions travel too
+    partial = record._replace(indexes=[1], batch_size=2)
+    assert decode(encode(partial)) == ([partial], 0)

@@ -21,7 +21,8 @@ id alone says which day folder and which files hold it. The other 74 bits come f
 operating system's CSPRNG, so an id cannot be guessed from the ids a client has seen.
 One request may carry a batch of texts: each text is one row, addressed by
 ``(request_id, index)``, its position in the request's ``texts`` (0 for a single text).
-Feedback names the same pair.
+Feedback names the same pair. A text answered with an error instead of a prediction
+(blank, not a string, too long) has no row; the others keep their position.
 
 A file that is not a whole Parquet file (0 bytes, or cut short by a crash or a full
 disk) is skipped by every reader here and by monitoring (:func:`damage`), and reported
@@ -78,6 +79,11 @@ PREDICTION_SCHEMA = pa.schema(
         # before these columns read them as null.
         ("record", pa.string()),
         ("value", pa.float64()),
+        # True on one row per request, its first logged: the row of text 0 unless the
+        # request's first texts were answered with an error (those have no row). Counts
+        # and latencies per request read these rows; files written before the column
+        # read it as null, which means ``index = 0``.
+        ("first_of_request", pa.bool_()),
     ]
 )
 

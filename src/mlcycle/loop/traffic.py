@@ -82,11 +82,14 @@ def send_traffic(url: str, inputs: Inputs, feedback_share: float = 0.0, k: int =
             done.versions[version] = done.versions.get(version, 0) + stop - start
             done.sent += stop - start
             if start < feedback_share * rows:
+                unread = {error["index"] for error in answer.get("errors", ())}
                 items = [
                     {"request_id": answer["request_id"], "index": i, **truth}
                     for i, truth in enumerate(inputs.truths(start, stop))
+                    if i not in unread  # a text answered with an error has nothing to correct
                 ]
-                client.post("/feedback", json=items).raise_for_status()
+                if items:
+                    client.post("/feedback", json=items).raise_for_status()
                 done.labelled += len(items)
     return done
 

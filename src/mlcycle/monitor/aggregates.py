@@ -38,7 +38,7 @@ class Totals:
 
 def totals(window: Window) -> Totals:
     row = window.rows(
-        """SELECT count(*), count(*) FILTER (WHERE "index" = 0), min(ms), max(ms),
+        """SELECT count(*), count(*) FILTER (WHERE first_of_request), min(ms), max(ms),
                   count(text) FROM p"""
     )[0]
     return Totals(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
@@ -50,10 +50,10 @@ def series(window: Window, bucket_ms: int, threshold: float) -> TimeSeries:
     records = window.records(
         """
         SELECT ms // ? * ? AS t, count(*) AS predictions,
-               count(*) FILTER (WHERE "index" = 0) AS requests,
+               count(*) FILTER (WHERE first_of_request) AS requests,
                avg((p1 >= ?)::INT) AS auto_coding_rate, avg(p1) AS mean_confidence,
-               quantile_cont(latency_ms, 0.5) FILTER (WHERE "index" = 0) AS p50_ms,
-               quantile_cont(latency_ms, 0.95) FILTER (WHERE "index" = 0) AS p95_ms
+               quantile_cont(latency_ms, 0.5) FILTER (WHERE first_of_request) AS p50_ms,
+               quantile_cont(latency_ms, 0.95) FILTER (WHERE first_of_request) AS p95_ms
         FROM p GROUP BY t ORDER BY t
         """,
         [bucket_ms, bucket_ms, threshold],
@@ -93,7 +93,7 @@ def latency_quantiles(window: Window) -> dict[str, float] | None:
     levels = list(LATENCY_LEVELS)
     row = window.rows(
         """SELECT quantile_cont(latency_ms, ?::DOUBLE[]) FROM p
-           WHERE "index" = 0 AND latency_ms IS NOT NULL""",
+           WHERE first_of_request AND latency_ms IS NOT NULL""",
         [levels],
     )[0]
     if row[0] is None:

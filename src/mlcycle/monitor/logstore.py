@@ -190,7 +190,8 @@ def _load_predictions(con: Any, files: list[str], start: datetime, end: datetime
         CREATE TEMP TABLE p AS
         SELECT request_id, "index", epoch_ms("timestamp") AS ms, model_version,
                text, text_chars, codes[1] AS top1, codes[1:5] AS top5,
-               probabilities[1] AS p1, latency_ms, record, value
+               probabilities[1] AS p1, latency_ms, record, value,
+               coalesce(first_of_request, "index" = 0) AS first_of_request
         FROM {source}
         WHERE "timestamp" >= ? AND "timestamp" < ?
         """,

@@ -53,7 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _DESCRIPTIONS = {
-    "text": "Ranked activity codes with probabilities for free-text descriptions.",
+    "text": "Ranked activity codes with probabilities, labels and parents for free-text "
+    "descriptions; a text that cannot be read gets its own error, the others their codes.",
     "classification": "Ranked classes with probabilities for tabular records.",
     "regression": "Predicted values for tabular records.",
 }
@@ -96,7 +97,7 @@ def create_app(
     holder = ModelHolder(
         settings.served_ref(), model,
         on_swap=lambda new, old: [listener(new, old) for listener in swapped],
-        name_of=task.label_name, make=predictor_factory(task, serve.max_value_chars),
+        labels=task, make=predictor_factory(task, serve.max_value_chars),
     )  # fmt: skip
     follower = None if model is not None else _follower(holder, settings, metrics)
     limits = Limits.from_settings(serve)

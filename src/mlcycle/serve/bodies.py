@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from mlcycle.core.errors import InvalidInput
+from mlcycle.serve.faults import Fault, split_texts
 from mlcycle.serve.validation import (
     TEXT_EXAMPLE,
     Limits,
@@ -34,9 +35,10 @@ TEXT_COLUMN = "text"
 class Inputs(NamedTuple):
     """What one request asks: its items (texts or records), k, and its form."""
 
-    items: list[Any]
+    items: list[Any]  # texts: only those the model can read (see ``faults``)
     k: int
     mlflow: bool  # an MLflow scoring body, answered the way MLflow answers it
+    faults: tuple[Fault, ...] = ()  # the items answered with an error, in index order
 
 
 def mlflow_field(payload: dict[str, Any]) -> str | None:
@@ -78,7 +80,8 @@ def text_inputs(body: bytes, limits: Limits) -> Inputs:
     payload = load_object(body, TEXT_EXAMPLE)
     field = mlflow_field(payload)
     if field is None:
-        return Inputs(*parse_texts(payload, limits), False)
+        texts, k = parse_texts(payload, limits)
+        return _text_inputs(texts, k, False, limits, "texts")
     return _mlflow_texts(payload, field, limits)
 
 
@@ -87,7 +90,14 @@ def _mlflow_texts(payload: dict[str, Any], field: str, limits: Limits) -> Inputs
     (``{"inputs": ["..."]}``)."""
     rows = mlflow_rows(payload, field, limits)
     texts = [_text_of(i, row) if isinstance(row, dict) else row for i, row in enumerate(rows)]
-    return Inputs(check_texts(texts, limits, field), _params_k(payload, limits), True)
+    k = _params_k(payload, limits)
+    return _text_inputs(check_texts(texts, limits, field), k, True, limits, field)
+
+
+def _text_inputs(texts: list[Any], k: int, mlflow: bool, limits: Limits, name: str) -> Inputs:
+    """The texts the model reads, and the faults of the others (``name`` is their field)."""
+    good, faults = split_texts(texts, limits.max_text_chars, name)
+    return Inputs(good, k, mlflow, faults)
 
 
 def mlflow_rows(payload: dict[str, Any], field: str, limits: Limits) -> list[Any]:

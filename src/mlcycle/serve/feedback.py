@@ -6,12 +6,12 @@ in the request and may be left out for a single-item request. A regression's tru
 ``true_value``, a number (``mlcycle.serve.truths`` says what each task accepts).
 Everything is checked before anything is stored: an unknown request id is a 404, a
 malformed id, index or truth a 422, each naming the item, and so is an item named twice
-in one body. Ids are looked up
-in memory (not yet written), then in the Parquet log, so feedback works after a restart;
-a log file that is not whole Parquet is skipped and named in the server log. Only an id
-issued in the last few seconds, which another worker may not have written yet, is
-waited for (at most a few flush intervals); an id dated in the future was never issued
-and is a 404 at once.
+in one body or a text that was answered with an error (``mlcycle.serve.faults``). Ids
+are looked up in memory (not yet written), then in the Parquet log, so feedback works
+after a restart; a log file that is not whole Parquet is skipped and named in the server
+log. Only an id issued in the last few seconds, which another worker may not have
+written yet, is waited for (at most a few flush intervals); an id dated in the future
+was never issued and is a 404 at once.
 
 With API keys on, a key labels only the requests it made (a key with the ``admin`` role
 labels any). Another key's request is answered exactly like an unknown id, 404 after
@@ -206,6 +206,11 @@ def _record(
         raise InvalidInput(
             f"feedback[{position}].index is {index}, but request '{item.request_id}' had "
             f"{entry.batch_size} input(s); use an index from 0 to {entry.batch_size - 1}."
+        )
+    if index not in entry.top1:  # not logged: it was answered with an error
+        raise InvalidInput(
+            f"feedback[{position}]: text {index} of request '{item.request_id}' was answered "
+            "with an error, not a prediction; there is nothing to correct."
         )
     label = item.truth if isinstance(item.truth, str) else None
     value = None if isinstance(item.truth, str) else item.truth

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from mlcycle.core.errors import MlcycleError, ModelError, Unavailable
 from mlcycle.models.protocol import ServedModel
-from mlcycle.serve.answers import AnyPredictor, LabelNamer, PredictorFactory
+from mlcycle.serve.answers import NO_LABELS, AnyPredictor, LabelBook, PredictorFactory
 from mlcycle.serve.text import Predictor
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class ModelHolder:
         ref: str,
         served: ServedModel | None = None,
         on_swap: Callable[[AnyPredictor, AnyPredictor | None], None] | None = None,
-        name_of: LabelNamer = lambda label: None,
+        labels: LabelBook = NO_LABELS,
         make: PredictorFactory = Predictor,
     ) -> None:
         """
@@ -41,19 +41,19 @@ class ModelHolder:
             ref: The registry reference served (for messages).
             served: A model to answer with from the start, fixed.
             on_swap: Called with the new and the previous predictor at each swap.
-            name_of: The official name of a label.
+            labels: What answers say of a label: its official name and parents.
             make: Builds the predictor of a model; it refuses one it cannot serve (a
                 model of another task than the project's) with a ModelError.
         """
         self.ref = ref
-        self.name_of = name_of
+        self.labels = labels
         self.make = make
         self.predictor: AnyPredictor | None = None
         self.error: MlcycleError | None = None
         self.loading: threading.Thread | None = None
         self.on_swap = on_swap
         if served is not None:
-            self.predictor = make(served, name_of)
+            self.predictor = make(served, labels)
             if on_swap is not None:
                 on_swap(self.predictor, None)
 
@@ -78,7 +78,7 @@ class ModelHolder:
         Raises ModelError (and keeps the current model) when the model is not one this
         server can serve or the check fails.
         """
-        predictor = self.make(served, self.name_of)
+        predictor = self.make(served, self.labels)
         predictor.smoke_test()
         previous = self.predictor
         settle_garbage_collector()

@@ -41,6 +41,10 @@ class LogRecord(NamedTuple):
     text_chars: list[int] | None = None
     values: list[float] | None = None  # a regression's predictions
     records: bool = False  # ``texts`` are records (a tabular model's inputs)
+    # When some items of the request were answered with an error (and are not logged):
+    # the position of each logged one in the request, and how many the request held.
+    indexes: list[int] | None = None
+    batch_size: int | None = None
 
 
 class FeedbackRecord(NamedTuple):
@@ -84,6 +88,9 @@ def prediction_table(records: Sequence[LogRecord], salt: bytes | None = None) ->
         per = np.asarray(sizes)
         owner = np.repeat(np.arange(len(records)), per)
         index, batch_size = np.arange(rows) - (np.cumsum(per) - per)[owner], per[owner]
+    first = index == 0
+    if any(r.indexes is not None for r in records):
+        index, batch_size, first = _positions(records, rows, owner)
 
     def per_record(values: list, kind: pa.DataType) -> pa.Array:
         column = pa.array(values, kind)
@@ -115,6 +122,7 @@ def prediction_table(records: Sequence[LogRecord], salt: bytes | None = None) ->
         # Text tasks have no record and no value.
         "record": nothing,
         "value": pa.nulls(rows, pa.float64()),
+        "first_of_request": pa.array(first, pa.bool_()),
     }
     if any(r.records for r in records):
         columns.update(_tabular_columns(records, columns, per_record(
@@ -137,6 +145,23 @@ def _tabular_columns(
         ),
         "value": pa.array(values, pa.float64()),
     }
+
+
+def _positions(
+    records: Sequence[LogRecord], rows: int, owner: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's index in its request, the request's size and whether the row is the
+    request's first logged, for records of which some leave out the items answered with
+    an error."""
+    index = np.fromiter(
+        (i for r in records for i in (r.indexes if r.indexes is not None else range(len(r.texts)))),
+        np.int32, rows,
+    )  # fmt: skip
+    sizes = np.asarray([r.batch_size or len(r.texts) for r in records], np.int32)
+    starts = np.asarray([r.indexes[0] if r.indexes else 0 for r in records], np.int32)
+    if owner is not None:
+        sizes, starts = sizes[owner], starts[owner]
+    return index, sizes, index == starts
 
 
 def feedback_table(records: Sequence[FeedbackRecord]) -> pa.Table:

@@ -67,6 +67,11 @@ class Metrics:
             "mlcycle_prediction_texts_per_request", "Texts per answered /predict request.",
             buckets=TEXTS_BUCKETS, registry=own,
         )  # fmt: skip
+        self.input_errors = pc.Counter(
+            "mlcycle_prediction_input_errors", "Texts (records) of answered /predict requests "
+            "answered with an error instead of a prediction, by error (blank, not_a_string, "
+            "too_long).", ["error"], registry=own,
+        )  # fmt: skip
         self.model = pc.Gauge(
             "mlcycle_model_info", "1 for the model version this process answers with.",
             ["name", "version"], multiprocess_mode="liveall", registry=own,
@@ -101,19 +106,23 @@ class Metrics:
         codes: list[str] = []
         probs: list[float] = []
         sizes: list[int] = []
+        errors: list[str] = []
         for route, status, took, answer in events:
             counts[route, status] += 1
             seconds[route].append(took)
             if answer is not None:  # a regression's ranked lists are empty
                 codes += [ranked[0] for ranked in answer.codes if ranked]
                 probs += [ranked[0] for ranked in answer.probs if ranked]
-                sizes.append(len(answer.codes))
+                sizes.append(len(answer.codes) + len(answer.faults))
+                errors += [fault.error for fault in answer.faults]
         for (route, status), count in counts.items():
             self.requests.labels(route, str(status)).inc(count)
         for route, values in seconds.items():
             observe_many(self.latency.labels(route), np.asarray(values))
         for code, count in Tally(codes).items():
             self.predictions.labels(code).inc(count)
+        for error, count in Tally(errors).items():
+            self.input_errors.labels(error).inc(count)
         observe_many(self.top1, np.asarray(probs, dtype=np.float64))
         observe_many(self.texts, np.asarray(sizes, dtype=np.float64))
 

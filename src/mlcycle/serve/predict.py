@@ -24,6 +24,7 @@ from starlette.types import Receive
 from mlcycle.core.errors import MlcycleError
 from mlcycle.data.predlog import new_request_id
 from mlcycle.serve.answers import Answer
+from mlcycle.serve.faults import answered
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.recorder import Recorder
@@ -99,7 +100,11 @@ class PredictService:
             answer.inputs if tabular else inputs.items, answer.codes, answer.probs,
             latency_ms, api_key, None, answer.values, tabular,
         )  # fmt: skip
-        self.recorder.prediction(record)
+        if answer.faults:  # only predictions are logged: see mlcycle.serve.faults
+            size = len(answer.codes) + len(answer.faults)
+            record = record._replace(indexes=answered(answer.faults, size), batch_size=size)
+        if record.texts:
+            self.recorder.prediction(record)
         return 200, answer.body, request_id, answer
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mlcycle.core.errors import ModelError
 from mlcycle.models.protocol import ServedModel
-from mlcycle.serve.answers import AnyPredictor, LabelNamer, PredictorFactory
+from mlcycle.serve.answers import AnyPredictor, LabelBook, PredictorFactory
 from mlcycle.serve.tabular import TabularPredictor
 from mlcycle.serve.text import Predictor
 from mlcycle.tasks import Task
@@ -19,14 +19,14 @@ from mlcycle.tasks import Task
 def predictor_factory(task: Task, max_value_chars: int) -> PredictorFactory:
     """Builds the predictor of models of ``task`` (records' texts up to ``max_value_chars``)."""
 
-    def make(served: ServedModel, name_of: LabelNamer) -> AnyPredictor:
+    def make(served: ServedModel, labels: LabelBook) -> AnyPredictor:
         if served.task != task.name:
             raise ModelError(
                 f"Model {served.name} version {served.version} is a {served.task} model, but "
                 f"this project's task is {task.name} (model.task); serve a model of that task."
             )
         if task.text_column is not None:
-            return Predictor(served, name_of)
-        return TabularPredictor(served, name_of, max_value_chars)
+            return Predictor(served, labels)
+        return TabularPredictor(served, labels, max_value_chars)
 
     return make

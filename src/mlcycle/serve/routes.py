@@ -53,7 +53,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         409: "The server cannot do this in its configuration, or a new version failed.",
         413: "Too many texts (records), or a body over the byte limit.",
         415: "The body is not sent as application/json.",
-        422: "The body is not a valid request; the detail names the fault.",
+        422: "The body is not a valid request; the detail names the fault (a bad text in "
+        "a valid request is not refused: it gets its own error in the answer).",
         503: "The model is not loaded yet.",
     }.items()
 }

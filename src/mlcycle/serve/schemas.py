@@ -11,7 +11,7 @@ schemathesis tests hold the server to it). The limits a server is configured wit
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -29,10 +29,11 @@ class PredictRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    texts: list[Annotated[str, Field(min_length=1, pattern=NON_BLANK)]] = Field(
+    texts: list[Any] = Field(
         min_length=1,
         description="Activity descriptions, 1 to the batch limit (1,000 by default), "
-        "each non-blank and at most the text limit (2,000 characters by default).",
+        "each non-blank and at most the text limit (2,000 characters by default). An item "
+        "that is not such a text does not fail the request: it gets its own error.",
         examples=[["Restaurant traditionnel, cuisine du marché"]],
     )
     k: int = Field(
@@ -44,12 +45,39 @@ class PredictRequest(BaseModel):
     )
 
 
+class ParentCode(BaseModel):
+    """A code above a predicted one in its nomenclature."""
+
+    code: str = Field(examples=["56"])
+    label: str = Field(description="Its official label.", examples=["Restauration"])
+
+
 class Candidate(BaseModel):
     """One ranked answer for one text."""
 
     code: str = Field(description="The predicted code, e.g. a NAF rev.2 code such as 5610A.")
     probability: float = Field(ge=0.0, le=1.0, description="The model's probability.")
     label: str | None = Field(None, description="The code's official label, null when unknown.")
+    parents: dict[str, ParentCode] = Field(
+        default_factory=dict,
+        description="The codes above this one by level, coarsest first (for NAF rev.2: "
+        "section, division, group, class); empty for a code outside the project's "
+        "nomenclature, or without one.",
+    )
+
+
+class TextError(BaseModel):
+    """Why one text of a request was not answered."""
+
+    index: int = Field(ge=0, description="The text's position in the request's texts.")
+    error: Literal["blank", "not_a_string", "too_long"] = Field(
+        description="What is wrong: a blank text, an item that is not a string, a text "
+        "longer than the limit."
+    )
+    message: str = Field(
+        description="One sentence saying what is wrong and what to do.",
+        examples=["texts[1] is empty or blank; send a description."],
+    )
 
 
 class ModelRef(BaseModel):
@@ -67,12 +95,20 @@ class PredictResponse(BaseModel):
         "with POST /feedback, with the text's index, once the true code is known."
     )
     model: ModelRef
-    predictions: list[list[Candidate]]
+    predictions: list[list[Candidate] | None] = Field(
+        description="Per text, the k most probable codes, best first; null for a text "
+        "answered with an error (see ``errors``)."
+    )
     empty_after_cleaning: list[int] = Field(
         default_factory=list,
         description="Indexes of the texts with no word left once cleaned (only digits, "
         "punctuation or stop words): their codes say nothing about the text; code them "
         "by hand.",
+    )
+    errors: list[TextError] = Field(
+        default_factory=list,
+        description="The texts that were not answered (blank, not a string, too long), "
+        "in the order of the texts; empty when every text was answered.",
     )
 
 
@@ -180,7 +216,14 @@ def predict_schema(limits: Limits) -> dict[str, Any]:
     schema = PredictRequest.model_json_schema()
     texts = schema["properties"]["texts"]
     texts["maxItems"] = limits.max_batch
-    texts["items"]["maxLength"] = limits.max_text_chars
+    text = {"type": "string", "minLength": 1, "maxLength": limits.max_text_chars,
+            "pattern": NON_BLANK, "title": "Text"}  # fmt: skip
+    other = {
+        "title": "Anything else",
+        "description": "A blank or too long text, a number, null...: the request is still "
+        "answered; this item's prediction is null and the answer's errors say why.",
+    }
+    texts["items"] = {"anyOf": [text, other]}
     schema["properties"]["k"]["maximum"] = limits.max_k
     return schema
 

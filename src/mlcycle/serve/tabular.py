@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from mlcycle.core.errors import ModelError
 from mlcycle.core.predictions import Prediction, Values
 from mlcycle.models.protocol import ServedModel
-from mlcycle.serve.answers import Answer, LabelNamer
+from mlcycle.serve.answers import NO_LABELS, NO_PARENTS, Answer, LabelBook, LabelFacts
 from mlcycle.serve.batching import MicroBatcher
 from mlcycle.serve.bodies import Inputs, record_inputs
 from mlcycle.serve.records import RecordRules
@@ -49,14 +49,14 @@ class TabularPredictor:
     def __init__(
         self,
         served: ServedModel,
-        name_of: LabelNamer = lambda label: None,
+        labels: LabelBook = NO_LABELS,
         max_value_chars: int = 256,
     ) -> None:
         self.served = served
         self.model = _Rows(served.model)
         self.regression = served.task == "regression"
         self.n_labels = 0 if self.regression else len(served.model.labels)
-        self._names = {label: name_of(label) for label in served.model.labels}
+        self._facts = LabelFacts.of(served.model.labels, labels)
         self.rules = RecordRules(getattr(served.model, "types", None), max_value_chars)
         self._model = {"name": served.name, "version": str(served.version)}
         self._limits: tuple[Limits, Limits] | None = None  # (given, for these records)
@@ -141,9 +141,10 @@ class TabularPredictor:
         if mlflow:
             answers = [row[0] for row in codes]
         else:
-            names = self._names
+            names, parents = self._facts
             answers = [
-                [{"code": c, "probability": p, "label": names.get(c)}
+                [{"code": c, "probability": p, "label": names.get(c),
+                  "parents": parents.get(c, NO_PARENTS)}
                  for c, p in zip(row_codes, row_probs, strict=True)]
                 for row_codes, row_probs in zip(codes, probs, strict=True)
             ]  # fmt: skip
@@ -167,7 +168,7 @@ class TabularPredictor:
                 raise self._malformed(f"it predicted {value} for {record}")
             return
         code, prob = answer.codes[0][0], answer.probs[0][0]
-        if code not in self._names or not 0.0 <= prob <= 1.0:
+        if code not in self._facts.names or not 0.0 <= prob <= 1.0:
             raise self._malformed(f"class {code!r} with probability {prob}")
 
     def smoke_record(self) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Answers for text classifiers: texts in, ranked codes with probabilities out.
 
 Small batches are answered on the event loop when the model is free, large ones (and
-any that find it busy) in a worker thread; the answer is ready-to-send JSON bytes.
+any that find it busy) in a worker thread; the answer is ready-to-send JSON bytes. Each
+code comes with its label and parents (looked up once per loaded model); a text the
+model cannot read is answered with its error (``mlcycle.serve.faults``).
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 
 from mlcycle.core.errors import ModelError
+from mlcycle.core.predictions import Prediction
 from mlcycle.models.protocol import ServedModel
-from mlcycle.serve.answers import Answer, LabelNamer
+from mlcycle.serve.answers import NO_LABELS, NO_PARENTS, Answer, LabelBook, LabelFacts
 from mlcycle.serve.bodies import Inputs, text_inputs
+from mlcycle.serve.faults import Fault, answered, error_list, with_gaps
 from mlcycle.serve.schemas import predict_schema
 
 if TYPE_CHECKING:
-    from mlcycle.core.predictions import Prediction
     from mlcycle.serve.validation import Limits
 
 SMOKE_TEXT = "smoke test of a newly loaded model"
+_NOTHING = Prediction(np.empty((0, 0), dtype=str), np.empty((0, 0), dtype=np.float32))
 # Batches above this run in a worker thread, so one big batch does not stall the loop.
 INLINE_TEXTS = 64
 
@@ -32,10 +36,10 @@ INLINE_TEXTS = 64
 class Predictor:
     """Answers validated requests with one model, as ready-to-send JSON bytes."""
 
-    def __init__(self, served: ServedModel, name_of: LabelNamer = lambda label: None) -> None:
+    def __init__(self, served: ServedModel, labels: LabelBook = NO_LABELS) -> None:
         self.served = served
         self.n_labels = len(served.model.labels)
-        self._labels = {label: name_of(label) for label in served.model.labels}
+        self._facts = LabelFacts.of(served.model.labels, labels)
         self._model = {"name": served.name, "version": str(served.version)}
         # One prediction at a time per model, whichever thread asks: a worker is one
         # core's worth of serving (the model itself is safe to share between threads).
@@ -64,23 +68,30 @@ class Predictor:
     async def respond(self, inputs: Inputs, request_id: str) -> Answer:
         """Answer on the event loop when the batch is small and the model free, else in
         a worker thread (an MLflow body gets the same answer: its shape is ours)."""
-        texts, k = inputs.items, inputs.k
-        answer = self.answer_now(texts, k, request_id) if len(texts) <= INLINE_TEXTS else None
+        texts, k, faults = inputs.items, inputs.k, inputs.faults
+        if not texts:  # every text has an error: nothing for the model to read
+            return self.render(request_id, _NOTHING, faults)
+        inline = len(texts) <= INLINE_TEXTS
+        answer = self.answer_now(texts, k, request_id, faults) if inline else None
         if answer is None:  # a big batch, or the model busy with one in a worker thread
-            answer = await run_in_threadpool(self.answer, texts, k, request_id)
+            answer = await run_in_threadpool(self.answer, texts, k, request_id, faults)
         return answer
 
-    def answer(self, texts: Sequence[str], k: int, request_id: str) -> Answer:
-        """The ``/predict`` answer for valid texts.
+    def answer(
+        self, texts: Sequence[str], k: int, request_id: str, faults: Sequence[Fault] = ()
+    ) -> Answer:
+        """The ``/predict`` answer for valid texts (and the faults of the request's others).
 
         Waits while another thread predicts with this model; k is capped at the number
         of codes.
         """
         with self._lock:
             prediction = self.served.model.predict(texts, min(k, self.n_labels))
-        return self.render(request_id, prediction)
+        return self.render(request_id, prediction, faults)
 
-    def answer_now(self, texts: Sequence[str], k: int, request_id: str) -> Answer | None:
+    def answer_now(
+        self, texts: Sequence[str], k: int, request_id: str, faults: Sequence[Fault] = ()
+    ) -> Answer | None:
         """Like ``answer``, or None at once when another thread is predicting.
 
         The event loop calls this: it must never wait for a batch in a worker thread.
@@ -91,31 +102,39 @@ class Predictor:
             prediction = self.served.model.predict(texts, min(k, self.n_labels))
         finally:
             self._lock.release()
-        return self.render(request_id, prediction)
+        return self.render(request_id, prediction, faults)
 
-    def render(self, request_id: str, prediction: Prediction) -> Answer:
-        """The JSON answer for one prediction, with the lists it was made of."""
+    def render(
+        self, request_id: str, prediction: Prediction, faults: Sequence[Fault] = ()
+    ) -> Answer:
+        """The JSON answer for one prediction, with the lists it was made of; the texts
+        at fault get null in ``predictions`` and their error in ``errors``."""
         codes = prediction.codes.tolist()
         # float32 -> rounded float64 so the JSON shows 0.93, not 0.9300000071525574.
         probs = np.round(np.asarray(prediction.probs, dtype=np.float64), 6).tolist()
-        labels = self._labels
+        names, parents = self._facts
         predictions = [
             [
-                {"code": code, "probability": prob, "label": labels.get(code)}
+                {"code": code, "probability": prob, "label": names.get(code),
+                 "parents": parents.get(code, NO_PARENTS)}
                 for code, prob in zip(row_codes, row_probs, strict=True)
             ]
             for row_codes, row_probs in zip(codes, probs, strict=True)
-        ]
+        ]  # fmt: skip
         empty = [] if prediction.empty is None else np.flatnonzero(prediction.empty).tolist()
+        if faults:  # positions among the texts read -> positions in the request
+            where = answered(faults, len(codes) + len(faults))
+            predictions, empty = with_gaps(predictions, faults), [where[i] for i in empty]
         body = orjson.dumps(
             {
                 "request_id": request_id,
                 "model": self._model,
                 "predictions": predictions,
                 "empty_after_cleaning": empty,
+                "errors": error_list(faults),
             }
         )
-        return Answer(body, codes, probs)
+        return Answer(body, codes, probs, faults=tuple(faults))
 
     def smoke_test(self) -> None:
         """Raise ModelError unless the model answers a plain input sensibly."""

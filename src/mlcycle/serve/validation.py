@@ -2,7 +2,9 @@
 
 Parsing with orjson and checking a few types by hand costs a few microseconds, where a
 pydantic body costs FastAPI a good share of its throughput; the messages also name the
-exact item at fault. ``mlcycle.serve.schemas.PredictRequest`` documents the same rules.
+exact item at fault. ``mlcycle.serve.schemas.predict_schema`` documents the same rules.
+What is checked here refuses the whole request; a text that cannot be read is only that
+text's fault (``mlcycle.serve.faults``).
 Every route reads its body with ``read_body``: within a byte limit and a number of JSON
 values, which both follow from the batch and text limits (for a tabular model, from its
 columns too: :meth:`Limits.for_records`). Bodies in MLflow's forms and bodies of records
@@ -139,12 +141,12 @@ async def read_body(chunks: AsyncIterator[bytes], limits: Limits) -> bytes:
     return body
 
 
-def parse_predict(body: bytes, limits: Limits) -> tuple[list[str], int]:
+def parse_predict(body: bytes, limits: Limits) -> tuple[list[Any], int]:
     """Return the texts and k of a ``/predict`` body, or raise one clear error."""
     return parse_texts(load_object(body, TEXT_EXAMPLE), limits)
 
 
-def parse_texts(payload: dict[str, Any], limits: Limits) -> tuple[list[str], int]:
+def parse_texts(payload: dict[str, Any], limits: Limits) -> tuple[list[Any], int]:
     """The texts and k of a decoded ``{"texts": [...], "k": 3}`` body."""
     for key in payload:
         if key not in _FIELDS:
@@ -204,23 +206,17 @@ def _holds_more_values(body: bytes, most: int) -> bool:
     return False
 
 
-def check_texts(texts: Any, limits: Limits, name: str = "texts") -> list[str]:
-    """The texts of a request (``name`` is their field), or one clear error."""
+def check_texts(texts: Any, limits: Limits, name: str = "texts") -> list[Any]:
+    """The list of a request's texts (``name`` is their field), or one clear error.
+
+    Only the list is checked here: a text that is not a string, blank or too long gets
+    its own error in the answer (``mlcycle.serve.faults``), not a refused request.
+    """
     if texts is None:
         raise InvalidInput(f"The request has no '{name}'; send a JSON object like {TEXT_EXAMPLE}.")
     if not isinstance(texts, list):
         raise InvalidInput(f"'{name}' must be a list of strings, not {kind(texts)}.")
     check_count(name, len(texts), limits)
-    max_chars = limits.max_text_chars
-    for index, text in enumerate(texts):
-        if type(text) is not str:
-            raise InvalidInput(f"{name}[{index}] must be a string, not {kind(text)}.")
-        if len(text) > max_chars:
-            raise InvalidInput(
-                f"{name}[{index}] has {len(text)} characters, more than the limit of {max_chars}."
-            )
-        if not text or text.isspace():
-            raise InvalidInput(f"{name}[{index}] is empty or blank; send a description.")
     return texts
 
 
