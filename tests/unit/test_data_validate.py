@@ -262,3 +262,48 @@ def test_the_project_label_level_reaches_the_schema() -> None:
     schema = Schema.from_settings(settings)
     assert schema.nomenclature is not None and schema.nomenclature.levels[-1] == "division"
     assert Schema.from_settings(load_settings()).nomenclature is NAF_REV2
+
+
+# --- categorical columns beside the text -----------------------------------------------
+
+CATEGORIES = Schema(label_col="nace", normalise_codes=True, categorical=("type_", "surface"))
+
+
+def test_categorical_columns_are_kept_as_text_and_blank_is_missing(tmp_path) -> None:
+    raw = _raw(
+        tmp_path, ["bar,5630Z,X,2", "cafe,5630Z, ,", "pizza,5610A,M ,4"], "text,nace,type_,surface"
+    )
+    table = validate(raw, CATEGORIES, "reject", "d.csv").table
+    assert table.column_names == ["text", "label", "type_", "surface"]
+    assert table.column("type_").to_pylist() == ["X", None, "M"]
+    assert table.column("surface").to_pylist() == ["2", None, "4"]  # read as numbers, kept as text
+
+
+def test_a_missing_categorical_column_names_the_setting(tmp_path) -> None:
+    raw = _raw(tmp_path, ["bar,5630Z,X"], "text,nace,type_")
+    with pytest.raises(DataError, match=r"no column 'surface'.*fix data\.features"):
+        validate(raw, CATEGORIES, "reject", "d.csv")
+
+
+def test_a_text_project_reads_its_other_features_as_categories() -> None:
+    settings = load_settings(
+        model={"name": "n", "task": "text-classification"},
+        data={"target": "nace", "features": ["libelle", "type_", "nature"]},
+    )
+    schema = Schema.from_settings(settings)
+    assert (schema.text_col, schema.categorical) == ("libelle", ("type_", "nature"))
+    plain = load_settings(model={"name": "n", "task": "text-classification"})
+    assert Schema.from_settings(plain).categorical == ()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"features": ["text", "surface"], "types": {"surface": "numeric"}}, "type it categorical"),
+        ({"target": "nace", "features": ["libelle", "label"]}, "rename that column"),
+        ({"features": ["text", "k"]}, "cannot read a column named 'k'"),
+    ],
+)
+def test_features_a_text_task_cannot_read_are_one_sentence(data: dict, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        load_settings(model={"name": "n", "task": "text-classification"}, data=data)

@@ -16,7 +16,7 @@ import pytest
 from mlcycle.core.errors import InvalidInput
 from mlcycle.data.writers import write_dataset
 from mlcycle.models.fasttext.cleaner import strip_accents
-from mlcycle.tasks.text import nace
+from mlcycle.tasks.text import activity_columns, nace
 from mlcycle.tasks.text import nace_vocabulary as vocab
 from mlcycle.tasks.text.generator import class_weights, generate, known_codes
 from mlcycle.tasks.text.label_vocabulary import clean, derive, vocabulary
@@ -119,6 +119,29 @@ def test_columns_dtypes_and_values(normal: pd.DataFrame) -> None:
     assert (normal["text"].str.strip().str.len() > 0).all()
     assert normal["nace"].map(lambda c: nace.normalise_code(c) == c).all()
     assert set(normal["nace"]) <= set(known_codes())
+
+
+def test_extra_columns_leave_texts_and_codes_as_they_were(normal: pd.DataFrame) -> None:
+    extra = generate(ROWS, seed=7, extra_columns=True)
+    assert list(extra.columns) == ["text", "nace", *activity_columns.NAMES]
+    pd.testing.assert_frame_equal(extra[["text", "nace"]], normal)
+    pd.testing.assert_frame_equal(extra, generate(ROWS, seed=7, extra_columns=True))
+    for spec in activity_columns.COLUMNS:
+        present = extra[spec.name].dropna()
+        assert set(present) <= set(spec.values)
+        assert abs(1 - len(present) / ROWS - spec.missing) < 0.02
+
+
+def test_extra_columns_carry_signal_on_the_activity() -> None:
+    """Knowing the code narrows the value down: the most common value of each code is
+    right far more often than the most common value overall."""
+    frame = generate(ROWS, seed=3, extra_columns=True)
+    frequent = frame["nace"].map(frame["nace"].value_counts()) >= 100
+    for name in activity_columns.NAMES:
+        known = frame[frequent].dropna(subset=[name])
+        overall = known[name].value_counts().iloc[0] / len(known)
+        per_code = known.groupby("nace")[name].agg(lambda v: v.value_counts().iloc[0]).sum()
+        assert per_code / len(known) > overall + 0.1, name
 
 
 def test_classes_sections_and_zipf_imbalance(normal: pd.DataFrame) -> None:

@@ -33,8 +33,9 @@ class Values(NamedTuple):
 class Estimator(Protocol):
     """What every model family builds and loads.
 
-    ``inputs`` is the task's batch: a list of texts for text classification, a pandas
-    DataFrame of raw feature columns for tabular tasks (preprocessing is inside).
+    ``inputs`` is the task's batch: a list of texts for text classification (a pandas
+    DataFrame of ``text`` and categorical columns when the project reads some beside the
+    text), a DataFrame of raw feature columns for tabular tasks (preprocessing is inside).
     """
 
     labels: list[str]  # the classes (classification); [] for regression

@@ -61,7 +61,8 @@ def check_file(
         schema = Schema.from_settings(settings, text_col, label_col)
         checked = validate(raw, schema, policy, shown)
         described = {"text_col": schema.text_col, "label_col": schema.label_col}
-        return Checked(checked, "label", {"text": "text"}, task, described)
+        types = {"text": "text", **dict.fromkeys(schema.categorical, "categorical")}
+        return Checked(checked, "label", types, task, described)
     tabular = tabular_schema(settings, label_col)
     checked = validate_tabular(raw, tabular, policy, shown)
     described = {"target": tabular.target, "types": dict(checked.types)}

@@ -3,7 +3,8 @@
 Text rows (:func:`validate`): required columns must exist; each row needs a non-empty
 text no longer than the limit and a label matching the configured label pattern, if
 any; with a nomenclature a label must be one of its codes at the project's label level
-(after normalisation: ``56.10a`` is read as ``5610A``).
+(after normalisation: ``56.10a`` is read as ``5610A``). Categorical columns beside the
+text are kept as text, a blank value as missing (the model reads it as unknown).
 
 Tabular rows (:func:`validate_tabular`): the target must exist and be present in each
 row; each feature is typed (:mod:`mlcycle.data.columns`) and a value that cannot be read
@@ -81,20 +82,24 @@ class Schema:
     max_bad_share: float = 0.25
     # The labels' nomenclature: a label it does not know is a bad row.
     nomenclature: Nomenclature | None = None
+    # Categorical columns the model reads beside the text (``data.features``).
+    categorical: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(
         cls, settings: Settings, text_col: str | None = None, label_col: str | None = None
     ) -> Schema:
         data = settings.data
+        text_col, label_col = text_col or data.text_feature(), label_col or data.target
         return cls(
-            text_col or data.text_feature(),
-            label_col or data.target,
+            text_col,
+            label_col,
             data.label_pattern,
             data.normalise_labels,
             data.max_text_chars,
             data.max_bad_share,
             nomenclature(data.nomenclature, data.label_level),
+            tuple(c for c in data.categorical_features() if c not in (text_col, label_col)),
         )
 
 
@@ -156,6 +161,8 @@ def _check_columns(table: pa.Table, schema: Schema, shown: str) -> None:
         raise InvalidInput("--text-col and --label-col name the same column; give two columns.")
     for flag, column in (("--text-col", schema.text_col), ("--label-col", schema.label_col)):
         _require_column(table, column, shown, f"pass {flag} with the right name")
+    for column in schema.categorical:
+        _require_column(table, column, shown, "fix data.features in the project file")
 
 
 def _require_column(table: pa.Table, column: str, shown: str, fix: str) -> None:
@@ -228,14 +235,22 @@ def _known(label: pa.ChunkedArray, nomenclature: Nomenclature) -> np.ndarray:
 def _canonical(
     table: pa.Table, text: pa.ChunkedArray, label: pa.ChunkedArray, schema: Schema
 ) -> pa.Table:
-    """``text``, ``label``, then the extra columns (renamed if they clash)."""
+    """``text``, ``label``, then the extra columns (renamed if they clash); categorical
+    ones as trimmed text, blank as missing."""
     columns, names = [text, label], [TEXT, LABEL]
     for name in table.column_names:
         if name in (schema.text_col, schema.label_col):
             continue
-        columns.append(table.column(name))
+        column = table.column(name)
+        columns.append(_category(column) if name in schema.categorical else column)
         names.append(f"{name}_extra" if name in (TEXT, LABEL) else name)
     return pa.table(columns, names=names)
+
+
+def _category(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A categorical column as trimmed text; blank values are missing."""
+    trimmed = pc.utf8_trim_whitespace(as_string(column))
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
 def _bad_rows(

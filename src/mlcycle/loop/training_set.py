@@ -86,7 +86,8 @@ def store_version(frame: pd.DataFrame, task: Task, base: TrainingData, settings:
     with tempfile.TemporaryDirectory() as tmp:
         if task.text_column is not None:
             path = Path(tmp) / f"{name}-retrain.parquet"
-            frame[TEXT_COLUMNS].to_parquet(path, index=False)
+            # The text, the label and the categorical columns the project reads beside it.
+            frame[task.columns() or TEXT_COLUMNS].to_parquet(path, index=False)
             added = add_dataset(
                 str(path), name, text_col="text", label_col="label", settings=settings
             )

@@ -7,6 +7,7 @@ left out.
 """
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ RUNTIME_MODULES = (
     "models/protocol.py",
     "models/pyfunc.py",
     "models/fasttext/__init__.py",
+    "models/fasttext/categorical_kernels.py",
+    "models/fasttext/categories.py",
     "models/fasttext/classifier.py",
     "models/fasttext/cleaner.py",
     "models/fasttext/forward.py",
@@ -45,6 +48,8 @@ RUNTIME_REQUIREMENTS = ("mlflow", "numpy", "pandas", "numba", "snowballstemmer")
 
 class TextClassifierModel(mlflow.pyfunc.PythonModel):
     """Input: texts (list of str, or a DataFrame with a ``text`` column); params ``k``.
+    A model with categorical columns takes a DataFrame of ``text`` and those columns
+    (strings; each optional, a missing one is unknown).
 
     Output: per text, ``k`` entries ``{"code", "probability"}`` best first.
     """
@@ -63,11 +68,18 @@ class TextClassifierModel(mlflow.pyfunc.PythonModel):
     # MLflow inferring a second schema from hints (the signature is explicit).
     def predict(self, context, model_input: pd.DataFrame, params=None):
         k = int((params or {}).get("k", 1))
-        pred = self.model.predict(texts_of(model_input), k)
+        pred = self.model.predict(inputs_of(model_input, self.model.categories), k)
         return [
             [{"code": str(c), "probability": float(p)} for c, p in zip(codes, probs, strict=True)]
             for codes, probs in zip(pred.codes, pred.probs, strict=True)
         ]
+
+
+def inputs_of(model_input: Any, categories: Any) -> Any:
+    """The texts, or for a model with categorical columns a DataFrame holding them."""
+    if categories is not None and hasattr(model_input, "columns") and "text" in model_input:
+        return model_input
+    return texts_of(model_input)
 
 
 def texts_of(model_input: Any) -> list[str]:
@@ -98,8 +110,11 @@ def pinned_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in RUNTIME_REQUIREMENTS]
 
 
-def signature() -> Any:
-    """Strings in (column ``text``), ranked ``{code, probability}`` lists out, param ``k``."""
+def signature(columns: Sequence[str] = ()) -> Any:
+    """Strings in (column ``text``), ranked ``{code, probability}`` lists out, param ``k``.
+
+    With categorical ``columns``, the inputs are named: ``text``, then each column as an
+    optional string (a plain MLflow client may leave it out)."""
     from mlflow.models import ModelSignature
     from mlflow.types.schema import (
         Array,
@@ -112,8 +127,12 @@ def signature() -> Any:
     )
 
     entry = Object([Property("code", "string"), Property("probability", "double")])
+    inputs = [ColSpec("string")]
+    if columns:
+        inputs = [ColSpec("string", "text")]
+        inputs += [ColSpec("string", name, required=False) for name in columns]
     return ModelSignature(
-        inputs=Schema([ColSpec("string")]),
+        inputs=Schema(inputs),
         outputs=Schema([ColSpec(Array(entry), "predictions")]),
         params=ParamSchema([ParamSpec("k", "long", 1)]),
     )
@@ -128,8 +147,13 @@ mlflow.models.set_model(TextClassifierModel())
 """
 
 
-def log_model(model_dir: Path, name: str, input_example: list[str], workdir: Path) -> Any:
+def log_model(
+    model_dir: Path, name: str, input_example: Any, workdir: Path, columns: Sequence[str] = ()
+) -> Any:
     """Log a saved classifier folder as a pyfunc in the active run; return the ModelInfo.
+
+    ``input_example``: a few texts, or for a model with categorical ``columns`` a
+    DataFrame of ``text`` and those columns.
 
     The model is logged from code (a three-line entry file), not pickled, so loading it
     runs no deserialised code and survives Python upgrades.
@@ -142,7 +166,7 @@ def log_model(model_dir: Path, name: str, input_example: list[str], workdir: Pat
         python_model=str(entry),
         artifacts={ARTIFACT_KEY: str(model_dir)},
         code_paths=[str(code)],
-        signature=signature(),
-        input_example=list(input_example),
+        signature=signature(columns),
+        input_example=input_example if columns else list(input_example),
         pip_requirements=pinned_requirements(),
     )

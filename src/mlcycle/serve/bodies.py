@@ -7,14 +7,17 @@ reads, so its clients switch without a change: ``dataframe_records`` (a list of 
 ignored), ``inputs`` or ``instances`` (a list of records, an object of columns, or for a
 text model a list of texts), each with optional ``params`` (``{"k": 3}``). Whatever the
 form, a request comes out as :class:`Inputs`; an MLflow body is answered in MLflow's
-shape (``mlcycle.serve.tabular``).
+shape (``mlcycle.serve.tabular``). A text model with categorical columns takes them
+beside the texts (``mlcycle.serve.text_columns``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from mlcycle.core.errors import InvalidInput
+from mlcycle.serve import text_columns
 from mlcycle.serve.validation import (
     TEXT_EXAMPLE,
     Limits,
@@ -37,6 +40,8 @@ class Inputs(NamedTuple):
     items: list[Any]
     k: int
     mlflow: bool  # an MLflow scoring body, answered the way MLflow answers it
+    # A text model's categorical columns sent beside the texts (one value per text).
+    columns: dict[str, list[Any]] | None = None
 
 
 def mlflow_field(payload: dict[str, Any]) -> str | None:
@@ -73,21 +78,31 @@ def record_inputs(body: bytes, limits: Limits) -> Inputs:
     return Inputs(records, check_k(payload.get("k", 1), limits), False)
 
 
-def text_inputs(body: bytes, limits: Limits) -> Inputs:
-    """The texts and k of a text model's request, in our form or MLflow's."""
+def text_inputs(body: bytes, limits: Limits, columns: Sequence[str] = ()) -> Inputs:
+    """The texts and k of a text model's request, in our form or MLflow's, with the
+    model's categorical ``columns`` where it has some."""
     payload = load_object(body, TEXT_EXAMPLE)
     field = mlflow_field(payload)
+    if field is None and columns:
+        texts, k, values = text_columns.parse_ours(payload, limits, columns)
+        return Inputs(texts, k, False, values)
     if field is None:
         return Inputs(*parse_texts(payload, limits), False)
-    return _mlflow_texts(payload, field, limits)
+    return _mlflow_texts(payload, field, limits, columns)
 
 
-def _mlflow_texts(payload: dict[str, Any], field: str, limits: Limits) -> Inputs:
-    """The texts of an MLflow body: its ``text`` column, or plain strings
-    (``{"inputs": ["..."]}``)."""
+def _mlflow_texts(
+    payload: dict[str, Any], field: str, limits: Limits, columns: Sequence[str] = ()
+) -> Inputs:
+    """The texts of an MLflow body: its ``text`` column (and the model's columns), or
+    plain strings (``{"inputs": ["..."]}``)."""
     rows = mlflow_rows(payload, field, limits)
-    texts = [_text_of(i, row) if isinstance(row, dict) else row for i, row in enumerate(rows)]
-    return Inputs(check_texts(texts, limits, field), _params_k(payload, limits), True)
+    texts = [
+        _text_of(i, row, columns) if isinstance(row, dict) else row for i, row in enumerate(rows)
+    ]
+    checked = check_texts(texts, limits, field)
+    values = text_columns.record_columns(rows, columns, limits) if columns else None
+    return Inputs(checked, _params_k(payload, limits), True, values)
 
 
 def mlflow_rows(payload: dict[str, Any], field: str, limits: Limits) -> list[Any]:
@@ -161,9 +176,14 @@ def _params_k(payload: dict[str, Any], limits: Limits) -> int:
     return check_k(params.get("k", 1), limits, "params.k")
 
 
-def _text_of(index: int, row: dict[str, Any]) -> Any:
-    if TEXT_COLUMN not in row or len(row) != 1:
+def _text_of(index: int, row: dict[str, Any], columns: Sequence[str] = ()) -> Any:
+    if TEXT_COLUMN in row and all(name == TEXT_COLUMN or name in columns for name in row):
+        return row[TEXT_COLUMN]
+    if not columns:
         raise InvalidInput(
             f"Record {index} must have one column, '{TEXT_COLUMN}'; this model reads texts."
         )
-    return row[TEXT_COLUMN]
+    raise InvalidInput(
+        f"Record {index} must have a '{TEXT_COLUMN}' column, and else only this model's "
+        f"columns: {', '.join(columns)}."
+    )

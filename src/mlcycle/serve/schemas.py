@@ -121,7 +121,11 @@ class ModelInfo(BaseModel):
     labels: int = Field(description="How many codes (classes) the model can predict.")
     model_uri: str
     task: str | None = Field(None, description="A tabular model's task.")
-    features: list[str] | None = Field(None, description="A tabular model's feature columns.")
+    features: list[str] | None = Field(
+        None,
+        description="A tabular model's feature columns; the categorical columns a text "
+        "model reads beside the texts, if any.",
+    )
 
 
 class Status(BaseModel):

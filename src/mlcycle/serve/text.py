@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlcycle.core.errors import ModelError
 from mlcycle.models.protocol import ServedModel
+from mlcycle.serve import text_columns
 from mlcycle.serve.answers import Answer, LabelNamer
 from mlcycle.serve.bodies import Inputs, text_inputs
 from mlcycle.serve.schemas import predict_schema
@@ -40,31 +41,35 @@ class Predictor:
         # One prediction at a time per model, whichever thread asks: a worker is one
         # core's worth of serving (the model itself is safe to share between threads).
         self._lock = threading.Lock()
+        # Categorical columns the model reads beside the texts (most read none).
+        self.columns = text_columns.model_columns(served.model)
 
     def info(self) -> dict[str, Any]:
-        """Name, version, number of codes and URI of the model."""
-        return {**self._model, "labels": self.n_labels, "model_uri": self.served.model_uri}
+        """Name, version, number of codes and URI of the model (and its columns)."""
+        columns = {"features": list(self.columns)} if self.columns else {}
+        return {**self._model, "labels": self.n_labels, "model_uri": self.served.model_uri,
+                **columns}  # fmt: skip
 
     @property
     def version(self) -> str:
         return self._model["version"]
 
     def request_limits(self, limits: Limits) -> Limits:
-        """Requests of texts have the server's limits as they are."""
-        return limits
+        """Requests of texts have the server's limits, with room for the columns."""
+        return text_columns.limits_with(limits, self.columns)
 
     def parse(self, body: bytes, limits: Limits) -> Inputs:
         """The texts and k of a body (``{"texts": ...}`` or an MLflow scoring body)."""
-        return text_inputs(body, limits)
+        return text_inputs(body, limits, self.columns)
 
     def request_schema(self, limits: Limits) -> dict[str, Any]:
         """The JSON schema of a ``/predict`` body (MLflow's forms are not in it)."""
-        return predict_schema(limits)
+        return text_columns.schema_with(predict_schema(limits), self.columns, limits)
 
     async def respond(self, inputs: Inputs, request_id: str) -> Answer:
         """Answer on the event loop when the batch is small and the model free, else in
         a worker thread (an MLflow body gets the same answer: its shape is ours)."""
-        texts, k = inputs.items, inputs.k
+        texts, k = text_columns.batch(inputs.items, inputs.columns), inputs.k
         answer = self.answer_now(texts, k, request_id) if len(texts) <= INLINE_TEXTS else None
         if answer is None:  # a big batch, or the model busy with one in a worker thread
             answer = await run_in_threadpool(self.answer, texts, k, request_id)

@@ -129,8 +129,11 @@ def synthetic_file(
             f"The {task.name} task of this project has no synthetic set{hint}; add your data "
             f"with mlcycle data add FILE --name {settings.dataset_name}, or pass --data FILE."
         )
-    # The version is in the name: a newer generator must not reuse an older set.
-    name = f"synthetic-{mlcycle.__version__}-{rows}-seed{settings.train.seed}.csv"
+    # The version is in the name: a newer generator must not reuse an older set; so are
+    # the columns beyond the text and target, when the project reads some.
+    extra = [c for c in frame.columns if c not in (settings.data.text_feature(), task.target)]
+    columns = "".join(f"-{c}" for c in extra)
+    name = f"synthetic-{mlcycle.__version__}-{rows}-seed{settings.train.seed}{columns}.csv"
     path = settings.home / "data" / name
     if not path.exists():
         private_dirs(path.parent)

@@ -13,6 +13,9 @@ In the project file::
       target: progression
       features: [age, sex, bmi, bp]     # default: every other column
       types: {sex: categorical}         # default: inferred at ``data add``
+
+A text task reads its text (the feature typed ``text``, else the first) and, beside it,
+the other features as categorical columns: ``features: [text, type_, nature]``.
     train: {test_size: 0.2, seed: 42}
 
 A model trained by the user's own code (``mlcycle models import``) has the ``pyfunc``
@@ -43,6 +46,9 @@ from mlcycle.core.tabular import ColumnType
 TASK_NAMES = ("text-classification", "classification", "regression")
 # A feature's type: a tabular column type, or the text of a text task.
 FeatureType = ColumnType | Literal["text"]
+# Names a text task's categorical columns cannot take: the canonical text and label
+# columns, and the fields of a /predict request.
+RESERVED_TEXT_COLUMNS = ("text", "label", "texts", "k")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _FAMILY = re.compile(r"^[A-Za-z][\w.-]*$")
 
@@ -150,6 +156,34 @@ class DataSettings(BaseModel):
         if typed:
             return typed[0]
         return self.features[0] if self.features else "text"
+
+    def categorical_features(self) -> list[str]:
+        """The features of a text task beside its text: categorical columns (the coding
+        API's ``type_``, ``nature``...), each learnt as an embedding; none by default."""
+        text = self.text_feature()
+        return [name for name in self.features or () if name != text]
+
+    def check_text_features(self) -> None:
+        """Refuse features a text task cannot read beside its text (one sentence).
+
+        Raises:
+            ValueError: A second text, a feature typed other than categorical, or a
+                name the task and its requests use for themselves.
+        """
+        for name in self.categorical_features():
+            kind = self.types.get(name, "categorical")
+            if kind != "categorical":
+                raise ValueError(
+                    f"data.types.{name} is {kind!r}, but a text task reads the features "
+                    f"beside its text {self.text_feature()!r} as categories; type it "
+                    "categorical or leave it out of data.features"
+                )
+            if name in RESERVED_TEXT_COLUMNS:
+                raise ValueError(
+                    f"a text task cannot read a column named {name!r} beside its text "
+                    f"({', '.join(RESERVED_TEXT_COLUMNS)} name the text, the label and the "
+                    "fields of a request); rename that column in your file"
+                )
 
 
 class TrainSettings(BaseModel):

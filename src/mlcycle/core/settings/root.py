@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         if value is not None and not value.strip():
             raise ValueError("must not be empty")
         return value
+
+    @model_validator(mode="after")
+    def _text_features(self) -> Settings:
+        if self.model.task == "text-classification":
+            self.data.check_text_features()
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -164,6 +170,8 @@ def _first_error(exc: ValidationError) -> str:
             f"The project file {source} has no 'model' section; say at least "
             "model: {name: ..., task: ...} (see examples/ for complete files)."
         )
+    if not first["loc"] and first["type"] == "value_error":  # a check across sections
+        return f"The project file {source} is invalid: {first['ctx']['error']}."
     return (
         f"Setting '{where}' is invalid ({first['msg']}); fix it in {source} "
         "or the MLCYCLE_ environment variables."

@@ -2,8 +2,10 @@
 
 Word embeddings plus hashed word n-grams and character n-grams, averaged, then a
 linear classifier with one-vs-all, softmax or hierarchical-softmax loss. The text
-cleaner is part of the model, so clients send raw text. After training the model keeps
-only the input rows training touched (``prune``) and may quantize them (``quantize``).
+cleaner is part of the model, so clients send raw text. Categorical columns beside the
+text, when the training input is a table, are learnt as embeddings added to the text's
+(``categories.py``). After training the model keeps only the input rows training
+touched (``prune``) and may quantize them (``quantize``).
 
 Saved format 2 (format 1, every row float32 with a padding row, still loads): the
 JSON metadata, ``output.npy`` (or its codes when ``qout``) and the input rows as
@@ -24,6 +26,7 @@ import numpy as np
 from mlcycle.core.errors import InvalidInput, ModelError
 from mlcycle.core.predictions import Prediction
 from mlcycle.models.fasttext import training
+from mlcycle.models.fasttext.categories import Categories, split_inputs
 from mlcycle.models.fasttext.cleaner import TextCleaner, default_cleaner
 from mlcycle.models.fasttext.forward import Encoder
 from mlcycle.models.fasttext.params import FastTextParams
@@ -50,16 +53,21 @@ class FastTextClassifier:
         self._out: np.ndarray | None = None
         self._out_codes: tuple[np.ndarray, np.ndarray] | None = None  # qout: what is saved
         self._encoder: Encoder | None = None
+        self.categories: Categories | None = None  # the columns beside the text, if any
 
     # -- training -------------------------------------------------------------------
 
     def fit(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str] | Any,
         labels: Sequence[str],
         progress: Callable[[float], None] | None = None,
     ) -> Self:
-        """Learn from raw texts and their labels; ``progress`` gets fractions 0..1."""
+        """Learn from raw texts and their labels; ``progress`` gets fractions 0..1.
+
+        ``texts`` may be a table (DataFrame) with a ``text`` column: its other columns
+        are categorical features."""
+        texts, frame = split_inputs(texts)
         if len(texts) != len(labels):
             raise InvalidInput("texts and labels must have the same length.")
         names, y = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
@@ -71,14 +79,22 @@ class FastTextClassifier:
         self.label_counts = np.bincount(y, minlength=len(names))
         p = self.params
         self.vocab = Vocabulary.build(tokens, p.minCount, p.minn, p.maxn, p.bucket)
+        self.categories = Categories.learn(frame, p.dim) if frame is not None else None
+        ids = self._category_ids(frame, len(texts))
         share = 0.8 if p.quantize and p.retrain else 1.0  # of the progress bar
-        rows, out = self._train(tokens, y.astype(np.int32), _scaled(progress, 0.0, share))
+        rows, out = self._train(tokens, y.astype(np.int32), _scaled(progress, 0.0, share), ids)
         self._set_weights(rows.pruned() if p.prune else rows, out)
         if p.quantize:
-            self._quantize(tokens, y.astype(np.int32), _scaled(progress, share, 1.0))
+            self._quantize(tokens, y.astype(np.int32), _scaled(progress, share, 1.0), ids)
         return self
 
-    def _train(self, tokens, y: np.ndarray, progress) -> tuple[InputRows, np.ndarray]:
+    def _category_ids(self, frame: Any | None, n: int) -> np.ndarray | None:
+        """The categorical rows of ``n`` examples (None for a model of texts alone)."""
+        return None if self.categories is None else self.categories.ids(frame, n)
+
+    def _train(
+        self, tokens, y: np.ndarray, progress, ids: np.ndarray | None = None
+    ) -> tuple[InputRows, np.ndarray]:
         """Both matrices, every row, as fastText learns them."""
         assert self.vocab is not None
         p, nwords = self.params, self.vocab.size
@@ -86,7 +102,9 @@ class FastTextClassifier:
         inp = training.initial_matrix(p, nwords)
         out = np.zeros((len(self.labels) - (p.loss == "hs"), p.dim), dtype=np.float32)
         rng = np.random.default_rng(p.seed)
-        training.train(inp, out, encoded, y, p, nwords, self.label_counts, rng, progress)
+        training.train(
+            inp, out, encoded, y, p, nwords, self.label_counts, rng, progress, self.categories, ids
+        )
         return InputRows.dense(inp, p.seed), out
 
     def prune(self) -> Self:
@@ -98,7 +116,7 @@ class FastTextClassifier:
 
     def quantize(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str] | Any,
         labels: Sequence[str],
         progress: Callable[[float], None] | None = None,
     ) -> Self:
@@ -107,6 +125,7 @@ class FastTextClassifier:
         rows, _ = self._weights()
         if rows.kind == "quantized":
             raise InvalidInput("This model is quantized already; quantize the full model.")
+        texts, frame = split_inputs(texts)
         if len(texts) != len(labels):
             raise InvalidInput("texts and labels must have the same length.")
         index = {label: i for i, label in enumerate(self.labels)}
@@ -118,11 +137,12 @@ class FastTextClassifier:
             )
         self.prune()
         y = np.asarray([index[str(x)] for x in labels], dtype=np.int32)
-        self._quantize([self.cleaner.tokens(t) for t in texts], y, progress)
+        tokens = [self.cleaner.tokens(t) for t in texts]
+        self._quantize(tokens, y, progress, self._category_ids(frame, len(texts)))
         self.params = replace(self.params, quantize=True)
         return self
 
-    def _quantize(self, tokens, y: np.ndarray, progress) -> None:
+    def _quantize(self, tokens, y: np.ndarray, progress, ids: np.ndarray | None = None) -> None:
         """Quantize the input rows, retrain the classifier on them, maybe quantize it."""
         from mlcycle.models.fasttext.quantize import decode, product_quantize, quantize_rows
 
@@ -132,7 +152,7 @@ class FastTextClassifier:
         rows = quantize_rows(rows, p.dsub, p.cutoff, eos, p.seed, p.threads())
         self._set_weights(rows, out)
         if p.retrain:
-            hidden = self._encoder.hidden(tokens)
+            hidden = self._hidden(tokens, ids)
             rng = np.random.default_rng(p.seed)
             training.retrain(out, hidden, y, p, self.label_counts, rng, progress)
         if p.qout:
@@ -156,19 +176,27 @@ class FastTextClassifier:
 
     # -- prediction -----------------------------------------------------------------
 
-    def predict(self, texts: Sequence[str], k: int = 1) -> Prediction:
-        """Top-``k`` labels and probabilities per raw text, best first."""
-        return self.predict_tokens([self.cleaner.tokens(t) for t in texts], k)
+    def predict(self, texts: Sequence[str] | Any, k: int = 1) -> Prediction:
+        """Top-``k`` labels and probabilities per raw text, best first.
 
-    def predict_tokens(self, token_lists: Sequence[Sequence[str]], k: int = 1) -> Prediction:
-        """Like ``predict`` for texts already cleaned into tokens."""
+        ``texts`` may be a table with a ``text`` column and the model's categorical
+        columns; a column it lacks, or a missing value, is unknown."""
+        texts, frame = split_inputs(texts)
+        ids = self._category_ids(frame, len(texts))
+        return self.predict_tokens([self.cleaner.tokens(t) for t in texts], k, ids)
+
+    def predict_tokens(
+        self, token_lists: Sequence[Sequence[str]], k: int = 1, ids: np.ndarray | None = None
+    ) -> Prediction:
+        """Like ``predict`` for texts already cleaned into tokens (``ids``: their
+        categorical rows; None: every column unknown)."""
         if self._encoder is None or self._out is None:
             raise ModelError("The model is not trained; call fit() or load() first.")
         n_labels = len(self.labels)
         k = max(1, min(int(k), n_labels))
         if not token_lists:
             return Prediction(np.empty((0, k), dtype=str), np.empty((0, k), dtype=np.float32))
-        scores = self._scores(self._encoder.hidden(token_lists))
+        scores = self._scores(self._hidden(token_lists, ids))
         if k < n_labels:
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
             order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
@@ -178,6 +206,16 @@ class FastTextClassifier:
         probs = self._probabilities(scores, top)
         empty = np.fromiter((not tokens for tokens in token_lists), bool, len(token_lists))
         return Prediction(self._label_array[top], probs.astype(np.float32, copy=False), empty)
+
+    def _hidden(self, token_lists, ids: np.ndarray | None) -> np.ndarray:
+        """The hidden vectors: the texts' averages plus their categorical rows."""
+        assert self._encoder is not None
+        hidden = self._encoder.hidden(token_lists)
+        if self.categories is not None:
+            if ids is None:
+                ids = self.categories.ids(None, len(token_lists))
+            hidden += self.categories.embed(ids)
+        return hidden
 
     def _scores(self, hidden: np.ndarray) -> np.ndarray:
         """Ranking scores: logits for ova and softmax, log-probabilities for hs."""
@@ -225,6 +263,8 @@ class FastTextClassifier:
             "input": self._rows.save(path, write),
             "output": "dense" if self._out_codes is None else "quantized",
         }
+        if self.categories is not None:
+            meta["categories"] = self.categories.save(path, write)
         # Written last: a folder without it, or with the previous one, is never half new.
         _atomic_write(path / _META, lambda f: f.write(json.dumps(meta).encode()))
 
@@ -238,6 +278,8 @@ class FastTextClassifier:
                 raise ModelError(f"Model format {meta.get('format')} in {path} is not supported.")
             model = cls(TextCleaner.from_config(meta["cleaner"]), **meta["params"])
             rows, out = model._read_weights(path, meta)
+            if "categories" in meta:
+                model.categories = Categories.load(path, meta["categories"])
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"Cannot read a fastText model from {path}: {exc}.") from None
         model.labels = list(meta["labels"])

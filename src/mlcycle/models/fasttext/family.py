@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mlcycle.models.families import ModelFamily
+from mlcycle.models.fasttext.categories import names
 from mlcycle.models.fasttext.classifier import FastTextClassifier
 from mlcycle.models.fasttext.params import FastTextParams
 
@@ -40,7 +41,9 @@ class FastTextFamily(ModelFamily):
         from mlcycle.models import pyfunc
 
         model.save(workdir / pyfunc.ARTIFACT_KEY)
-        return pyfunc.log_model(workdir / pyfunc.ARTIFACT_KEY, name, list(example), workdir)
+        columns = names(model.categories)
+        example = _example(example, columns)
+        return pyfunc.log_model(workdir / pyfunc.ARTIFACT_KEY, name, example, workdir, columns)
 
     def load(self, path: Path) -> FastTextClassifier:
         # The weights are read as data: loading runs none of the stored model's code.
@@ -65,6 +68,18 @@ class FastTextFamily(ModelFamily):
         if _whole(minn) and _whole(maxn) and maxn > 0:  # else the parameters' own check speaks
             out["minn"] = min(max(int(minn), 1), int(maxn))
         return out
+
+
+def _example(example: Any, columns: Sequence[str]) -> Any:
+    """A few texts for a model of texts; a table of them and the categorical columns
+    (missing where the example has none) for a model with columns."""
+    import pandas as pd
+
+    table = example if hasattr(example, "columns") else pd.DataFrame({"text": list(example)})
+    if not columns:
+        return table["text"].astype(str).tolist()
+    table = table.reindex(columns=["text", *columns]).astype(object)
+    return table.where(table.notna(), None)
 
 
 def _whole(value: Any) -> bool:

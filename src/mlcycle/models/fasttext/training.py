@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from mlcycle.models.fasttext.categories import UNKNOWN_RATE, Categories
 from mlcycle.models.fasttext.params import FastTextParams
 from mlcycle.models.fasttext.tree import huffman_paths
 from mlcycle.models.fasttext.vocab import EncodedTexts
@@ -38,8 +39,12 @@ def train(
     label_counts: np.ndarray,
     rng: np.random.Generator,
     progress: Progress,
+    categories: Categories | None = None,
+    category_ids: np.ndarray | None = None,
 ) -> None:
-    """Train ``inp`` and ``out`` in place on ``params.threads()`` Hogwild threads."""
+    """Train ``inp`` and ``out`` (and the categorical table, when the examples have
+    values ``category_ids`` of ``categories``) in place on ``params.threads()`` Hogwild
+    threads."""
     from mlcycle.models.fasttext.kernels import train_shard
 
     args = (*_texts(encoded), y)
@@ -56,7 +61,27 @@ def train(
     def work(order: np.ndarray, epochs: int, done: np.ndarray, slot: int) -> None:
         train_shard(inp, out, *args, order, epochs, *tail, done, slot)
 
+    if categories is not None and category_ids is not None:
+        work = _categorical_work(inp, out, args, tail, categories, category_ids, params.seed)
     _hogwild(work, len(y), params, rng, progress)
+
+
+def _categorical_work(inp, out, args, tail, categories: Categories, ids: np.ndarray, seed: int):
+    """``train``'s work for examples with categorical values (a kernel of its own)."""
+    from mlcycle.models.fasttext.categorical_kernels import train_shard_categorical
+
+    cats = (
+        categories.table,
+        ids,
+        categories.first,
+        np.uint64(seed % 2**64),
+        np.uint64(int(UNKNOWN_RATE * 2.0**64)),
+    )
+
+    def work(order: np.ndarray, epochs: int, done: np.ndarray, slot: int) -> None:
+        train_shard_categorical(inp, out, *cats, *args, order, epochs, *tail, done, slot)
+
+    return work
 
 
 def retrain(

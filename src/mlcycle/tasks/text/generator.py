@@ -45,6 +45,7 @@ import pandas as pd
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.tasks.text import nace_vocabulary as vocab
+from mlcycle.tasks.text.activity_columns import draw_columns
 from mlcycle.tasks.text.label_vocabulary import elided, starts_with_vowel, vocabulary
 
 # Difficulty knobs, set when the generator had 83 classes (a TF-IDF + linear model near
@@ -358,7 +359,9 @@ def _noisy_labels(
     return labels
 
 
-def generate(rows: int, seed: int, drift: bool = False) -> pd.DataFrame:
+def generate(
+    rows: int, seed: int, drift: bool = False, extra_columns: bool = False
+) -> pd.DataFrame:
     """Generate labelled French activity descriptions.
 
     Args:
@@ -366,10 +369,14 @@ def generate(rows: int, seed: int, drift: bool = False) -> pd.DataFrame:
         seed: Seed of the random generator; the same arguments give the same frame.
         drift: Shift the class mix and bring in vocabulary the normal mode never uses
             (e-commerce, VTC, dark kitchens...), over the same set of codes.
+        extra_columns: Add the registry columns ``type_``, ``nature``, ``surface`` and
+            ``event``, which carry some signal on the activity
+            (:mod:`~mlcycle.tasks.text.activity_columns`); the texts and codes are the
+            same either way.
 
     Returns:
         A frame with a ``text`` column (the description) and a ``nace`` column (the
-        NAF rev.2 subclass code, e.g. ``5610A``).
+        NAF rev.2 subclass code, e.g. ``5610A``), then the extra columns if asked.
 
     Raises:
         InvalidInput: If ``rows`` is below 1 or ``seed`` is negative.
@@ -391,4 +398,8 @@ def generate(rows: int, seed: int, drift: bool = False) -> pd.DataFrame:
     _add_affixes(rng, texts, drift)
     noisy = _apply_noise(rng, texts)
     labels = _noisy_labels(rng, tables, classes, weights)
-    return pd.DataFrame({"text": noisy, "nace": tables.codes[labels].tolist()})
+    frame = pd.DataFrame({"text": noisy, "nace": tables.codes[labels].tolist()})
+    if extra_columns:  # drawn from the true activity, as a registry knows it
+        for name, values in draw_columns(tables.codes[classes].tolist(), int(seed)).items():
+            frame[name] = values
+    return frame

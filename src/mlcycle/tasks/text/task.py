@@ -2,7 +2,9 @@
 
 The flagship project (French activity descriptions to NAF rev.2 codes) is this task
 with the ``naf-rev2`` nomenclature; any other text labelling is the same task without
-one. Its canonical frame is ``text``, ``label`` (and extra columns, kept aside).
+one. Its canonical frame is ``text``, ``label`` (and extra columns, kept aside). The
+categorical columns a project names beside its text (``data.features``) go to the
+model with the text: its input is then a table, ``text`` and those columns.
 """
 
 from __future__ import annotations
@@ -39,8 +41,13 @@ class TextClassification(Task):
         """The generator writes French activity descriptions with NAF rev.2 codes."""
         return self.settings.data.nomenclature == "naf-rev2"
 
+    @property
+    def categorical_columns(self) -> list[str]:
+        """The columns the model reads beside the text (none by default)."""
+        return self.settings.data.categorical_features()
+
     def columns(self) -> list[str]:
-        return [TEXT, LABEL]
+        return [TEXT, *self.categorical_columns, LABEL]
 
     def showcase(self) -> list[str] | None:
         return list(SHOWCASE) if self.has_synthetic else None
@@ -51,7 +58,8 @@ class TextClassification(Task):
         from mlcycle.tasks.text.generator import generate
         from mlcycle.tasks.text.nace import codes_at_level
 
-        frame = generate(rows, seed, drift=drift)
+        # The generator's registry columns, when the project reads columns beside the text.
+        frame = generate(rows, seed, drift=drift, extra_columns=bool(self.categorical_columns))
         level = self.nomenclature.levels[-1] if self.nomenclature else "subclass"
         if level != "subclass":  # a project coding at a coarser level gets its codes
             frame["nace"] = codes_at_level(frame["nace"].tolist(), level)
@@ -68,8 +76,17 @@ class TextClassification(Task):
         # sets its own in the project file.
         return {"accuracy_top1": 0.3, "f1_macro": 0.1}
 
-    def inputs(self, frame: pd.DataFrame) -> list[str]:
-        return frame[TEXT].astype(str).tolist()
+    def inputs(self, frame: pd.DataFrame) -> list[str] | pd.DataFrame:
+        """The texts; with categorical columns, a table of the texts and those columns
+        (a column the frame lacks, such as a holdout drawn before it was named, is
+        missing: the model reads it as unknown)."""
+        texts = frame[TEXT].astype(str).tolist()
+        if not self.categorical_columns:
+            return texts
+        table = pd.DataFrame({TEXT: texts})
+        for name in self.categorical_columns:
+            table[name] = frame[name].to_numpy() if name in frame.columns else None
+        return table
 
     def split(self, frame: pd.DataFrame, test_size: float, seed: int) -> tuple[np.ndarray, ...]:
         return stratified_split(self.truth(frame), test_size, seed)
@@ -79,7 +96,7 @@ class TextClassification(Task):
 
     def behaviour(self, model: Any, frame: pd.DataFrame, config: BehaviourGate) -> BehaviourReport:
         cases = config.cases if isinstance(config.cases, dict) else {}
-        texts = self.inputs(frame)[: config.invariance_texts]
+        texts = frame[TEXT].astype(str).tolist()[: config.invariance_texts]
         return behaviour.check(model, texts, cases)
 
     def curated_inputs(self) -> pd.DataFrame | None:
