@@ -103,7 +103,7 @@ class Categories:
                 out[:, c] = first
                 continue
             row_of = {value: first + 1 + i for i, value in enumerate(self.values[c])}
-            out[:, c] = [row_of.get(value_key(v), first) for v in frame[name]]  # type: ignore[index]
+            out[:, c] = [row_of.get(value_key(v), first) for v in frame[name]]
         return out
 
     def embed(self, ids: np.ndarray) -> np.ndarray:
