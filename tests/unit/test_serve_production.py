@@ -161,7 +161,7 @@ def test_feedback_single_and_batch_is_stored(client: TestClient, tmp_path: Path)
         ({"request_id": "abc", "true_code": "5610A"}, 422, 'not "abc"'),
         ({"request_id": "RID", "true_code": "56.1"}, 422, "true_code must be a naf-rev2 code"),
         ({"request_id": "RID", "true_code": 5610}, 422, "not 5610"),
-        ({"request_id": "RID", "true_code": "5610A", "index": 2}, 422, "had 2 text(s)"),
+        ({"request_id": "RID", "true_code": "5610A", "index": 2}, 422, "had 2 input(s)"),
         ({"request_id": "RID", "true_code": "5610A"}, 422, "has no 'index'"),
         ({"request_id": "RID", "true_code": "5610A", "index": -1}, 422, "integer from 0"),
         # Past the batch limit no request can hold it: refused before any look-up.
