@@ -24,13 +24,21 @@ def write_project(home: Path, overrides: str = "", *, on_default: bool = True) -
     """The project file of ``home``: the default project (the NACE example) with
     ``overrides`` (YAML text) merged in, the way a test adjusts a few settings; with
     ``on_default`` False, ``overrides`` is the whole project."""
-    base = yaml.safe_load(default_project().read_text()) if on_default else {}
+    base = _with_absolute_cases(yaml.safe_load(default_project().read_text())) if on_default else {}
     merged = _merged(base, yaml.safe_load(overrides))
     path = project_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False))
     get_settings.cache_clear()
     return path
+
+
+def _with_absolute_cases(project: dict) -> dict:
+    """The default project's behaviour cases file, named by its packaged path: the test's
+    project file sits elsewhere, and relative paths start at the project file."""
+    behaviour = project["registry"]["gates"]["behaviour"]
+    behaviour["cases_file"] = str(default_project().parent / behaviour["cases_file"])
+    return project
 
 
 def _merged(base: dict, extra: dict | None, depth: int = 0) -> dict:

@@ -132,7 +132,8 @@ def test_an_imported_model_is_gated_served_and_retrained_by_its_mlproject(
     out = _ok(_cli(byo_home, "models", "import", f"runs:/{run_id}/model",
                    "--holdout", "byo-holdout@1", "--trained-on", "byo@1"))  # fmt: skip
     assert "Registered byo version 1" in out and "task text-classification, read from" in out
-    assert "Froze byo-holdout@1 as the holdout of byo." in out
+    assert "Froze byo-holdout@1 as the holdout of dataset byo-holdout." in out
+    assert "The gates judge byo version 1 on the holdout of byo-holdout (version 1" in out
     promoted = _ok(_cli(byo_home, "models", "promote", "byo", "--version", "1", "--json"))
     gates = {g["name"]: g for g in json.loads(promoted)["gates"]}
     assert set(gates) == {"contract", "quality", "champion", "behaviour", "latency"}

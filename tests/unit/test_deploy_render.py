@@ -15,6 +15,7 @@ import yaml
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings, get_settings, load_settings
+from mlcycle.core.settings import default_project as default_project_file
 from mlcycle.deploy import render
 from mlcycle.deploy.overlay import scoped, split_image
 from mlcycle.deploy.tools import find, kustomize
@@ -109,6 +110,39 @@ def test_the_settings_reach_the_objects(tmp_path: Path) -> None:
     assert application["spec"]["source"]["repoURL"] == "https://git.acme.test/ml/scoring.git"
     training = (out / "argo" / "pipeline" / "training.yaml").read_text()
     assert "registry.acme.test:5000/ml/mlcycle:1.2.3" in training and "${mlcycle." not in training
+
+
+@needs_kubectl
+def test_the_behaviour_cases_file_travels_with_the_project_file(
+    default_project: Settings, tmp_path: Path
+) -> None:
+    out = _rendered(default_project, tmp_path / "out", environments=["prod"])
+    project = _built(out, "prod")["ConfigMap", "mlcycle-project"]["data"]
+    shipped = (ROOT / "examples" / "nace" / "behaviour.yaml").read_text(encoding="utf-8")
+    assert project["behaviour.yaml"] == shipped  # beside mlcycle.yaml, as the file names it
+    assert "cases_file: behaviour.yaml" in project["mlcycle.yaml"]
+
+
+def test_a_cases_file_elsewhere_is_pointed_at_in_the_pods(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "gates").mkdir()
+    (tmp_path / "gates" / "cases.csv").write_text("text,nace\ncoiffeur,9602A\n")
+    text = default_project_file().read_text(encoding="utf-8")
+    (tmp_path / "mlcycle.yaml").write_text(text.replace("behaviour.yaml", "gates/cases.csv"))
+    for name in ("MLCYCLE_PROJECT", "MLCYCLE_HOME", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    out = _rendered(load_settings(), tmp_path / "out", environments=["dev"])
+    overlay = out / "kubernetes" / "overlays" / "dev"
+    assert (overlay / "cases.csv").read_text() == "text,nace\ncoiffeur,9602A\n"
+    generators = yaml.safe_load((overlay / "kustomization.yaml").read_text())["configMapGenerator"]
+    literals = next(g for g in generators if g["name"] == "mlcycle")["literals"]
+    assert "MLCYCLE_REGISTRY__GATES__BEHAVIOUR__CASES_FILE=/etc/mlcycle/cases.csv" in literals
+    assert {"name": "mlcycle-project", "behavior": "merge", "files": ["cases.csv"]} in generators
+    monkeypatch.setenv("MLCYCLE_REGISTRY__GATES__BEHAVIOUR__CASES_FILE", "gates/missing.csv")
+    with pytest.raises(InvalidInput, match=r"missing\.csv"):
+        render(load_settings(), ["dev"], tmp_path / "again")
 
 
 @needs_kubectl

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from mlcycle.core.settings import load_settings
+from mlcycle.core.settings import behaviour_cases, load_settings
 from mlcycle.models.fasttext import FastTextClassifier
 from mlcycle.models.fasttext.cleaner import default_cleaner
 from mlcycle.registry.gates import p99_latency_ms
@@ -16,7 +16,7 @@ from mlcycle.tasks.text.generator import generate
 from mlcycle.tasks.text.label_vocabulary import vocabulary
 
 # The curated cases of the NACE example project (the default project).
-DEFAULT_CASES: dict[str, str] = dict(load_settings().registry.gates.behaviour.cases)
+DEFAULT_CASES: dict[str, str] = dict(behaviour_cases(load_settings()))
 
 
 def _phrase_owners() -> dict[str, set[str]]:

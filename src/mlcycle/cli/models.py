@@ -11,15 +11,17 @@ from pathlib import Path
 
 import typer
 
+from mlcycle.cli import models_holdout
 from mlcycle.cli.models_import import import_model
 from mlcycle.cli.output import print_json
 
 app = typer.Typer(
     help="Registered models: list, show, import, promote through gates, roll back, audit, "
-    "cards, verify.",
+    "cards, verify, frozen holdouts.",
     no_args_is_help=True,
 )
 app.command("import")(import_model)
+app.add_typer(models_holdout.app, name="holdout")
 
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 

@@ -52,12 +52,19 @@ def import_model(
         f"Registered {result.name} version {result.version} from {result.source} (task "
         f"{result.task}, {how}; family pyfunc; alias challenger)."
     )
-    if result.holdout:
-        typer.echo(f"Froze {result.holdout} as the holdout of {result.name}.")
-    elif not result.has_holdout:
+    judged = result.judged_on
+    if judged is None:
         typer.echo(
-            f"{result.name} has no frozen holdout yet: the quality, champion, behaviour and "
-            "latency gates need one (--holdout NAME@V, rows the model never trained on)."
+            f"{result.name} version {result.version} has no frozen holdout: the quality, "
+            "champion, behaviour and latency gates need one (--holdout NAME@V, rows the "
+            "model never trained on)."
+        )
+    else:
+        frozen = f"Froze {result.holdout} as the holdout of dataset {judged['dataset']}. "
+        typer.echo(
+            f"{frozen if result.holdout else ''}The gates judge {result.name} version "
+            f"{result.version} on the holdout of {judged['dataset']} (version "
+            f"{judged['version']}, {judged['rows']:,} rows from {judged['source'] or '-'})."
         )
     if not result.described:
         typer.echo(

@@ -19,7 +19,8 @@ def train(
         "--data",
         help="Dataset version NAME@V (see mlcycle data list), a CSV or Parquet file with "
         "the project's columns, or 'synthetic' for the generated set (text projects). "
-        "Default: the latest version of the project's dataset, else 'synthetic'.",
+        "Default: the latest version of the dataset data.dataset names in the project "
+        "file, else of the dataset added last, else 'synthetic'. Training says which.",
         show_default=False,
     ),
     register: bool = typer.Option(True, "--register/--no-register", help="Register a version."),

@@ -58,6 +58,15 @@ def print_training(out: Any, result: Any) -> None:
     for name, value in result.metrics.items():
         shown.add_row(name, f"{value:.4f}")
     out.print(shown)
+    data, held = result.data, result.holdout
+    if data:
+        what = f"dataset {data['name']}@{data['version']}" if data["version"] else data["source"]
+        out.print(f"Trained on {what} ({data['rows']:,} rows).")
+    if held:
+        out.print(
+            f"Judged at promotion on the holdout of {held['dataset']} (version "
+            f"{held['version']}, {held['rows']:,} rows from {held['source']}), left out here."
+        )
     out.print(f"Run {result.run_id}; model {result.model_uri}")
     if result.version:
         out.print(
@@ -78,6 +87,12 @@ def print_move(result: Any, out: Any = None) -> None:
         ]  # fmt: skip
         title = f"Gates for {result.name} version {result.version} -> {result.alias}"
         out.print(table(title, ["gate", "result", "figure", "threshold", "detail"], rows))
+    held = getattr(result, "holdout", None)
+    if held:
+        out.print(
+            f"Judged on the holdout of {held['dataset']} (version {held['version']}, "
+            f"{held['rows']:,} rows from {held['source'] or '-'})."
+        )
     was = f" (was version {result.previous})" if result.previous else ""
     if result.action == "none":
         out.print(f"{result.name}@{result.alias} already is version {result.version}.")

@@ -1,24 +1,31 @@
-"""The frozen holdout: drawn once per model, stored versioned in the tracking store.
+"""Frozen holdouts: one per dataset, stored versioned in the tracking store.
 
-Champion and candidate are compared on the same rows, which no version was trained
-on: training drops every row whose input is in the holdout (the same input as the
-leakage check means it, :func:`mlcycle.data.leakage.input_keys`). The holdout is
-drawn from the rows whose input occurs once in the first data set, so the exclusion
-removes exactly the holdout rows there, not every ``coiffeur`` of the set (a frequent
-short text held out would be missing from training altogether). Inputs the behaviour
-gate curates never enter it, so models can learn them.
+A holdout belongs to a dataset (its lineage: a stored dataset's name, or a data file's
+name), not to a model: it is drawn from the first version of the dataset a model is
+trained on and reused for its later versions, so every model of that data is judged on
+the same rows, which none of them was trained on. Training drops every row whose input
+is in the holdout (the same input as the leakage check means it,
+:func:`mlcycle.data.leakage.input_keys`). The holdout is drawn from the rows whose input
+occurs once in the version, so the exclusion removes exactly the holdout rows there,
+not every ``coiffeur`` of the set (a frequent short text held out would be missing from
+training altogether). Inputs the behaviour gate curates never enter it, so models can
+learn them. ``mlcycle models holdout redraw`` draws a new version on purpose.
 
-It lives as ``holdout/holdout.parquet`` in a run of the governance experiment, tagged
-with the model, a version and a digest; a team server shares it like any artifact.
+Each holdout is ``holdout/holdout.parquet`` in a run of the governance experiment,
+tagged with its dataset, version, digest and source; a team server shares it like any
+artifact. A holdout counts only once its run finished: a process killed while storing
+one leaves nothing that is taken for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,30 +42,55 @@ _EMPTY_TEXT_KEY = int(input_keys(pd.DataFrame({"text": [""]}), "text", LABEL)[0]
 
 ARTIFACT = "holdout/holdout.parquet"
 _KIND = "mlcycle.kind"
-_MODEL = "mlcycle.holdout_model"
+DATASET_TAG = "mlcycle.holdout_dataset"
+VERSION_TAG = "mlcycle.holdout_version"
+DIGEST_TAG = "mlcycle.holdout_digest"
+_SOURCE = "mlcycle.holdout_source"
+_ROWS = "mlcycle.holdout_rows"
 
 
 @dataclass(frozen=True)
 class Holdout:
     """Rows (canonical layout) never trained on, with their identity in the store."""
 
-    model: str
+    dataset: str  # the lineage it belongs to
     version: int
     digest: str
     run_id: str
     frame: pd.DataFrame
+    source: str = ""  # what it was drawn from: sirene@1, a file, a dataset version frozen
 
     def keys(self, text_column: str | None, target: str = LABEL) -> np.ndarray:
         """The input keys of the holdout's rows (:func:`input_keys`)."""
         return input_keys(self.frame, text_column, target)
 
     def tags(self) -> dict[str, str]:
-        """Lineage tags for a training run that excluded this holdout."""
+        """Lineage tags for a version that is judged on this holdout (and, trained by
+        mlcycle, left it out)."""
         return {
-            "mlcycle.holdout_version": str(self.version),
-            "mlcycle.holdout_digest": self.digest,
+            DATASET_TAG: self.dataset,
+            VERSION_TAG: str(self.version),
+            DIGEST_TAG: self.digest,
             "mlcycle.holdout_run": self.run_id,
         }
+
+    def summary(self) -> dict[str, Any]:
+        """What it is, in a few fields (gate reports, ``--json`` outputs)."""
+        return {
+            "dataset": self.dataset,
+            "version": self.version,
+            "rows": len(self.frame),
+            "source": self.source,
+            "digest": self.digest,
+        }
+
+    def describe(self) -> str:
+        """``the holdout of sirene (version 1, 85 rows drawn from sirene@1)``."""
+        drawn = f" from {self.source}" if self.source else ""
+        return (
+            f"the holdout of {self.dataset} (version {self.version}, "
+            f"{len(self.frame):,} rows{drawn})"
+        )
 
 
 def is_held_out(keys: np.ndarray, held: np.ndarray) -> np.ndarray:
@@ -69,47 +101,81 @@ def is_held_out(keys: np.ndarray, held: np.ndarray) -> np.ndarray:
 
 
 def ensure_holdout(
-    model: str, frame: pd.DataFrame, keys: np.ndarray, curated: np.ndarray, settings: Settings
+    dataset: str,
+    frame: pd.DataFrame,
+    keys: np.ndarray,
+    curated: np.ndarray,
+    settings: Settings,
+    source: str = "",
 ) -> Holdout:
-    """The model's holdout; drawn from ``frame`` if it has none yet.
+    """The dataset's holdout; drawn from ``frame`` (one of its versions) if it has none.
 
     Args:
-        model: The registered model's name.
+        dataset: The lineage: a stored dataset's name, or a data file's.
         frame: The training data (canonical layout).
         keys: Each row's input key (:func:`input_keys`).
         curated: Keys of inputs the behaviour gate curates (never held out).
         settings: The project's settings.
+        source: What ``frame`` is (``sirene@1``, a file), recorded with the holdout.
     """
-    found = find_holdout(model, settings)
+    found = find_holdout(dataset, settings)
     if found is not None:
         return found
-    with registry_lock(f"{model}.holdout", settings.registry.lock_timeout_s):
-        found = find_holdout(model, settings)  # another process may have won the race
+    with _lock(dataset, settings):
+        found = find_holdout(dataset, settings)  # another process may have won the race
         if found is not None:
             return found
         held = draw(frame, keys, curated, settings.registry.holdout)
-        return _store(model, held, settings, version=1)
+        return _store(dataset, held, settings, 1, source)
 
 
-def freeze_holdout(model: str, frame: pd.DataFrame, settings: Settings) -> tuple[Holdout, bool]:
-    """Freeze ``frame`` (rows the model never saw) as the model's holdout, if it has none.
+def redraw_holdout(
+    dataset: str,
+    frame: pd.DataFrame,
+    keys: np.ndarray,
+    curated: np.ndarray,
+    settings: Settings,
+    source: str = "",
+) -> tuple[Holdout, Holdout | None]:
+    """Draw the dataset's next holdout version from ``frame``; it and the one it retires.
 
-    For models trained elsewhere (``mlcycle models import --holdout``): their training
-    data is unknown here, so the rows given are the holdout, not a draw from them (at
-    most ``registry.holdout.max_rows``, a seeded sample). Returns the model's holdout and
-    whether these rows became it (False: it already had one, which stays frozen).
+    Each version draws with its own seed (``seed + version - 1``), so redrawing from the
+    same data gives other rows. Versions trained before keep the holdout they left out.
     """
-    found = find_holdout(model, settings)
+    with _lock(dataset, settings):
+        previous = find_holdout(dataset, settings)
+        version = previous.version + 1 if previous is not None else 1
+        config = settings.registry.holdout
+        config = config.model_copy(update={"seed": config.seed + version - 1})
+        held = draw(frame, keys, curated, config)
+        return _store(dataset, held, settings, version, source), previous
+
+
+def freeze_holdout(
+    dataset: str, frame: pd.DataFrame, settings: Settings, source: str = ""
+) -> tuple[Holdout, bool]:
+    """Freeze ``frame`` (rows a model never saw) as the dataset's holdout, if it has none.
+
+    For models trained elsewhere (``mlcycle models import --holdout NAME@V``): their
+    training data is unknown here, so the rows given are the holdout, not a draw from
+    them (at most ``registry.holdout.max_rows``, a seeded sample). Returns the dataset's
+    holdout and whether these rows became it (False: it had one, which stays frozen).
+    """
+    found = find_holdout(dataset, settings)
     if found is not None:
         return found, False
-    with registry_lock(f"{model}.holdout", settings.registry.lock_timeout_s):
-        found = find_holdout(model, settings)
+    with _lock(dataset, settings):
+        found = find_holdout(dataset, settings)
         if found is not None:
             return found, False
         limit = settings.registry.holdout.max_rows
         if len(frame) > limit:
             frame = frame.sample(n=limit, random_state=settings.registry.holdout.seed)
-        return _store(model, frame.reset_index(drop=True), settings, version=1), True
+        return _store(dataset, frame.reset_index(drop=True), settings, 1, source), True
+
+
+def _lock(dataset: str, settings: Settings) -> Any:
+    return registry_lock(f"holdout.{dataset}", settings.registry.lock_timeout_s)
 
 
 def draw(
@@ -130,7 +196,10 @@ def _digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
 
 
-def _store(model: str, frame: pd.DataFrame, settings: Settings, version: int) -> Holdout:
+def _store(
+    dataset: str, frame: pd.DataFrame, settings: Settings, version: int, source: str
+) -> Holdout:
+    """Store the rows as the dataset's holdout ``version``; it counts once the run finished."""
     from mlflow import MlflowClient
 
     client = MlflowClient()
@@ -138,47 +207,76 @@ def _store(model: str, frame: pd.DataFrame, settings: Settings, version: int) ->
     digest = _digest(frame)
     tags = {
         _KIND: "holdout",
-        _MODEL: model,
-        "mlcycle.holdout_version": str(version),
-        "mlcycle.holdout_digest": digest,
-        "mlcycle.holdout_rows": str(len(frame)),
-        "mlflow.runName": f"holdout-{model}-v{version}",
+        DATASET_TAG: dataset,
+        VERSION_TAG: str(version),
+        DIGEST_TAG: digest,
+        _ROWS: str(len(frame)),
+        _SOURCE: source,
+        "mlflow.runName": f"holdout-{dataset}-v{version}",
     }
-    run = client.create_run(experiment, tags=tags)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "holdout.parquet"
-        frame.to_parquet(path, index=False)
-        client.log_artifact(run.info.run_id, str(path), "holdout")
-    client.set_terminated(run.info.run_id)
-    return Holdout(model, version, digest, run.info.run_id, frame)
+    run_id = client.create_run(experiment, tags=tags).info.run_id
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "holdout.parquet"
+            frame.to_parquet(path, index=False)
+            client.log_artifact(run_id, str(path), "holdout")
+    except BaseException:
+        with contextlib.suppress(Exception):  # the run is left unfinished either way
+            client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id)  # the commit: only finished runs are holdouts
+    return Holdout(dataset, version, digest, run_id, frame, source)
 
 
-def find_holdout(model: str, settings: Settings) -> Holdout | None:
-    """The model's current holdout in the tracking store, or None."""
+def find_holdout(dataset: str, settings: Settings, version: int | None = None) -> Holdout | None:
+    """The dataset's current holdout (or its ``version``) in the tracking store, or None."""
+    return _latest(_holdout_runs(settings), dataset, version)
+
+
+def current_holdouts(settings: Settings) -> list[Holdout]:
+    """Every dataset's current holdout, by dataset name."""
+    runs = _holdout_runs(settings)
+    names = sorted({run.data.tags.get(DATASET_TAG, "") for run in runs} - {""})
+    return [found for name in names if (found := _latest(runs, name)) is not None]
+
+
+def _latest(runs: list[Any], dataset: str, version: int | None = None) -> Holdout | None:
+    """The dataset's highest holdout version among ``runs`` (or ``version``), or None."""
+    mine = [r for r in runs if r.data.tags.get(DATASET_TAG) == dataset]
+    if version is not None:
+        mine = [r for r in mine if int(r.data.tags[VERSION_TAG]) == version]
+    if not mine:
+        return None
+    # The highest version wins; within one, the earliest run (a lost race leaves a later one).
+    return _holdout(max(mine, key=lambda r: (int(r.data.tags[VERSION_TAG]), -r.info.start_time)))
+
+
+def _holdout_runs(settings: Settings) -> list[Any]:
+    """The finished holdout runs of the governance experiment."""
     from mlflow import MlflowClient
 
     client = MlflowClient()
     experiment = client.get_experiment_by_name(settings.registry.governance_experiment)
     if experiment is None:
-        return None
-    runs = client.search_runs(
-        [experiment.experiment_id],
-        filter_string=f"tags.`{_KIND}` = 'holdout' and tags.`{_MODEL}` = '{model}'",
-        order_by=["attributes.start_time ASC"],
+        return []
+    return list(
+        client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.`{_KIND}` = 'holdout' and attributes.status = 'FINISHED'",
+            max_results=10_000,
+        )
     )
-    if not runs:
-        return None
-    # The highest version wins; within one, the earliest run (a lost race leaves a later one).
-    run = max(runs, key=lambda r: (int(r.data.tags["mlcycle.holdout_version"]), -r.info.start_time))
-    frame = _download(client.tracking_uri, run.info.run_id)
+
+
+def _holdout(run: Any) -> Holdout:
+    from mlflow import MlflowClient
+
     tags = run.data.tags
+    frame = _download(MlflowClient().tracking_uri, run.info.run_id)
     return Holdout(
-        model,
-        int(tags["mlcycle.holdout_version"]),
-        tags["mlcycle.holdout_digest"],
-        run.info.run_id,
-        frame,
-    )
+        tags[DATASET_TAG], int(tags[VERSION_TAG]), tags[DIGEST_TAG], run.info.run_id, frame,
+        tags.get(_SOURCE, ""),
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=8)
@@ -195,7 +293,7 @@ def _download(tracking_uri: str, run_id: str) -> pd.DataFrame:
 
 def store_copy(holdout: Holdout, settings: Settings) -> Holdout:
     """Store ``holdout`` as is in the current tracking store (copying across servers)."""
-    stored = _store(holdout.model, holdout.frame, settings, holdout.version)
+    stored = _store(holdout.dataset, holdout.frame, settings, holdout.version, holdout.source)
     if stored.digest != holdout.digest:  # same rows give the same digest, else a bug
         raise RuntimeError("the copied holdout's digest differs from the source's")
     return stored

@@ -257,18 +257,17 @@ def training_frame(
 def find_training_dataset(data: str | None, settings: Settings) -> DatasetVersion | None:
     """The dataset version ``train --data`` means, or None for a file or the synthetic set.
 
-    Nothing given: the latest version of ``data.dataset`` (else of the dataset named
-    like the model) when it exists. ``NAME@V``: that version. A bare ``NAME``
-    that is no file but a dataset: its latest version.
+    Nothing given: the latest version of the project's dataset, the one ``data.dataset``
+    names (it must exist), else the dataset added last; None when none was added.
+    ``NAME@V``: that version. A bare ``NAME`` that is no file but a dataset: its latest
+    version.
     """
     if data == "synthetic" or (data and (Path(data).exists() or "/" in data)):
         return None
     if not data:
-        name = settings.dataset_name
-        catalog = _catalog(settings)
-        if settings.data.dataset or (catalog and catalog.versions(name)):
-            return resolve(DatasetRef(check_name(name)), settings)
-        return None
+        if settings.data.dataset:
+            return resolve(DatasetRef(check_name(settings.data.dataset)), settings)
+        return latest_added(settings)
     if "@" in data:
         try:
             ref = DatasetRef.parse(data)
@@ -280,3 +279,21 @@ def find_training_dataset(data: str | None, settings: Settings) -> DatasetVersio
         if catalog and catalog.versions(data):
             return resolve(DatasetRef(data), settings)
     return None
+
+
+def latest_added(settings: Settings) -> DatasetVersion | None:
+    """The version stored last, of any dataset (None: no dataset was added)."""
+    catalog = _catalog(settings)
+    if catalog is None:
+        return None
+    runs = _version_runs(catalog)
+    claimed = [
+        (runs[run_id].info.start_time, name, number)
+        for name, versions in catalog.claims().items()
+        for number, run_id in versions.items()
+        if run_id in runs
+    ]
+    if not claimed:
+        return None
+    _, name, number = max(claimed)
+    return resolve(DatasetRef(name, number), settings)

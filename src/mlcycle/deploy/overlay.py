@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
@@ -15,6 +16,7 @@ import yaml
 from mlcycle.core.settings import DeployEnvironment, Settings
 
 TRACKING_SERVICE_URI = "http://mlcycle-tracking:5000"
+PROJECT_DIR = "/etc/mlcycle"  # where pods mount the mlcycle-project ConfigMap
 _METRIC = re.compile(r"\b(mlcycle_[a-z0-9_]+)\b(\{)?")
 
 
@@ -65,15 +67,26 @@ def tracking_uri(settings: Settings) -> str:
 
 def config_literals(settings: Settings, env: Environment) -> list[str]:
     """The environment's additions to the ``mlcycle`` ConfigMap."""
-    return [
+    literals = [
         f"MLCYCLE_SERVE__MODEL={settings.model.name}@{env.alias}",
         f"MLFLOW_TRACKING_URI={tracking_uri(settings)}",
         f"MLCYCLE_SERVE__WORKERS={env.spec.workers}",
     ]
+    cases = settings.registry.gates.behaviour.cases_file
+    if cases is not None and cases != PurePosixPath(cases).name:
+        # The cases file sits beside the project file in the pods, whatever its path here.
+        literals.append(
+            "MLCYCLE_REGISTRY__GATES__BEHAVIOUR__CASES_FILE="
+            f"{PROJECT_DIR}/{PurePosixPath(cases).name}"
+        )
+    return literals
 
 
-def kustomization(settings: Settings, env: Environment, image: str, checksum: str) -> dict:
-    """The overlay's kustomization.yaml."""
+def kustomization(
+    settings: Settings, env: Environment, image: str, checksum: str, project_files: list[str]
+) -> dict:
+    """The overlay's kustomization.yaml; ``project_files`` join the project file in the
+    ``mlcycle-project`` ConfigMap (the behaviour gate's cases file)."""
     components = []
     if settings.deploy.tracking_uri is None:
         components.append("../../components/tracking-server")
@@ -90,7 +103,12 @@ def kustomization(settings: Settings, env: Environment, image: str, checksum: st
         "labels": [{"pairs": {"app.kubernetes.io/instance": f"mlcycle-{env.name}"}}],
         "images": [split_image(image)],
         "configMapGenerator": [
-            {"name": "mlcycle", "behavior": "merge", "literals": config_literals(settings, env)}
+            {"name": "mlcycle", "behavior": "merge", "literals": config_literals(settings, env)},
+            *(
+                [{"name": "mlcycle-project", "behavior": "merge", "files": project_files}]
+                if project_files
+                else []
+            ),
         ],
         "patches": [
             {"patch": _dump(_api_patch(settings, env, checksum))},

@@ -23,7 +23,7 @@ import yaml
 
 from mlcycle import __version__
 from mlcycle.core.errors import InvalidInput
-from mlcycle.core.settings import Settings, project_source
+from mlcycle.core.settings import Settings, cases_path, project_source
 from mlcycle.deploy import overlay
 
 _PLACEHOLDER = re.compile(r"\$\{mlcycle\.(\w+)\}")
@@ -78,21 +78,48 @@ def render(
             continue
         _write(result, relative, _substitute(source.read_text(encoding="utf-8"), values, relative))
     _write(result, Path("kubernetes/base/mlcycle.yaml"), project)
+    cases = _cases_file(settings)
     alerts = (templates() / "prometheus" / "alerts.yml").read_text(encoding="utf-8")
-    checksum = _checksum(project, (templates() / "kubernetes/base/mlcycle.env").read_bytes())
+    checksum = _checksum(
+        project + (cases[1] if cases else ""),
+        (templates() / "kubernetes/base/mlcycle.env").read_bytes(),
+    )
     for name in names:
-        _render_environment(result, settings, overlay.environment(settings, name), alerts, checksum)
+        env = overlay.environment(settings, name)
+        _render_environment(result, settings, env, alerts, checksum, cases)
     result.notes = _notes(settings, image)
     return result
 
 
+def _cases_file(settings: Settings) -> tuple[str, str] | None:
+    """The behaviour gate's cases file, as the pods get it: its name and text (None: the
+    cases are in the project file)."""
+    path = cases_path(settings)
+    if path is None:
+        return None
+    if not path.is_file():
+        raise InvalidInput(
+            f"The behaviour cases file {path} (registry.gates.behaviour.cases_file) does not "
+            "exist, and the cluster's trainings and promotions read it; create it or fix "
+            "the path."
+        )
+    return path.name, path.read_text(encoding="utf-8")
+
+
 def _render_environment(
-    result: RenderResult, settings: Settings, env: overlay.Environment, alerts: str, checksum: str
+    result: RenderResult,
+    settings: Settings,
+    env: overlay.Environment,
+    alerts: str,
+    checksum: str,
+    cases: tuple[str, str] | None,
 ) -> None:
     folder = Path("kubernetes/overlays") / env.name
     literals = "\n".join(overlay.config_literals(settings, env)).encode()
+    if cases is not None:  # kustomize reads files only inside the overlay's folder
+        _write(result, folder / cases[0], cases[1])
     kustomization = overlay.kustomization(
-        settings, env, result.image, _checksum(checksum, literals)
+        settings, env, result.image, _checksum(checksum, literals), [cases[0]] if cases else []
     )
     _write(result, folder / "kustomization.yaml", HEADER + _yaml(kustomization))
     if settings.deploy.prometheus_operator:

@@ -79,10 +79,11 @@ def _row_keys(frame: pd.DataFrame, like: pd.DataFrame) -> list[tuple[object, ...
 
 
 def store_version(frame: pd.DataFrame, task: Task, base: TrainingData, settings: Settings) -> str:
-    """Add ``frame`` as the next version of the project's dataset; its ``NAME@V``."""
+    """Add ``frame`` as the next version of the dataset ``base`` is a version of (so its
+    frozen holdout stays the same), else of the project's dataset; its ``NAME@V``."""
     from mlcycle.data.ingest import add_dataset
 
-    name = settings.dataset_name
+    name = base.name if base.version is not None else settings.dataset_name
     with tempfile.TemporaryDirectory() as tmp:
         if task.text_column is not None:
             path = Path(tmp) / f"{name}-retrain.parquet"

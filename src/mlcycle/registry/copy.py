@@ -3,8 +3,9 @@
 The target gets a run carrying the source run's params, metrics, tags, dataset inputs
 and evaluation artifacts, the model files as they were registered (checked against the
 source's manifest; the target records its own), and a new version (marked
-``challenger``) tagged with where it came from. The model's frozen holdout is
-copied too when the target has none, so the target's gates compare on the same rows.
+``challenger``) tagged with where it came from. The frozen holdout the version is
+judged on is copied too when the target lacks it, so the target's gates compare on the
+same rows.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mlcycle.core.errors import InvalidInput, Unavailable
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.tracking import ensure_experiment
 from mlcycle.data.holdout import find_holdout, store_copy
+from mlcycle.registry.holdouts import judging_holdout
 from mlcycle.registry.manifest import download_verified
 from mlcycle.registry.ops import VersionInfo, register, resolve
 from mlcycle.registry.refs import ModelRef
@@ -78,14 +80,16 @@ def copy_version(ref: str, to_tracking_uri: str, settings: Settings | None = Non
     if to_tracking_uri.rstrip("/") == source_uri.rstrip("/"):
         raise InvalidInput("The target tracking URI is the source's; name another registry.")
     info = resolve(ModelRef.parse(ref))
-    holdout = find_holdout(info.name, settings)
+    holdout = judging_holdout(info, settings).holdout
     with tempfile.TemporaryDirectory() as tmp:
         bundle = _export(info, Path(tmp))
         target = _target_settings(to_tracking_uri, settings)
         try:
             with _tracking(to_tracking_uri):
                 run_id, version = _import(info, bundle, public_uri(source_uri), target)
-                copied = holdout is not None and find_holdout(info.name, target) is None
+                copied = holdout is not None and (
+                    find_holdout(holdout.dataset, target, holdout.version) is None
+                )
                 if copied:
                     store_copy(holdout, target)
         except (OSError, mlflow.exceptions.MlflowException) as exc:

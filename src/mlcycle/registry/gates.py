@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from mlcycle.core.errors import ModelError
-from mlcycle.core.settings import Settings
+from mlcycle.core.settings import Settings, cases_path, project_source
 from mlcycle.data.holdout import Holdout
 from mlcycle.models.protocol import ServedModel
+from mlcycle.registry.holdouts import unseen_note
 from mlcycle.registry.loading import load_served_model
 from mlcycle.registry.manifest import download_verified
 from mlcycle.registry.ops import VersionInfo
@@ -68,9 +69,10 @@ class GateContext:
     alias: str
     candidate: Subject
     champion: Subject | None  # None: the alias has no holder yet
-    holdout: Holdout | None
+    holdout: Holdout | None  # the one the candidate names (registry.holdouts)
     settings: Settings
     task: Task
+    holdout_problem: str = ""  # why there is none
 
 
 def holdout_metrics(subject: Subject, ctx: GateContext) -> dict[str, float]:
@@ -214,9 +216,9 @@ def quality(ctx: GateContext) -> GateResult:
         else "the task's default bounds; set yours under registry.gates.quality.minimums"
     )
     detail = (
-        f"out of bounds: {', '.join(failed)} ({where})"
+        f"out of bounds: {', '.join(failed)} on {ctx.holdout.describe()} ({where})"
         if failed
-        else f"on the frozen holdout ({where})"
+        else f"on {ctx.holdout.describe()} ({where})"
     )
     return GateResult(
         "quality",
@@ -266,6 +268,9 @@ def champion(ctx: GateContext) -> GateResult:
         )
     failed = [c for c in checks if not c["passed"]]
     version = ctx.champion.info.version
+    notes = [f"{c['metric']} {(c['delta'] or 0):+.4f} vs version {version}" for c in failed]
+    # Compared on rows the champion may have trained on: say so, never silently.
+    apart = unseen_note(ctx.champion.info, ctx.holdout)
     return GateResult(
         "champion",
         not failed,
@@ -274,7 +279,7 @@ def champion(ctx: GateContext) -> GateResult:
             for c in checks
         ),
         f"drop <= {config.margin} vs version {version}",
-        "; ".join(f"{c['metric']} {(c['delta'] or 0):+.4f} vs version {version}" for c in failed),
+        "; ".join([*notes, *([apart] if apart else [])]),
         checks,
     )
 
@@ -293,10 +298,8 @@ def behaviour_gate(ctx: GateContext) -> GateResult:
     failed = [c["check"] for c in checks if c["value"] < c["minimum"]]
     detail = "; ".join(report.broken[:6])
     if failed:
-        detail = (
-            f"below the minimum: {', '.join(failed)} (the cases and minimums are under "
-            f"registry.gates.behaviour in the project file); {detail}"
-        )
+        where = _behaviour_settings(ctx, failed)
+        detail = f"below the minimum: {', '.join(failed)} ({where}); {detail}"
     return GateResult(
         "behaviour",
         not failed,
@@ -305,6 +308,17 @@ def behaviour_gate(ctx: GateContext) -> GateResult:
         detail,
         checks,
     )
+
+
+def _behaviour_settings(ctx: GateContext, failed: list[str]) -> str:
+    """Where a refused behaviour check is set: the cases file, the minimums' settings."""
+    minimums = ", ".join(f"registry.gates.behaviour.min_{name}" for name in failed)
+    where = f"{minimums} in {project_source()}"
+    if "functionality" not in failed:
+        return f"change {where}"
+    path = cases_path(ctx.settings)
+    cases = str(path) if path else f"registry.gates.behaviour.cases in {project_source()}"
+    return f"the cases are in {cases}; change them, or {where}"
 
 
 def latency(ctx: GateContext) -> GateResult:
@@ -362,16 +376,8 @@ def run_gates(ctx: GateContext, names: list[str]) -> list[GateResult]:
         if name in _NEEDS_MODEL and ctx.candidate.model is None:
             results.append(GateResult(name, False, "not run", "-", "the model did not load"))
         elif name in _NEEDS_HOLDOUT and ctx.holdout is None:
-            results.append(
-                GateResult(
-                    name,
-                    False,
-                    "not run",
-                    "-",
-                    "no frozen holdout in this store; train once to draw it (an imported "
-                    "model: models import URI --holdout NAME@V)",
-                )
-            )
+            why = ctx.holdout_problem or "no frozen holdout to judge on"
+            results.append(GateResult(name, False, "not run", "-", why))
         else:
             try:
                 results.append(GATES[name](ctx))

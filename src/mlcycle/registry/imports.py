@@ -13,16 +13,18 @@ out is text classification, typed columns in and a string out classification, a
 floating-point number out regression. Anything else (integer outputs, which may be class
 ids; tensors; no signature) is ambiguous, and ``--task`` says it.
 
-The quality, champion, behaviour and latency gates compare versions on the model's
-frozen holdout. mlcycle did not train this model, so it cannot draw one from its training
-data: ``--holdout NAME@V`` names a dataset version of rows the model never saw, which
-becomes the holdout (once; a model that has one keeps it).
+The quality, champion, behaviour and latency gates judge a version on a frozen holdout.
+mlcycle did not train this model, so it cannot draw one from its training data:
+``--holdout NAME@V`` names a dataset version of rows the model never saw, which becomes
+the holdout of dataset NAME (once: a dataset that has one keeps it) and the one the
+version is judged on. Without it, the version is judged on the holdout its model's
+previous version was judged on, if any.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,10 @@ import mlcycle
 from mlcycle.core.errors import InvalidInput, NotFound
 from mlcycle.core.settings import TASK_NAMES, Settings, get_settings
 from mlcycle.core.tracking import ensure_experiment, no_progress_bar, use_tracking
+from mlcycle.data.holdout import Holdout, freeze_holdout
+from mlcycle.registry.holdouts import inherited_tags, judging_holdout
 from mlcycle.registry.loading import FAMILY_TAG, TASK_TAG
-from mlcycle.registry.ops import register
+from mlcycle.registry.ops import VersionInfo, list_versions, register
 
 FAMILY = "pyfunc"
 IMPORTED_TAG = "mlcycle.imported_from"
@@ -53,7 +57,8 @@ class ImportResult:
     run_id: str | None
     described: bool  # the project file describes this model (model.name)
     holdout: str | None  # the dataset version frozen as holdout by this import
-    has_holdout: bool  # the model has a frozen holdout (this one or an earlier one)
+    has_holdout: bool  # the version names a frozen holdout to be judged on
+    judged_on: dict[str, Any] | None = None  # that holdout (dataset, version, rows...)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,8 +82,6 @@ def import_model(
         NotFound: No model at the URI (a run that does not exist, a missing folder).
         InvalidInput: The task cannot be told, or disagrees with the project file.
     """
-    from mlcycle.data.holdout import find_holdout, freeze_holdout
-
     settings = settings or get_settings()
     name = name or settings.model.name
     use_tracking(settings)
@@ -88,15 +91,38 @@ def import_model(
     described = name == settings.model.name
     _check_task(task, inferred, name, model_uri, settings, described)
     rows = _holdout_rows(holdout, task, described, settings) if holdout else None
+    holdout = rows[1] if rows is not None else None  # NAME@V, its version resolved
     lineage = _lineage(trained_on, settings) if trained_on else {}
     # Only now, with everything checked, is anything written.
     stored = _copy_folder(Path(source), settings) if _is_folder(source) else source
     version = register(stored, name, tags={**_tags(task, model_uri), **lineage, **(tags or {})})
-    frozen = freeze_holdout(name, rows, settings)[1] if rows is not None else False
+    judged, frozen = _judged_on(version, rows, settings)
     return ImportResult(
         name, version.version, task, inferred, model_uri, version.run_id, described,
-        holdout if frozen else None, find_holdout(name, settings) is not None,
+        holdout if frozen else None, judged is not None,
+        judged.summary() if judged is not None else None,
     )  # fmt: skip
+
+
+def _judged_on(
+    version: VersionInfo, rows: tuple[Any, str, str] | None, settings: Settings
+) -> tuple[Holdout | None, bool]:
+    """Tag the version with the holdout it is judged on: the rows of ``--holdout`` frozen
+    as their dataset's holdout (unless it has one), else its model's previous version's.
+    Returns that holdout and whether these rows were frozen now."""
+    from mlflow import MlflowClient
+
+    if rows is not None:
+        frame, ref, dataset = rows
+        held, frozen = freeze_holdout(dataset, frame, settings, source=ref)
+        tags = held.tags()
+    else:
+        frozen, tags = False, inherited_tags(list_versions(version.name), version.version)
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(version.name, version.version, key, value)
+    tagged = replace(version, tags={**version.tags, **tags})
+    return judging_holdout(tagged, settings).holdout if tags else None, frozen
 
 
 def _tags(task: str, model_uri: str) -> dict[str, str]:
@@ -248,8 +274,9 @@ def _check_task(
         )
 
 
-def _holdout_rows(ref: str, task: str, described: bool, settings: Settings) -> Any:
-    """The rows of dataset version ``ref`` as the project's task reads them."""
+def _holdout_rows(ref: str, task: str, described: bool, settings: Settings) -> tuple[Any, str, str]:
+    """The rows of dataset version ``ref`` as the project's task reads them, the
+    version's ``NAME@V`` and its dataset's name."""
     from mlcycle.data.store import DatasetRef, resolve, training_frame
     from mlcycle.tasks import task_class
 
@@ -260,4 +287,5 @@ def _holdout_rows(ref: str, task: str, described: bool, settings: Settings) -> A
             "name or point MLCYCLE_PROJECT at the model's project file."
         )
     version = resolve(DatasetRef.parse(ref), settings)
-    return training_frame(version, task_class(task)(settings).columns(), settings)
+    frame = training_frame(version, task_class(task)(settings).columns(), settings)
+    return frame, version.ref, version.name

@@ -17,7 +17,6 @@ from typing import Any
 from mlcycle.core.errors import Conflict, InvalidInput, NotFound
 from mlcycle.core.lock import registry_lock
 from mlcycle.core.settings import Settings, get_settings
-from mlcycle.data.holdout import find_holdout
 from mlcycle.registry.audit import (
     FORCE,
     OUTSIDE,
@@ -32,6 +31,7 @@ from mlcycle.registry.audit import (
 from mlcycle.registry.environments import environment, gates_for, previous_environment
 from mlcycle.registry.gates import GateContext, GateResult, Subject, run_gates
 from mlcycle.registry.history import holder_stack, rollback_target
+from mlcycle.registry.holdouts import judging_holdout
 from mlcycle.registry.ops import VersionInfo, resolve, set_alias
 from mlcycle.registry.refs import ModelRef
 from mlcycle.tasks import task_of
@@ -49,6 +49,7 @@ class MoveResult:
     reason: str = ""
     gates: list[GateResult] = field(default_factory=list)
     event: Event | None = None
+    holdout: dict[str, Any] | None = None  # the holdout the gates judged on
 
     @property
     def moved(self) -> bool:
@@ -68,6 +69,7 @@ class MoveResult:
             "moved": self.moved,
             "reason": self.reason,
             "gates": [g.to_dict() for g in self.gates],
+            "holdout": self.holdout,
             "time": self.event.time if self.event else None,
         }
 
@@ -105,13 +107,15 @@ def promote(
             return MoveResult(name, alias, candidate.version, current.version, "none", reason)
         if not force:
             _check_sequence(candidate, alias, settings)
+        judging = judging_holdout(candidate, settings)
         ctx = GateContext(
             alias,
             Subject.load(candidate),
             Subject.load(current) if current is not None else None,
-            find_holdout(name, settings),
+            judging.holdout,
             settings,
             task_of(settings),
+            judging.problem,
         )
         results = run_gates(ctx, gates_for(alias, settings.registry))
         passed = all(g.passed for g in results)
@@ -123,8 +127,9 @@ def promote(
             name, alias, action, previous, candidate.version, reason, [g.to_dict() for g in results]
         )
         append_event(event, settings)
+        judged = judging.holdout.summary() if judging.holdout is not None else None
         result = MoveResult(
-            name, alias, candidate.version, previous, action, reason, results, event
+            name, alias, candidate.version, previous, action, reason, results, event, judged
         )
         _log_evidence(candidate, result, settings)
     return result

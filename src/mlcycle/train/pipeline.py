@@ -8,10 +8,11 @@ and load the model; this module only strings the steps together.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from mlcycle.tasks import LABEL, Evaluation, Task, task_of
 
 SYNTHETIC = "synthetic"
 SYNTHETIC_ROWS = 30_000
+_NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class TrainResult:
     version: str | None
     metrics: dict[str, float]
     params: dict[str, Any]
+    # What it was trained on (name, version, rows, why) and the holdout it left out.
+    data: dict[str, Any] = field(default_factory=dict)
+    holdout: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,23 +69,46 @@ class TrainingData:
     dropped: int = 0  # invalid rows of a file left out (a dataset version has none)
     # feature -> type, as the data was checked (``text`` for the text of a text task).
     types: dict[str, str] = field(default_factory=dict)
+    reason: str = ""  # why this data, when the user did not name it
 
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}" if self.version is not None else self.name
 
+    @property
+    def lineage(self) -> str:
+        """The dataset its frozen holdout belongs to: a stored dataset's name, or the
+        data file's name (made safe as a name)."""
+        if self.version is not None:
+            return self.name
+        return _NOT_IN_A_NAME.sub("-", self.name).strip("-") or "data"
+
+    @property
+    def origin(self) -> str:
+        """Where the rows come from, short: ``sirene@2``, or a file's name."""
+        return self.ref if self.version is not None else Path(self.source).name
+
     def describe(self) -> str:
         """What a run trains on, in a few words."""
         what = f"dataset {self.ref}" if self.version is not None else self.source
         left = f", {self.dropped:,} invalid rows left out" if self.dropped else ""
-        return f"{what} ({len(self.frame):,} rows{left})"
+        why = f": {self.reason}" if self.reason else ""
+        return f"{what} ({len(self.frame):,} rows{left}){why}"
+
+    def summary(self) -> dict[str, Any]:
+        """Name, version, rows and why, for a training's result."""
+        return {
+            "name": self.name, "version": self.version, "rows": len(self.frame),
+            "source": self.source, "reason": self.reason,
+        }  # fmt: skip
 
 
 def load_training_data(data: str | None, settings: Settings) -> TrainingData:
     """A dataset version (``NAME@V``), a file path, or ``synthetic``: the generated set.
 
-    By default, the latest version of the project's dataset when one was added, else
-    the task's synthetic set where it has one.
+    By default, the latest version of the project's dataset: the one ``data.dataset``
+    names, else the dataset added last; with none added, the task's synthetic set
+    where it has one. ``reason`` then says which rule chose the data.
     """
     task = task_of(settings)
     version = find_training_dataset(data, settings)
@@ -89,11 +117,19 @@ def load_training_data(data: str | None, settings: Settings) -> TrainingData:
         types = read_metadata(version, settings).get("feature_types") or {"text": "text"}
         return TrainingData(
             frame, version.source, version.name, version.digest, version.version, version.uri(),
-            types=types,
+            types=types, reason="" if data else _default_reason(settings),
         )  # fmt: skip
-    if data in (None, "", SYNTHETIC):
-        data = str(synthetic_file(settings, task, explicit=data == SYNTHETIC))
-    return read_training_file(Path(data), settings, task)
+    if data not in (None, "", SYNTHETIC):
+        return read_training_file(Path(data), settings, task)
+    path = synthetic_file(settings, task, explicit=bool(data))
+    why = "" if data else "the generated set: no dataset was added (mlcycle data add FILE --name N)"
+    return replace(read_training_file(path, settings, task), reason=why)
+
+
+def _default_reason(settings: Settings) -> str:
+    if settings.data.dataset:
+        return "the dataset data.dataset names in the project file"
+    return "the latest dataset added (data.dataset in the project file picks another)"
 
 
 def read_training_file(path: Path, settings: Settings, task: Task) -> TrainingData:
@@ -124,7 +160,7 @@ def synthetic_file(
 
     frame = task.synthetic(rows, settings.train.seed) if task.has_synthetic else None
     if frame is None:
-        hint = "" if explicit else f" and no dataset {settings.dataset_name!r} was added"
+        hint = "" if explicit else " and no dataset was added"
         raise NotFound(
             f"The {task.name} task of this project has no synthetic set{hint}; add your data "
             f"with mlcycle data add FILE --name {settings.dataset_name}, or pass --data FILE."
@@ -232,7 +268,8 @@ def train_model(
     params = {**settings.model.params, **(overrides or {})}
     model = family.build(params, task.name, dataset.types)
     use_tracking(settings)
-    holdout = _holdout(dataset, task, settings)
+    holdout = training_holdout(dataset, task, settings)
+    reporter.step(f"Holdout: {holdout.describe()}, left out of training; the gates judge on it")
     split = split_data(dataset, settings, task, holdout)
     with start_run(settings) as run:
         _log_inputs(dataset, family.params_of(model), split, task, family)
@@ -248,16 +285,23 @@ def train_model(
         version, uri = _log_model(fitted, family, example, settings, register)
     params = family.params_of(fitted.model)
     return TrainResult(
-        run.info.run_id, uri, settings.model.name, version, fitted.evaluation.metrics, params
-    )
+        run.info.run_id, uri, settings.model.name, version, fitted.evaluation.metrics, params,
+        dataset.summary(), holdout.summary(),
+    )  # fmt: skip
 
 
-def _holdout(dataset: TrainingData, task: Task, settings: Settings) -> Holdout:
-    """The model's frozen holdout, drawn from this data the first time."""
+def training_holdout(dataset: TrainingData, task: Task, settings: Settings) -> Holdout:
+    """The frozen holdout of the data's lineage, drawn from this data the first time."""
+    keys, curated = holdout_keys(dataset, task)
+    return ensure_holdout(dataset.lineage, dataset.frame, keys, curated, settings, dataset.origin)
+
+
+def holdout_keys(dataset: TrainingData, task: Task) -> tuple[np.ndarray, np.ndarray]:
+    """The input key of each row, and those of the behaviour gate's cases (never held out)."""
     keys = input_keys(dataset.frame, task.text_column, task.target_column)
     cases = task.curated_inputs()
     curated = keys[:0] if cases is None else input_keys(cases, task.text_column, LABEL)
-    return ensure_holdout(settings.model.name, dataset.frame, keys, curated, settings)
+    return keys, curated
 
 
 def _log_inputs(

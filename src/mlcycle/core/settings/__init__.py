@@ -1,5 +1,6 @@
 """Settings: one section per module, read once from the project file and ``MLCYCLE_*``."""
 
+from mlcycle.core.settings.cases import behaviour_cases, cases_path
 from mlcycle.core.settings.deploy import DeployEnvironment, DeploySettings
 from mlcycle.core.settings.model import (
     TASK_NAMES,
@@ -39,6 +40,8 @@ __all__ = [
     "Settings",
     "TrainSettings",
     "TuneSettings",
+    "behaviour_cases",
+    "cases_path",
     "default_project",
     "duration_seconds",
     "get_settings",

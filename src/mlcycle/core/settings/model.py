@@ -10,6 +10,7 @@ In the project file::
         estimator: sklearn.ensemble.HistGradientBoostingRegressor
         max_iter: 200
     data:
+      dataset: diabetes                 # default: the dataset added last
       target: progression
       features: [age, sex, bmi, bp]     # default: every other column
       types: {sex: categorical}         # default: inferred at ``data add``
@@ -109,7 +110,9 @@ class DataSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # The dataset ``train`` reads by default (its latest version); None: the model's name.
+    # The dataset ``train`` reads by default (its latest version); None: the dataset
+    # added last. The demo and a retrain from generated data store versions under it
+    # (None: the model's name).
     dataset: str | None = None
     target: str = "label"
     # None: every column but the target.

@@ -92,7 +92,8 @@ class Settings(BaseSettings):
 
     @property
     def dataset_name(self) -> str:
-        """The dataset ``train`` reads by default."""
+        """The dataset the demo and a retrain from generated data store versions under:
+        ``data.dataset``, else the model's name."""
         return self.data.dataset or self.model.name
 
     def served_ref(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcycle.core.settings import behaviour_cases
 from mlcycle.core.settings.registry import BehaviourGate
 from mlcycle.tasks.base import BehaviourReport, Evaluation, Task
 from mlcycle.tasks.split import random_split, stratified_split
@@ -49,7 +50,8 @@ class TabularTask(Task):
         return [[record] for record in rows.to_dict("records")]
 
     def behaviour(self, model: Any, frame: pd.DataFrame, config: BehaviourGate) -> BehaviourReport:
-        cases = config.cases if isinstance(config.cases, list) else []
+        written = behaviour_cases(self.settings)  # the project file's, or its cases file's
+        cases = written if isinstance(written, list) else []
         spec = BehaviourSpec.model_validate(
             {"invariance": config.invariance, "direction": config.direction, "cases": cases}
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from mlcycle.core.settings import behaviour_cases
 from mlcycle.tasks.base import LABEL, BehaviourReport, Evaluation, Task
 from mlcycle.tasks.ranked import evaluate_ranked
 from mlcycle.tasks.split import stratified_split
@@ -95,11 +96,14 @@ class TextClassification(Task):
         return evaluate_ranked(truth, prediction.codes, self.nomenclature)
 
     def behaviour(self, model: Any, frame: pd.DataFrame, config: BehaviourGate) -> BehaviourReport:
-        cases = config.cases if isinstance(config.cases, dict) else {}
         texts = frame[TEXT].astype(str).tolist()[: config.invariance_texts]
-        return behaviour.check(model, texts, cases)
+        return behaviour.check(model, texts, self._cases())
 
     def curated_inputs(self) -> pd.DataFrame | None:
-        cases = self.settings.registry.gates.behaviour.cases
-        texts = list(cases) if isinstance(cases, dict) else []
+        texts = list(self._cases())
         return pd.DataFrame({TEXT: texts}) if texts else None
+
+    def _cases(self) -> dict[str, str]:
+        """The project's ``text: expected label`` cases (project file or cases file)."""
+        cases = behaviour_cases(self.settings)
+        return cases if isinstance(cases, dict) else {}
