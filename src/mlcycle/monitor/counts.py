@@ -135,8 +135,8 @@ def align(reference: CountsLike, current: CountsLike) -> tuple[np.ndarray, np.nd
 
 
 def section_counts(codes: CountsLike, nomenclature: Nomenclature) -> Counts:
-    """Counts of labels merged by the coarsest level of their nomenclature (a NAF code
-    ``5610A`` under its section ``I``).
+    """Counts of labels merged by the coarsest level of their nomenclature (each code
+    counted under its section).
 
     A label outside the nomenclature is counted under ``"?"`` rather than failing the
     report.

@@ -1,12 +1,13 @@
 """Live quality from feedback: accuracy with bootstrap intervals, and confused codes.
 
 Each labelled prediction is a row of hit flags (top-1 and top-5, overall and at each
-NACE level). Accuracies are means of those flags, so the rows only matter through how
-many share each pattern of flags: a bootstrap resample of n rows is a multinomial draw
-of n over the patterns. Drawing those counts (``Generator.multinomial``, one call for
-every resample) is the row bootstrap exactly, joint across all metrics, at a cost that
-does not grow with n; DuckDB can hand over the pattern counts directly
-(``GROUP BY`` the flags) and :func:`quality_from_flags` takes them.
+level of the labels' nomenclature). Accuracies are means of those flags, so the rows
+only matter through how many share each pattern of flags: a bootstrap resample of n
+rows is a multinomial draw of n over the patterns. Drawing those counts
+(``Generator.multinomial``, one call for every resample) is the row bootstrap exactly,
+joint across all metrics, at a cost that does not grow with n; DuckDB can hand over
+the pattern counts directly (``GROUP BY`` the flags) and :func:`quality_from_flags`
+takes them.
 """
 
 from __future__ import annotations

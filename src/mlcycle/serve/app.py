@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _DESCRIPTIONS = {
-    "text": "Ranked activity codes with probabilities for free-text descriptions.",
+    "text": "Ranked labels with probabilities for free texts.",
     "classification": "Ranked classes with probabilities for tabular records.",
     "regression": "Predicted values for tabular records.",
 }
