@@ -12,6 +12,7 @@ from typing import Any
 
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 import mlcycle
 
@@ -43,7 +44,7 @@ RUNTIME_MODULES = (
 RUNTIME_REQUIREMENTS = ("mlflow", "numpy", "pandas", "numba", "snowballstemmer")
 
 
-class TextClassifierModel(mlflow.pyfunc.PythonModel):
+class TextClassifierModel(PythonModel):
     """Input: texts (list of str, or a DataFrame with a ``text`` column); params ``k``.
 
     Output: per text, ``k`` entries ``{"code", "probability"}`` best first.

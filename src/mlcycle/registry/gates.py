@@ -62,6 +62,12 @@ class Subject:
         except ModelError as exc:
             return cls(info, load_error=exc.message)
 
+    def loaded(self) -> Any:
+        """The loaded model (``run_gates`` runs a gate that needs it only when it loaded)."""
+        if self.model is None:
+            raise ModelError(f"Version {self.info.version} did not load: {self.load_error}")
+        return self.model.model
+
 
 @dataclass
 class GateContext:
@@ -72,12 +78,18 @@ class GateContext:
     settings: Settings
     task: Task
 
+    def holdout_frame(self) -> Any:
+        """The holdout's rows (``run_gates`` runs a gate that needs them only when found)."""
+        if self.holdout is None:
+            raise ModelError("No frozen holdout to judge on.")
+        return self.holdout.frame
+
 
 def holdout_metrics(subject: Subject, ctx: GateContext) -> dict[str, float]:
     """The subject's metrics on the holdout, computed once."""
     if subject.metrics is None:
-        frame, task = ctx.holdout.frame, ctx.task
-        model = subject.model.model
+        frame, task = ctx.holdout_frame(), ctx.task
+        model = subject.loaded()
         prediction = model.predict(task.inputs(frame), k=task.prediction_width(model))
         subject.metrics = task.evaluate(task.truth(frame), prediction).metrics
     return subject.metrics
@@ -193,9 +205,9 @@ def quality(ctx: GateContext) -> GateResult:
     errors), the task's defaults when the project file sets none."""
     task = ctx.task
     configured = ctx.settings.registry.gates.quality.minimums
-    minimums = configured or task.default_minimums(task.truth(ctx.holdout.frame))
+    minimums = configured or task.default_minimums(task.truth(ctx.holdout_frame()))
     metrics = holdout_metrics(ctx.candidate, ctx)
-    checks = [
+    checks: list[dict[str, Any]] = [
         {
             "metric": m,
             "value": metrics.get(m),
@@ -249,7 +261,7 @@ def champion(ctx: GateContext) -> GateResult:
         )
     mine = holdout_metrics(ctx.candidate, ctx)
     theirs = holdout_metrics(ctx.champion, ctx)
-    checks = []
+    checks: list[dict[str, Any]] = []
     for metric in config.metrics or ctx.task.headline:
         a, b = mine.get(metric), theirs.get(metric)
         slack = config.margin if ctx.task.higher_is_better(metric) else -config.margin
@@ -282,7 +294,7 @@ def champion(ctx: GateContext) -> GateResult:
 def behaviour_gate(ctx: GateContext) -> GateResult:
     """Invariance, direction (tabular) and minimum functionality, as the task checks them."""
     config = ctx.settings.registry.gates.behaviour
-    report = ctx.task.behaviour(ctx.candidate.model.model, ctx.holdout.frame, config)
+    report = ctx.task.behaviour(ctx.candidate.loaded(), ctx.holdout_frame(), config)
     shares = {"invariance": report.invariance, "functionality": report.functionality}
     if report.direction is not None:
         shares["direction"] = report.direction
@@ -313,7 +325,7 @@ def latency(ctx: GateContext) -> GateResult:
     if ctx.holdout is None:
         return GateResult("latency", False, "not run", "-", "no frozen holdout to time on")
     inputs = ctx.task.single_inputs(ctx.holdout.frame, LATENCY_INPUTS)
-    p99 = p99_latency_ms(ctx.candidate.model.model, inputs, config.samples)
+    p99 = p99_latency_ms(ctx.candidate.loaded(), inputs, config.samples)
     return GateResult(
         "latency",
         p99 <= config.p99_ms,

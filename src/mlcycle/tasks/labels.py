@@ -19,11 +19,18 @@ from mlcycle.core.errors import InvalidInput
 class Nomenclature(Protocol):
     """A hierarchy of codes: levels from the coarsest to the labels' own."""
 
-    name: str
-    levels: tuple[str, ...]
-    # A regular expression of the labels as people may write them (what ``normalise``
-    # accepts), published in API schemas.
-    written_pattern: str
+    @property
+    def name(self) -> str:
+        """What ``data.nomenclature`` calls it."""
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Its levels, coarsest first."""
+
+    @property
+    def written_pattern(self) -> str:
+        """A regular expression of the labels as people may write them (what
+        ``normalise`` accepts), published in API schemas."""
 
     def normalise(self, code: str) -> str | None:
         """The canonical form of a label, or None when it is not one of the hierarchy's."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from mlcycle.models.families import ModelFamily
 from mlcycle.models.fasttext.classifier import FastTextClassifier
@@ -67,7 +67,7 @@ class FastTextFamily(ModelFamily):
         return out
 
 
-def _whole(value: Any) -> bool:
+def _whole(value: Any) -> TypeGuard[int | float]:
     return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)

@@ -80,7 +80,9 @@ def retrain(
     _hogwild(work, len(y), params, rng, progress, epochs=params.retrain)
 
 
-def _texts(encoded: EncodedTexts) -> tuple[np.ndarray, ...]:
+def _texts(
+    encoded: EncodedTexts,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return (
         encoded.type_ids,
         encoded.text_offsets,
