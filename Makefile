@@ -14,7 +14,7 @@ WHEELS := --only-binary=:all:
 help:
 	@echo "make demo   - install and run the whole demo"
 	@echo "make test   - install with test extras and run the test suite"
-	@echo "make lint   - ruff and import-linter"
+	@echo "make lint   - ruff, import-linter and mypy"
 	@echo "make image  - build the container image (podman or docker), print its tags and size"
 	@echo "make manifests    - render deploy/ (Kubernetes, ArgoCD, Argo) for the flagship project"
 	@echo "make deploy-check - validate deploy/ offline, as CI does"
@@ -43,6 +43,7 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # BASE_IMAGE=python:3.12-slim, IMAGE=ghcr.io/you/mlcycle and ENGINE=docker are honoured.
 image:

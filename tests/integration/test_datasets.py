@@ -146,6 +146,9 @@ def test_cli_list_and_show(first, home) -> None:
     assert payload["profile"]["rows"] == 600 and payload["metadata"]["rows_read"] == 600
     text = invoke("data", "show", "ds")
     assert "Dataset ds@1" in text.stdout and "Models trained on it: none yet" in text.stdout
+    table = text.stdout.split("Words (top 10")[1].split("Text length")[0]
+    words = [row.split("│")[1].strip() for row in table.splitlines() if row.startswith("│")]
+    assert len(words) == 10 and not {"de", "et", "la", "des", "du", "en"} & set(words), table
 
 
 def _bad_file(kind: str, folder: Path) -> tuple[str, dict]:

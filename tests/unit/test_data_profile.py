@@ -190,3 +190,35 @@ def test_the_numeric_sample_feeds_monitorings_drift_test() -> None:
     same = numeric_column_drift(reference.sample, rng.normal(25, 4, 3000))
     shifted = numeric_column_drift(reference.sample, rng.normal(28, 4, 3000))
     assert not same.drifted and shifted.drifted
+
+
+def test_top_words_leave_stop_words_out_and_drift_counts_keep_them() -> None:
+    texts = [
+        "Vente de pain et de viennoiseries à la boulangerie",
+        "Fabrication de pain, vente au détail",
+        "The sale of bread and of pastries in the shop",
+    ]
+    profile = build_profile(pa.table({"text": texts, "label": ["a", "a", "b"]}))
+    assert list(profile.top_words)[:2] == ["pain", "vente"]
+    assert not {"de", "et", "la", "au", "the", "of", "and", "in"} & set(profile.top_words)
+    # Monitoring compares production's words with these, stop words included.
+    assert profile.tokens["de"] == 3 and profile.tokens["the"] == 2
+    assert profile.total_tokens == sum(profile.tokens.values())
+
+
+def test_a_profile_written_before_top_words_gets_them_at_load() -> None:
+    old = build_profile(pa.table({"text": ["la vente de pain"], "label": ["a"]})).to_dict()
+    old.pop("top_words")
+    assert ReferenceProfile.from_dict(old).top_words == {"pain": 1, "vente": 1}
+
+
+def test_stop_word_lists_are_written_as_words_are_counted() -> None:
+    from mlcycle.data.stopwords import read_list, stop_words
+
+    for language in ("french", "english"):
+        words = read_list(language)
+        assert len(words) > 100 and words <= stop_words()
+        counted = textstats.tokens(textstats.normalise(sorted(words))).to_pylist()
+        assert counted == [[word] for word in sorted(words)]  # folded, one word, 2+ letters
+    assert {"de", "les", "pour", "the", "and", "with"} <= stop_words()
+    assert not {"pain", "vente", "bread", "sale", "computer", "service"} & stop_words()

@@ -87,7 +87,7 @@ def print_show(
         facts.add_row(key, value)
     console.print(facts)
     console.print(_ranking("Labels (top 10)", profile.label_shares(), "share", percent=True))
-    console.print(_ranking("Words (top 10)", profile.tokens, "count"))
+    console.print(_ranking("Words (top 10, stop words left out)", profile.top_words, "count"))
     lengths = ", ".join(f"q{k}={v:g}" for k, v in profile.text_length.items())
     console.print(f"Text length (characters): {lengths}")
     if trained:

@@ -17,6 +17,7 @@ from mlcycle import __version__
 from mlcycle.cli import data, demo, doctor, loadtest, models, monitor, retrain, serve, train, tune
 from mlcycle.cli import deploy as deploy_commands
 from mlcycle.core.errors import MlcycleError
+from mlcycle.core.logs import quiet_library_defaults
 
 app = typer.Typer(
     name="mlcycle",
@@ -53,20 +54,14 @@ def main(
     """mlcycle: train, track, register, serve and monitor models."""
 
 
-def _quiet_libraries() -> None:
-    """MLflow logs every database migration and registration at INFO; users need none."""
-    import logging
-
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is imported
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def _cache_kernels_in_home() -> None:
-    """Compiled numba kernels are cached under the project home; serve workers inherit it.
+def _use_project_home() -> None:
+    """The libraries' logs go to the project's log file, not the terminal; compiled numba
+    kernels are cached under the project home (serve workers inherit it).
 
     Skipped for help (it needs no settings) and for unreadable settings (the command
     itself says what is wrong). The settings read here are cached for the command.
     """
+    from mlcycle.core.logs import route_library_logs
     from mlcycle.core.settings import get_settings
     from mlcycle.models.numba_cache import use_numba_cache
 
@@ -74,14 +69,16 @@ def _cache_kernels_in_home() -> None:
     if not arguments or {"--help", "--version"} & set(arguments):
         return
     with contextlib.suppress(MlcycleError):
-        use_numba_cache(get_settings().home.resolve() / "cache" / "numba")
+        home = get_settings().home.resolve()
+        route_library_logs(home)
+        use_numba_cache(home / "cache" / "numba")
 
 
 def run() -> None:
     """Console-script entry point."""
-    _quiet_libraries()
+    quiet_library_defaults()
     try:
-        _cache_kernels_in_home()
+        _use_project_home()
         app(standalone_mode=True)
     except MlcycleError as exc:
         typer.secho(f"Error: {exc.message}", err=True, fg=typer.colors.RED)

@@ -7,10 +7,15 @@ three must not import each other for a word.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, TypeGuard, get_args
 
 ColumnType = Literal["numeric", "categorical", "boolean", "datetime"]
 COLUMN_TYPES: tuple[str, ...] = get_args(ColumnType)
 
 TaskKind = Literal["classification", "regression"]
 TASK_KINDS: tuple[str, ...] = get_args(TaskKind)
+
+
+def is_column_type(kind: str) -> TypeGuard[ColumnType]:
+    """Whether ``kind`` is a tabular column type (not ``text``, say)."""
+    return kind in COLUMN_TYPES

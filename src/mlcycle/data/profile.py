@@ -2,9 +2,11 @@
 
 Monitoring compares production traffic against it. For text: text length and
 word-count quantiles, word and character-trigram frequencies (computed with
-:mod:`mlcycle.data.textstats`, which monitoring must use too), and the label
-distribution. For tabular data (format 2): one :class:`FeatureProfile` per feature and
-one for the target (see :mod:`mlcycle.data.feature_profile`). It is stored as
+:mod:`mlcycle.data.textstats`, which monitoring must use too), the label distribution,
+and the top words a reader sees (stop words left out, :mod:`mlcycle.data.stopwords`;
+the word frequencies monitoring compares keep them, as production texts have them).
+For tabular data (format 2): one :class:`FeatureProfile` per feature and one for the
+target (see :mod:`mlcycle.data.feature_profile`). It is stored as
 ``profile.json`` beside each version and read back with :func:`load_profile`; profiles
 of format 1 (text only) still load.
 """
@@ -23,6 +25,7 @@ import pyarrow.compute as pc
 from mlcycle.core.tabular import ColumnType, TaskKind
 from mlcycle.data import textstats
 from mlcycle.data.feature_profile import QUANTILES, FeatureProfile, profile_column
+from mlcycle.data.stopwords import content_words
 
 __all__ = [
     "QUANTILES",
@@ -36,6 +39,7 @@ __all__ = [
 PROFILE_FORMAT = 2  # 2: tabular profiles (features, target); 1: text only
 TOP_TOKENS = 5_000
 TOP_NGRAMS = 3_000
+TOP_WORDS = 50
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,10 @@ class ReferenceProfile:
     """Summary statistics of one dataset version: its text or features, and labels.
 
     Quantile dictionaries are keyed by the quantile written as text (``"0.5"``);
-    frequency dictionaries hold counts, most frequent first. The text fields are empty
-    for tabular data; ``labels`` holds the classes of either kind of classification.
+    frequency dictionaries hold counts, most frequent first. ``tokens`` counts every
+    word (monitoring's reference); ``top_words`` the most frequent that are not stop
+    words (what the texts are about). The text fields are empty for tabular data;
+    ``labels`` holds the classes of either kind of classification.
     """
 
     rows: int
@@ -61,6 +67,7 @@ class ReferenceProfile:
     task: str = "text-classification"
     features: dict[str, FeatureProfile] = field(default_factory=dict)
     target: FeatureProfile | None = None
+    top_words: dict[str, int] = field(default_factory=dict)
 
     def label_shares(self) -> dict[str, float]:
         """Each label's share of the rows."""
@@ -79,6 +86,8 @@ class ReferenceProfile:
         known = cls.__dataclass_fields__
         fields = {key: value for key, value in payload.items() if key in known}
         fields.setdefault("format", 1)  # profiles written before the field existed
+        if "top_words" not in fields:  # profiles written before it: from the kept words
+            fields["top_words"] = content_words(fields.get("tokens") or {}, TOP_WORDS)
         fields["features"] = {
             name: FeatureProfile.from_dict(feature)
             for name, feature in (fields.get("features") or {}).items()
@@ -100,15 +109,17 @@ def build_profile(table: pa.Table, text: str = "text", label: str = "label") -> 
     raw = textstats.as_array(table.column(text))
     stats = textstats.analyse(raw)
     labels = pc.value_counts(table.column(label)).to_pylist()
+    words = textstats.ranked(stats.word_counts)
     return ReferenceProfile(
         rows=table.num_rows,
         text_length=_quantiles(pc.utf8_length(pc.fill_null(raw, ""))),
         token_count=_quantiles(stats.words_per_text),
-        tokens=textstats.ranked(stats.word_counts, TOP_TOKENS),
+        tokens=dict(list(words.items())[:TOP_TOKENS]),
         char_ngrams=textstats.decode_trigrams(stats.trigrams, TOP_NGRAMS),
         labels=dict(sorted(((c["values"], c["counts"]) for c in labels), key=_by_count)),
         total_tokens=stats.total_words,
         vocabulary_size=len(stats.word_counts),
+        top_words=content_words(words, TOP_WORDS),
     )
 
 

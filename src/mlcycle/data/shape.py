@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from mlcycle.core.settings import Settings
+from mlcycle.core.tabular import TaskKind, is_column_type
 from mlcycle.data.profile import ReferenceProfile, build_profile, build_tabular_profile
 from mlcycle.data.readers import RawTable
 from mlcycle.data.validate import Schema, TabularSchema, Validated, validate, validate_tabular
@@ -39,8 +40,9 @@ class Checked:
         """The reference profile monitoring compares production inputs with."""
         if self.task == TEXT_TASK:
             return build_profile(self.table)
-        kind = "classification" if self.task == "classification" else "regression"
-        return build_tabular_profile(self.table, self.types, self.target, kind)
+        kind: TaskKind = "classification" if self.task == "classification" else "regression"
+        types = {name: type_ for name, type_ in self.types.items() if is_column_type(type_)}
+        return build_tabular_profile(self.table, types, self.target, kind)
 
 
 def check_file(
@@ -60,7 +62,7 @@ def check_file(
     if task == TEXT_TASK:
         schema = Schema.from_settings(settings, text_col, label_col)
         checked = validate(raw, schema, policy, shown)
-        described = {"text_col": schema.text_col, "label_col": schema.label_col}
+        described: dict[str, Any] = {"text_col": schema.text_col, "label_col": schema.label_col}
         types = {"text": "text", **dict.fromkeys(schema.categorical, "categorical")}
         return Checked(checked, "label", types, task, described)
     tabular = tabular_schema(settings, label_col)

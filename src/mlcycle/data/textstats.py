@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +31,7 @@ _CODES[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", np.uint8)] = np.arange(1, 27
 _LIGATURES = (("œ", "oe"), ("Œ", "OE"), ("æ", "ae"), ("Æ", "AE"), ("ß", "ss"))
 _CHUNK_BYTES = 8 << 20  # trigrams are counted in slices, so memory stays flat
 
-Texts = pa.Array | pa.ChunkedArray | Sequence[str | None]
+Texts: TypeAlias = pa.Array | pa.ChunkedArray | Sequence[str | None]
 
 
 def as_array(texts: Texts) -> pa.Array:

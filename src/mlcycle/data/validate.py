@@ -275,8 +275,7 @@ def _bad_rows(
 def _describe(code: int, label: str | None, length: int | None, schema: Schema) -> str:
     if code == _BAD_LABEL:
         return f"label {label!r} does not match {schema.code_pattern}"
-    if code == _UNKNOWN_LABEL:
-        known = schema.nomenclature
+    if code == _UNKNOWN_LABEL and (known := schema.nomenclature) is not None:
         return f"label {label!r} is not a {known.name} {known.levels[-1]} code"
     if code == _TOO_LONG:
         return f"text has {length:,} characters (at most {schema.max_text_chars:,})"

@@ -51,9 +51,11 @@ def problems(dashboard: dict) -> list[str]:
     boxes: list[tuple[str, dict]] = []
     for panel in panels(dashboard):
         title = panel.get("title", "?")
-        if panel.get("id") in ids or not isinstance(panel.get("id"), int):
+        panel_id = panel.get("id")
+        if not isinstance(panel_id, int) or panel_id in ids:
             found.append(f"panel '{title}' has a missing or repeated id.")
-        ids.add(panel.get("id"))
+        else:
+            ids.add(panel_id)
         found += _layout(panel, title, boxes)
         if panel.get("type") != "row":
             found += _panel_queries(panel, title, defined | BUILT_IN)

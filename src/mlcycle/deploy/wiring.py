@@ -37,7 +37,9 @@ def problems(objects: list[dict]) -> list[str]:
 def _names(objects: list[dict]) -> dict[str, set[str]]:
     names: dict[str, set[str]] = {}
     for obj in objects:
-        names.setdefault(obj.get("kind", ""), set()).add((obj.get("metadata") or {}).get("name"))
+        name = (obj.get("metadata") or {}).get("name")
+        if name:  # a nameless object is reported by the schema check; nothing can name it
+            names.setdefault(obj.get("kind", ""), set()).add(name)
     return names
 
 

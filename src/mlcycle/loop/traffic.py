@@ -57,7 +57,7 @@ class Inputs:
 
 def _plain(record: dict[str, Any]) -> dict[str, Any]:
     """JSON-ready values: gaps as null (JSON has no NaN), numpy scalars as Python ones."""
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in record.items():
         if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
             out[key] = None

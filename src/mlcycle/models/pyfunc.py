@@ -13,6 +13,7 @@ from typing import Any
 
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 import mlcycle
 
@@ -46,7 +47,7 @@ RUNTIME_MODULES = (
 RUNTIME_REQUIREMENTS = ("mlflow", "numpy", "pandas", "numba", "snowballstemmer")
 
 
-class TextClassifierModel(mlflow.pyfunc.PythonModel):
+class TextClassifierModel(PythonModel):
     """Input: texts (list of str, or a DataFrame with a ``text`` column); params ``k``.
     A model with categorical columns takes a DataFrame of ``text`` and those columns
     (strings; each optional, a missing one is unknown).
@@ -124,10 +125,11 @@ def signature(columns: Sequence[str] = ()) -> Any:
         ParamSpec,
         Property,
         Schema,
+        TensorSpec,
     )
 
     entry = Object([Property("code", "string"), Property("probability", "double")])
-    inputs = [ColSpec("string")]
+    inputs: list[ColSpec | TensorSpec] = [ColSpec("string")]
     if columns:
         inputs = [ColSpec("string", "text")]
         inputs += [ColSpec("string", name, required=False) for name in columns]

@@ -242,7 +242,7 @@ def prediction_drift(
     nomenclature: Nomenclature | None = None,
 ) -> dict[str, CategoricalDrift]:
     """Drift of predicted labels, and with a nomenclature of the same predictions merged
-    by its coarsest level (NACE sections)."""
+    by its coarsest level (its sections)."""
     drift = {"code": categorical_drift(reference, current, small_sample)}
     if nomenclature is not None:
         drift["section"] = categorical_drift(

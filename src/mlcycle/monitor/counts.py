@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -55,7 +55,9 @@ class Counts:
         return Counts(groups.astype(object), summed)
 
 
-CountsLike = Counts | Mapping[Any, float] | pa.Array | pa.ChunkedArray | np.ndarray | Sequence[Any]
+CountsLike: TypeAlias = (
+    Counts | Mapping[Any, float] | pa.Array | pa.ChunkedArray | np.ndarray | Sequence[Any]
+)
 
 
 def as_counts(data: CountsLike) -> Counts:
@@ -135,8 +137,8 @@ def align(reference: CountsLike, current: CountsLike) -> tuple[np.ndarray, np.nd
 
 
 def section_counts(codes: CountsLike, nomenclature: Nomenclature) -> Counts:
-    """Counts of labels merged by the coarsest level of their nomenclature (a NAF code
-    ``5610A`` under its section ``I``).
+    """Counts of labels merged by the coarsest level of their nomenclature (each code
+    counted under its section).
 
     A label outside the nomenclature is counted under ``"?"`` rather than failing the
     report.

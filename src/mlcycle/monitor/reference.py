@@ -51,7 +51,7 @@ class ServedReference:
 
 
 def served_reference(ref: str, settings: Settings) -> ServedReference:
-    """The model version behind ``ref`` (``nace@production``) and its dataset's profile.
+    """The model version behind ``ref`` (``name@production``) and its dataset's profile.
 
     Never raises for a missing model or profile: the reason is returned instead, so a
     report can still show volume, confidence and accuracy.

@@ -96,7 +96,7 @@ def _shares(counts: dict, total: float, top: int | None) -> list[Share]:
 
 
 def _section_series(rows: list[tuple[int, str, int]], nomenclature: Nomenclature) -> TimeSeries:
-    """Share of each top-level group (NACE section) per time bucket."""
+    """Share of each top-level group (the nomenclature's sections) per time bucket."""
     times = sorted({t for t, _, _ in rows})
     index = {t: i for i, t in enumerate(times)}
     by_section: dict[str, np.ndarray] = {}

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -23,6 +23,8 @@ from mlcycle.tasks import task_of
 
 REPORT = "evaluation/classification_report.csv"
 WORST = 10
+# A card's section: its title, paragraphs, and a table (header row first; may be empty).
+Section: TypeAlias = tuple[str, list[str], list[list[str]]]
 
 
 @dataclass
@@ -107,7 +109,7 @@ def _worst(report: pd.DataFrame | None, label: Callable[[str], str | None]) -> l
     ]
 
 
-def _sections(card: Card) -> list[tuple[str, list[str], list[list[str]]]]:
+def _sections(card: Card) -> list[Section]:
     """The card as (heading, paragraphs, table rows with a header row first)."""
     d = card.details
     m = d.metrics
@@ -162,8 +164,10 @@ def _sections(card: Card) -> list[tuple[str, list[str], list[list[str]]]]:
         for e in card.history
     ]
     aliases = ", ".join(d.aliases) or "none"
-    by_level = [(f"Metrics per level of {card.nomenclature}", [], levels)] if card.levels else []
-    weak = (
+    per_level: list[Section] = (
+        [(f"Metrics per level of {card.nomenclature}", [], levels)] if card.levels else []
+    )
+    weak: list[Section] = (
         [(f"Weak spots: the {WORST} classes with the lowest F1", [], worst)] if card.worst else []
     )
     return [
@@ -171,7 +175,7 @@ def _sections(card: Card) -> list[tuple[str, list[str], list[list[str]]]]:
         ("Data lineage", [], lineage),
         ("Training parameters", [], params),
         ("Metrics", ["On the evaluation split of its training run."], overall),
-        *by_level,
+        *per_level,
         *weak,
         ("Gate results", [] if card.gates else ["No gated promotion recorded."], gates),
         ("Promotion history", [] if card.history else ["Never promoted."], history),

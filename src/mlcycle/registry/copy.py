@@ -87,11 +87,12 @@ def copy_version(ref: str, to_tracking_uri: str, settings: Settings | None = Non
         try:
             with _tracking(to_tracking_uri):
                 run_id, version = _import(info, bundle, public_uri(source_uri), target)
-                copied = holdout is not None and (
+                copied = False
+                if holdout is not None and (
                     find_holdout(holdout.dataset, target, holdout.version) is None
-                )
-                if copied:
+                ):
                     store_copy(holdout, target)
+                    copied = True
         except (OSError, mlflow.exceptions.MlflowException) as exc:
             raise Unavailable(
                 f"Could not copy to {public_uri(to_tracking_uri)} ({exc}); check the URI "

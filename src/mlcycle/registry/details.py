@@ -76,7 +76,7 @@ def describe(ref: str, settings: Settings | None = None) -> VersionDetails:
         _ordered(info.aliases, settings),
         _iso(mv.creation_timestamp),
         mv.run_id,
-        mv.source,
+        mv.source or "",
         _prefixed(lineage, "mlcycle.dataset_"),
         _prefixed(lineage, "mlcycle.holdout_"),
         dict(metrics),

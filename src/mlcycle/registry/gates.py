@@ -63,6 +63,12 @@ class Subject:
         except ModelError as exc:
             return cls(info, load_error=exc.message)
 
+    def loaded(self) -> Any:
+        """The loaded model (``run_gates`` runs a gate that needs it only when it loaded)."""
+        if self.model is None:
+            raise ModelError(f"Version {self.info.version} did not load: {self.load_error}")
+        return self.model.model
+
 
 @dataclass
 class GateContext:
@@ -74,12 +80,22 @@ class GateContext:
     task: Task
     holdout_problem: str = ""  # why there is none
 
+    def found_holdout(self) -> Holdout:
+        """The holdout (``run_gates`` runs a gate that needs it only when found)."""
+        if self.holdout is None:
+            raise ModelError("No frozen holdout to judge on.")
+        return self.holdout
+
+    def holdout_frame(self) -> Any:
+        """The holdout's rows."""
+        return self.found_holdout().frame
+
 
 def holdout_metrics(subject: Subject, ctx: GateContext) -> dict[str, float]:
     """The subject's metrics on the holdout, computed once."""
     if subject.metrics is None:
-        frame, task = ctx.holdout.frame, ctx.task
-        model = subject.model.model
+        frame, task = ctx.holdout_frame(), ctx.task
+        model = subject.loaded()
         prediction = model.predict(task.inputs(frame), k=task.prediction_width(model))
         subject.metrics = task.evaluate(task.truth(frame), prediction).metrics
     return subject.metrics
@@ -195,9 +211,9 @@ def quality(ctx: GateContext) -> GateResult:
     errors), the task's defaults when the project file sets none."""
     task = ctx.task
     configured = ctx.settings.registry.gates.quality.minimums
-    minimums = configured or task.default_minimums(task.truth(ctx.holdout.frame))
+    minimums = configured or task.default_minimums(task.truth(ctx.holdout_frame()))
     metrics = holdout_metrics(ctx.candidate, ctx)
-    checks = [
+    checks: list[dict[str, Any]] = [
         {
             "metric": m,
             "value": metrics.get(m),
@@ -216,9 +232,9 @@ def quality(ctx: GateContext) -> GateResult:
         else "the task's default bounds; set yours under registry.gates.quality.minimums"
     )
     detail = (
-        f"out of bounds: {', '.join(failed)} on {ctx.holdout.describe()} ({where})"
+        f"out of bounds: {', '.join(failed)} on {ctx.found_holdout().describe()} ({where})"
         if failed
-        else f"on {ctx.holdout.describe()} ({where})"
+        else f"on {ctx.found_holdout().describe()} ({where})"
     )
     return GateResult(
         "quality",
@@ -251,7 +267,7 @@ def champion(ctx: GateContext) -> GateResult:
         )
     mine = holdout_metrics(ctx.candidate, ctx)
     theirs = holdout_metrics(ctx.champion, ctx)
-    checks = []
+    checks: list[dict[str, Any]] = []
     for metric in config.metrics or ctx.task.headline:
         a, b = mine.get(metric), theirs.get(metric)
         slack = config.margin if ctx.task.higher_is_better(metric) else -config.margin
@@ -270,7 +286,7 @@ def champion(ctx: GateContext) -> GateResult:
     version = ctx.champion.info.version
     notes = [f"{c['metric']} {(c['delta'] or 0):+.4f} vs version {version}" for c in failed]
     # Compared on rows the champion may have trained on: say so, never silently.
-    apart = unseen_note(ctx.champion.info, ctx.holdout)
+    apart = unseen_note(ctx.champion.info, ctx.found_holdout())
     return GateResult(
         "champion",
         not failed,
@@ -287,7 +303,7 @@ def champion(ctx: GateContext) -> GateResult:
 def behaviour_gate(ctx: GateContext) -> GateResult:
     """Invariance, direction (tabular) and minimum functionality, as the task checks them."""
     config = ctx.settings.registry.gates.behaviour
-    report = ctx.task.behaviour(ctx.candidate.model.model, ctx.holdout.frame, config)
+    report = ctx.task.behaviour(ctx.candidate.loaded(), ctx.holdout_frame(), config)
     shares = {"invariance": report.invariance, "functionality": report.functionality}
     if report.direction is not None:
         shares["direction"] = report.direction
@@ -327,7 +343,7 @@ def latency(ctx: GateContext) -> GateResult:
     if ctx.holdout is None:
         return GateResult("latency", False, "not run", "-", "no frozen holdout to time on")
     inputs = ctx.task.single_inputs(ctx.holdout.frame, LATENCY_INPUTS)
-    p99 = p99_latency_ms(ctx.candidate.model.model, inputs, config.samples)
+    p99 = p99_latency_ms(ctx.candidate.loaded(), inputs, config.samples)
     return GateResult(
         "latency",
         p99 <= config.p99_ms,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlcycle.core.errors import InvalidInput, NotFound
+from mlcycle.core.logs import stderr_to_log
 from mlcycle.registry.manifest import MANIFEST_TAG, manifest_of
 from mlcycle.registry.refs import ModelRef
 
@@ -44,7 +45,9 @@ def register(model_uri: str, name: str, tags: dict[str, str] | None = None) -> V
     import mlflow
 
     tags = {**(tags or {}), MANIFEST_TAG: manifest_of(model_uri)}
-    mv = mlflow.register_model(model_uri, name, tags=tags)
+    # MLflow prints "Successfully registered model ..." rather than logging it.
+    with stderr_to_log("mlflow.registry"):
+        mv = mlflow.register_model(model_uri, name, tags=tags)
     _client().set_registered_model_alias(name, CHALLENGER, mv.version)
     return _info(_client().get_model_version(name, mv.version))
 

@@ -94,9 +94,13 @@ def create_app(
     recorder = _recorder(settings, metrics)
     task = task_of(settings)
     swapped: list[Callable[[AnyPredictor, AnyPredictor | None], None]] = [_on_swap(metrics)]
+
+    def on_swap(new: AnyPredictor, old: AnyPredictor | None) -> None:
+        for listener in swapped:
+            listener(new, old)
+
     holder = ModelHolder(
-        settings.served_ref(), model,
-        on_swap=lambda new, old: [listener(new, old) for listener in swapped],
+        settings.served_ref(), model, on_swap=on_swap,
         labels=task, make=predictor_factory(task, serve.max_value_chars),
     )  # fmt: skip
     follower = None if model is not None else _follower(holder, settings, metrics)

@@ -16,7 +16,8 @@ feedback on it is refused; ``mlcycle_prediction_input_errors_total`` counts them
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from mlcycle.serve.validation import kind
 
@@ -27,7 +28,8 @@ TOO_LONG = "too_long"
 ERRORS = (BLANK, NOT_A_STRING, TOO_LONG)
 
 
-class Fault(NamedTuple):
+@dataclass(frozen=True)
+class Fault:
     """Why the text at ``index`` in the request was not answered."""
 
     index: int

@@ -64,7 +64,7 @@ class Logged:
     model_name: str
     model_version: str
     api_key: str | None  # the name of the key that made the request
-    top1: dict[int, str]  # index -> predicted code
+    top1: dict[int, str | None]  # index -> predicted code (None: the answer had none)
 
 
 class FeedbackService:

@@ -1,4 +1,4 @@
-"""Follow a registry alias: when ``nace@production`` moves, serve the new version.
+"""Follow a registry alias: when ``name@production`` moves, serve the new version.
 
 Each worker runs one daemon thread. Every ``reload_seconds`` it asks the registry which
 version the alias points at; when that differs from the version answering, it loads the

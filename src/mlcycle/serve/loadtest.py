@@ -196,16 +196,19 @@ async def _client(
                 status, keep = await _exchange(connection, requests[turn % len(requests)])
         except TimeoutError:
             outcomes[TIMEOUT] += 1
-            connection = _close(connection)
+            _close(connection)
+            connection = None
             continue
         except (OSError, asyncio.IncompleteReadError, ValueError):
             outcomes[CONNECTION_ERROR] += 1
-            connection = _close(connection)
+            _close(connection)
+            connection = None
             continue
         latencies.append(time.perf_counter() - began)
         outcomes[str(status)] += 1
         if not keep:
-            connection = _close(connection)
+            _close(connection)
+            connection = None
     _close(connection)
 
 

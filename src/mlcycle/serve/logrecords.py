@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -47,8 +48,12 @@ class LogRecord(NamedTuple):
     batch_size: int | None = None
 
 
-class FeedbackRecord(NamedTuple):
-    """The true code (or value, for a regression) of one logged text or record."""
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """The true code (or value, for a regression) of one logged text or record.
+
+    A dataclass, not a named tuple: its ``index`` field would hide ``tuple.index``.
+    """
 
     request_id: str
     index: int
@@ -136,7 +141,8 @@ def _tabular_columns(
     """The columns that differ for rows of records: the JSON record (or nothing when
     hashed) instead of the text, no text length, the regression's value."""
     inputs, nothing = columns["text"], columns["record"]
-    values = [v for r in records for v in (r.values or [None] * len(r.texts))]
+    gap: list[float | None] = [None]
+    values = [v for r in records for v in (r.values or gap * len(r.texts))]
     return {
         "text": pc.if_else(is_record, nothing, inputs),
         "record": pc.if_else(is_record, inputs, nothing),
@@ -166,7 +172,8 @@ def _positions(
 
 def feedback_table(records: Sequence[FeedbackRecord]) -> pa.Table:
     """One row per feedback record."""
-    columns = {name: [getattr(r, name) for r in records] for name in FeedbackRecord._fields}
+    names = [f.name for f in fields(FeedbackRecord)]
+    columns = {name: [getattr(r, name) for r in records] for name in names}
     columns["timestamp"] = pa.array(columns.pop("ms"), pa.int64()).cast(TIMESTAMP)
     return pa.Table.from_pydict(columns, schema=FEEDBACK_SCHEMA)
 

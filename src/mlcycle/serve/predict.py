@@ -95,9 +95,9 @@ class PredictService:
         served = predictor.served
         latency_ms = (time.perf_counter() - start) * 1000.0
         tabular = answer.inputs is not None
+        logged = answer.inputs if answer.inputs is not None else inputs.items
         record = LogRecord(
-            request_id, ms, served.name, served.version,
-            answer.inputs if tabular else inputs.items, answer.codes, answer.probs,
+            request_id, ms, served.name, served.version, logged, answer.codes, answer.probs,
             latency_ms, api_key, None, answer.values, tabular,
         )  # fmt: skip
         if answer.faults:  # only predictions are logged: see mlcycle.serve.faults

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -276,5 +277,7 @@ def _http_error_body(request: Request, exc: HTTPException) -> dict[str, str]:
     return {"error": "http_error", "detail": str(exc.detail)}
 
 
-def _json(status: int, content: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def _json(
+    status: int, content: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(orjson.dumps(content), status, headers, media_type="application/json")

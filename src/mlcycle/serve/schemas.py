@@ -31,7 +31,7 @@ class PredictRequest(BaseModel):
 
     texts: list[Any] = Field(
         min_length=1,
-        description="Activity descriptions, 1 to the batch limit (1,000 by default), "
+        description="Texts to label, 1 to the batch limit (1,000 by default), "
         "each non-blank and at most the text limit (2,000 characters by default). An item "
         "that is not such a text does not fail the request: it gets its own error.",
         examples=[["Restaurant traditionnel, cuisine du marché"]],
@@ -55,7 +55,9 @@ class ParentCode(BaseModel):
 class Candidate(BaseModel):
     """One ranked answer for one text."""
 
-    code: str = Field(description="The predicted code, e.g. a NAF rev.2 code such as 5610A.")
+    code: str = Field(
+        description="The predicted label: a code of the model's nomenclature where it has one."
+    )
     probability: float = Field(ge=0.0, le=1.0, description="The model's probability.")
     label: str | None = Field(None, description="The code's official label, null when unknown.")
     parents: dict[str, ParentCode] = Field(
@@ -195,8 +197,8 @@ class FeedbackItem(BaseModel):
     )
     true_code: str = Field(
         pattern=NON_BLANK,
-        description="The right label: a code of the model's nomenclature where it has one "
-        "(a NAF rev.2 subclass such as 5610A; 56.10A is accepted).",
+        description="The right label: a code of the model's nomenclature where it has one, "
+        "written in any form the nomenclature reads.",
         examples=["5610A"],
     )
 
@@ -271,7 +273,7 @@ def feedback_schema(limits: Limits, field: str, truth: dict[str, Any]) -> dict[s
     item["properties"]["index"]["maximum"] = limits.max_batch - 1
     described = item["properties"].pop("true_code")
     item["properties"][field] = {**described, **truth} if field == "true_code" else truth
-    if "enum" in truth:  # the classes themselves: no pattern or NAF example beside them
+    if "enum" in truth:  # the classes themselves: no pattern or example code beside them
         item["properties"][field].pop("pattern", None)
         item["properties"][field].pop("examples", None)
     item["required"] = ["request_id", field]

@@ -32,7 +32,7 @@ class TruthRule(Protocol):
         """The truth in canonical form, or None when ``raw`` is not a valid one."""
 
     def described(self) -> str:
-        """What a valid truth is, for messages: ``a naf-rev2 code``."""
+        """What a valid truth is, for messages: ``a finite number``."""
 
     def schema(self) -> dict[str, Any]:
         """The field's JSON Schema."""

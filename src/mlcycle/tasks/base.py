@@ -175,7 +175,7 @@ class Task(ABC):
         return text or None
 
     def label_description(self) -> str:
-        """What a valid label is, for messages: ``a naf-rev2 code``."""
+        """What a valid label is, for messages: ``a <nomenclature> code``."""
         found = self.nomenclature
         return f"a {found.name} code" if found is not None else "a non-empty label"
 

@@ -19,11 +19,18 @@ from mlcycle.core.errors import InvalidInput
 class Nomenclature(Protocol):
     """A hierarchy of codes: levels from the coarsest to the labels' own."""
 
-    name: str
-    levels: tuple[str, ...]
-    # A regular expression of the labels as people may write them (what ``normalise``
-    # accepts), published in API schemas.
-    written_pattern: str
+    @property
+    def name(self) -> str:
+        """What ``data.nomenclature`` calls it."""
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Its levels, coarsest first."""
+
+    @property
+    def written_pattern(self) -> str:
+        """A regular expression of the labels as people may write them (what
+        ``normalise`` accepts), published in API schemas."""
 
     def normalise(self, code: str) -> str | None:
         """The canonical form of a label, or None when it is not one of the hierarchy's."""
@@ -42,13 +49,15 @@ class Nomenclature(Protocol):
         """The same hierarchy with labels at ``level``; ValueError for no such level."""
 
 
-def _naf_rev2() -> Nomenclature:
-    from mlcycle.tasks.text.nace import NAF_REV2
+def known() -> Mapping[str, Callable[[], Nomenclature]]:
+    """Every nomenclature by name, each built when first asked for.
 
-    return NAF_REV2
+    They ship with the task whose labels they are: the text task's today. Imported
+    here, not at the top: the text task's modules import this one.
+    """
+    from mlcycle.tasks.text.nomenclatures import NOMENCLATURES
 
-
-NOMENCLATURES: dict[str, Callable[[], Nomenclature]] = {"naf-rev2": _naf_rev2}
+    return NOMENCLATURES
 
 
 def nomenclature(name: str | None, level: str | None = None) -> Nomenclature | None:
@@ -63,11 +72,11 @@ def nomenclature(name: str | None, level: str | None = None) -> Nomenclature | N
     """
     if name is None:
         return None
-    factory = NOMENCLATURES.get(name)
+    factories = known()
+    factory = factories.get(name)
     if factory is None:
         raise InvalidInput(
-            f"Unknown nomenclature {name!r} in data.nomenclature; known: "
-            f"{', '.join(NOMENCLATURES)}."
+            f"Unknown nomenclature {name!r} in data.nomenclature; known: {', '.join(factories)}."
         )
     found = factory()
     if level is None:

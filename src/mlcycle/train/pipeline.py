@@ -338,7 +338,8 @@ def _log_inputs(
     with warnings.catch_warnings():
         # A local path matches two of MLflow's source types; either is right for us.
         warnings.filterwarnings("ignore", message=".*multiple ways.*", category=UserWarning)
-        frame = mlflow.data.from_pandas(
+        # MLflow attaches its dataset constructors to mlflow.data with setattr at import.
+        frame = mlflow.data.from_pandas(  # type: ignore[attr-defined]
             dataset.frame,
             source=dataset.uri or dataset.source,
             name=dataset.ref,
@@ -370,5 +371,8 @@ def _version_tags() -> dict[str, str]:
     """The run's lineage tags, copied onto the model version so the registry shows them."""
     import mlflow
 
-    tags = mlflow.get_run(mlflow.active_run().info.run_id).data.tags
+    run = mlflow.active_run()
+    if run is None:  # only called inside the training run
+        return {}
+    tags = mlflow.get_run(run.info.run_id).data.tags
     return {k: v for k, v in tags.items() if k.startswith("mlcycle.")}

@@ -119,11 +119,11 @@ class DataSettings(BaseModel):
     features: list[str] | None = None
     # Explicit column types; the others are inferred when a file is added.
     types: dict[str, FeatureType] = Field(default_factory=dict)
-    # The hierarchy classification labels belong to (a name of
-    # ``mlcycle.tasks.labels.NOMENCLATURES``); None: plain labels.
+    # The hierarchy classification labels belong to (a name that
+    # ``mlcycle.tasks.labels.nomenclature`` knows); None: plain labels.
     nomenclature: str | None = None
-    # The nomenclature level the labels are at (naf-rev2: section, division, group,
-    # class or subclass); None: its finest. Codes of other levels are bad rows.
+    # The nomenclature level the labels are at (one of its levels, coarsest first in
+    # ``Nomenclature.levels``); None: its finest. Codes of other levels are bad rows.
     label_level: str | None = None
     # Classification labels must match this after normalisation; None accepts any.
     label_pattern: str | None = None
@@ -142,7 +142,7 @@ class DataSettings(BaseModel):
     @model_validator(mode="after")
     def _level_of_a_nomenclature(self) -> DataSettings:
         if self.label_level is not None and self.nomenclature is None:
-            raise ValueError("data.label_level needs data.nomenclature (e.g. naf-rev2)")
+            raise ValueError("data.label_level needs data.nomenclature, whose level it names")
         return self
 
     @model_validator(mode="after")

@@ -28,7 +28,9 @@ _OPEN_PATHS = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.jso
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 MIN_SALT_CHARS = 16
-CLIENT, ADMIN = "client", "admin"
+Role = Literal["client", "admin"]
+CLIENT: Role = "client"
+ADMIN: Role = "admin"
 # Paths that change the server: they need a key with the admin role and are never open.
 ADMIN_PREFIX = "/admin"
 
@@ -46,7 +48,7 @@ class ApiKey(BaseModel):
     digest: str
     # client: /predict, /feedback on its own requests, /; admin: also /admin/* and
     # feedback on any request.
-    role: Literal["client", "admin"] = CLIENT
+    role: Role = CLIENT
 
 
 class AuthSettings(BaseModel):

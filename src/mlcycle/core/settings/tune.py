@@ -23,6 +23,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Which way a search moves its metric (Optuna's word).
+Direction = Literal["maximize", "minimize"]
+
 
 class TuneSettings(BaseModel):
     """Every knob of the search; the command-line options override a few of them."""
@@ -33,7 +36,7 @@ class TuneSettings(BaseModel):
     space: dict[str, Any] | None = None
     # None: the task's headline metric; the direction follows from the metric.
     metric: str | None = None
-    direction: Literal["maximize", "minimize"] | None = None
+    direction: Direction | None = None
     trials: int = Field(20, ge=0)
     workers: int = Field(1, ge=1, le=64)
     study: str | None = None  # default: "<experiment>-tune"

@@ -102,8 +102,11 @@ class Categories:
             if name not in present:
                 out[:, c] = first
                 continue
-            row_of = {value: first + 1 + i for i, value in enumerate(self.values[c])}
-            out[:, c] = [row_of.get(value_key(v), first) for v in frame[name]]
+            row_of: dict[str | None, int] = {
+                value: first + 1 + i for i, value in enumerate(self.values[c])
+            }
+            assert frame is not None  # ``present`` is empty without one
+            out[:, c] = np.array([row_of.get(value_key(v), first) for v in frame[name]])
         return out
 
     def embed(self, ids: np.ndarray) -> np.ndarray:

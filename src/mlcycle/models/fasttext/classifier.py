@@ -219,7 +219,7 @@ class FastTextClassifier:
 
     def _scores(self, hidden: np.ndarray) -> np.ndarray:
         """Ranking scores: logits for ova and softmax, log-probabilities for hs."""
-        logits = hidden.astype(np.float32) @ self._out.T
+        logits = hidden.astype(np.float32) @ self._weights()[1].T
         if self.params.loss != "hs":
             return logits
         return (

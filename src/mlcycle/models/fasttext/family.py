@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from mlcycle.models.families import ModelFamily
 from mlcycle.models.fasttext.categories import names
@@ -82,7 +82,7 @@ def _example(example: Any, columns: Sequence[str]) -> Any:
     return table.where(table.notna(), None)
 
 
-def _whole(value: Any) -> bool:
+def _whole(value: Any) -> TypeGuard[int | float]:
     return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)

@@ -76,7 +76,9 @@ class InputRows:
     def _seed64(self) -> np.uint64:
         return np.uint64(self.seed % 2**64)
 
-    def kernel_args(self) -> tuple[Any, ...]:
+    def kernel_args(
+        self,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.uint64, int]:
         """What ``gather.py``'s kernels take to read a row."""
         return (self.remap, self.table, self.codes, self.centroids, self._seed64, self.missing)
 

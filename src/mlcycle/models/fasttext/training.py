@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,10 @@ def _categorical_work(inp, out, args, tail, categories: Categories, ids: np.ndar
     """``train``'s work for examples with categorical values (a kernel of its own)."""
     from mlcycle.models.fasttext.categorical_kernels import train_shard_categorical
 
-    cats = (
+    # numba's stub gives a compiled function's __call__ a fixed number of arguments.
+    kernel: Any = train_shard_categorical
+
+    cats: tuple[Any, ...] = (
         categories.table,
         ids,
         categories.first,
@@ -79,7 +83,7 @@ def _categorical_work(inp, out, args, tail, categories: Categories, ids: np.ndar
     )
 
     def work(order: np.ndarray, epochs: int, done: np.ndarray, slot: int) -> None:
-        train_shard_categorical(inp, out, *cats, *args, order, epochs, *tail, done, slot)
+        kernel(inp, out, *cats, *args, order, epochs, *tail, done, slot)
 
     return work
 
@@ -105,7 +109,9 @@ def retrain(
     _hogwild(work, len(y), params, rng, progress, epochs=params.retrain)
 
 
-def _texts(encoded: EncodedTexts) -> tuple[np.ndarray, ...]:
+def _texts(
+    encoded: EncodedTexts,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return (
         encoded.type_ids,
         encoded.text_offsets,

@@ -39,7 +39,8 @@ def invariance(model: Any, texts: Sequence[str]) -> tuple[float, list[str]]:
     if not texts:
         return 1.0, []
     base = top1(model, texts)
-    kept, total, broken = 0, 0, []
+    kept, total = 0, 0
+    broken: list[str] = []
     for name, perturb in PERTURBATIONS.items():
         changed = top1(model, [perturb(t) for t in texts])
         for text, before, after in zip(texts, base, changed, strict=True):

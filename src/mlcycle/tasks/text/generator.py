@@ -331,7 +331,7 @@ def _apply_noise(rng: np.random.Generator, texts: np.ndarray) -> list[str]:
     stray_rows = np.flatnonzero(rng.random(n) < 0.07)
     stray_u = rng.random((stray_rows.size, 2))
     out: list[str] = texts.tolist()
-    for i in abbreviated:
+    for i in abbreviated.tolist():
         out[i] = _abbreviate(out[i])
     out = [
         _recase(t, u, s, a)

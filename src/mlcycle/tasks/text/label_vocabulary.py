@@ -91,8 +91,13 @@ _OPENINGS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 _PREPOSITION = "(?:de la |de l'|de |d'|du |des )"
 # Each opening alone, and followed by the "de" that starts its object.
 _OPENING = [
-    (re.compile(rf"^(?:{pattern})\b"), re.compile(rf"^(?:{pattern}) {_PREPOSITION}"), *rest)
-    for pattern, *rest in _OPENINGS
+    (
+        re.compile(rf"^(?:{pattern})\b"),
+        re.compile(rf"^(?:{pattern}) {_PREPOSITION}"),
+        activities,
+        agents,
+    )
+    for pattern, activities, agents in _OPENINGS
 ]
 # Any other opening ends at the first "de" (or "pour": "Hébergement social pour ...").
 _FIRST_DE = re.compile(r"^(.+?) (de la |de l'|de |d'|du |des |pour )(.+)$")
@@ -159,11 +164,12 @@ def _piece_words(piece: str) -> tuple[list[str], list[str], list[str], list[str]
     """Heads, activities, products and qualifiers of one cleaned label piece."""
     opened = 0  # length of a known opening with no object ("commerce de gros non ...")
     for bare, with_object, activities, agents in _OPENING:
-        if not bare.match(piece):
+        opening = bare.match(piece)
+        if opening is None:
             continue
         found = with_object.match(piece)
         if found is None:
-            opened = bare.match(piece).end()
+            opened = opening.end()
             break
         obj = piece[found.end() :]
         products, qualifiers = _products(obj)

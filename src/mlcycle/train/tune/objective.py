@@ -137,8 +137,8 @@ class Objective:
             if trial.should_prune():
                 raise optuna.TrialPruned(f"proxy {metric} {proxy:.4f} is below the median")
         with GATE.fit():
-            metrics = fit_and_evaluate(self._model(params), self.task, self.split)
-            metrics = metrics.evaluation.metrics
+            fitted = fit_and_evaluate(self._model(params), self.task, self.split)
+            metrics = fitted.evaluation.metrics
         mlflow.log_metrics(metrics)
         trial.set_user_attr(METRICS_ATTR, metrics)
         return self._score(metrics)

@@ -12,7 +12,6 @@ running trial failed and its MLflow run killed, then exits; finished trials stay
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
@@ -29,7 +28,13 @@ from mlcycle.train.pipeline import project_family
 from mlcycle.train.tune.objective import Objective
 from mlcycle.train.tune.runs import GATE, end_runs_killed
 from mlcycle.train.tune.storage import reap_dead_local_trials
-from mlcycle.train.tune.workers import START_METHOD, Budget, WorkerSpec, run_trials
+from mlcycle.train.tune.workers import (
+    START_METHOD,
+    Budget,
+    WorkerSpec,
+    process_context,
+    run_trials,
+)
 
 POLL_S = 0.5
 PRELOAD = ["mlcycle.train.tune.pool", "mlflow", "optuna"]
@@ -67,7 +72,7 @@ def run_parallel(
     in a journal, whose dead workers' trials are failed and queued again.
     """
     warm_up(specs[0].context.settings)
-    ctx = multiprocessing.get_context(START_METHOD)
+    ctx = process_context()
     errors, finished = ctx.SimpleQueue(), ctx.Value("i", 0)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_RUN_ID"}
     procs = [

@@ -16,6 +16,7 @@ from typing import Any
 import mlcycle
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings
+from mlcycle.core.settings.tune import Direction
 from mlcycle.models.families import ModelFamily
 from mlcycle.tasks import Task, task_of
 from mlcycle.train.pipeline import TrainingData, load_training_data, project_family
@@ -165,7 +166,7 @@ def trial_base(settings: Settings, family: ModelFamily) -> dict[str, Any]:
     return base
 
 
-def _metric(task: Task, metric: str | None, direction: str | None) -> tuple[str, str]:
+def _metric(task: Task, metric: str | None, direction: Direction | None) -> tuple[str, Direction]:
     """The metric a search optimises (the task's headline by default) and its direction."""
     metric = metric or task.headline[0]
     known = task.metric_names()

@@ -48,6 +48,8 @@ class ParamSpec:
     def suggest(self, trial: Any) -> Any:
         if self.kind == "choice":
             return trial.suggest_categorical(self.name, list(self.choices))
+        if self.low is None or self.high is None:  # the parsers give every range both
+            raise InvalidInput(f"Parameter {self.name!r} of the search space has no range.")
         if self.kind == "int":
             return trial.suggest_int(
                 self.name, int(self.low), int(self.high), step=int(self.step or 1), log=self.log

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlcycle.core.errors import Conflict, NotFound
+from mlcycle.core.settings.tune import Direction
 
 FINGERPRINT_ATTR = "mlcycle.fingerprint"  # written last: the study is ready
 QUEUED_ATTR = "mlcycle.queued"  # a grid point put in Optuna's trial queue
@@ -28,7 +29,7 @@ class StudyPlan:
     """What a study searches and how, as every worker needs it."""
 
     name: str
-    direction: str  # "maximize" or "minimize"
+    direction: Direction
     fingerprint: dict[str, Any]
     grid: tuple[dict[str, Any], ...] = ()
     seed: int = 42

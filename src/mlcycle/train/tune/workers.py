@@ -12,7 +12,8 @@ import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from multiprocessing.context import ForkServerContext, SpawnContext
+from typing import Any, Literal
 
 from mlcycle.core.errors import MlcycleError
 from mlcycle.train.tune.objective import Objective, TrialContext
@@ -22,14 +23,23 @@ from mlcycle.train.tune.study import StudyPlan, load_existing
 
 UNLIMITED = -1
 # A fork server imports once, then forks ready workers; spawn where there is none.
-START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+START_METHOD: Literal["forkserver", "spawn"] = (
+    "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+)
+
+
+def process_context() -> ForkServerContext | SpawnContext:
+    """The multiprocessing context trial workers start from (``START_METHOD``)."""
+    if START_METHOD == "forkserver":
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
 
 
 class Budget:
     """Trials left for this command's workers; ``None`` means until the deadline."""
 
     def __init__(self, trials: int | None, deadline: float | None) -> None:
-        ctx = multiprocessing.get_context(START_METHOD)
+        ctx = process_context()
         self._left = ctx.Value("i", UNLIMITED if trials is None else trials)
         self.deadline = deadline  # time.time() after which no trial starts
 
