@@ -62,7 +62,7 @@ class Candidate(BaseModel):
     label: str | None = Field(None, description="The code's official label, null when unknown.")
     parents: dict[str, ParentCode] = Field(
         default_factory=dict,
-        description="The codes above this one by level, coarsest first (for NAF rev.2: "
+        description="The codes above this one by level, coarsest first (for example "
         "section, division, group, class); empty for a code outside the project's "
         "nomenclature, or without one.",
     )
