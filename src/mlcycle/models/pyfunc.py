@@ -24,6 +24,7 @@ RUNTIME_MODULES = (
     "core/errors.py",
     "core/predictions.py",
     "models/__init__.py",
+    "models/calibration.py",
     "models/numba_cache.py",
     "models/protocol.py",
     "models/pyfunc.py",
@@ -46,7 +47,8 @@ RUNTIME_REQUIREMENTS = ("mlflow", "numpy", "pandas", "numba", "snowballstemmer")
 class TextClassifierModel(mlflow.pyfunc.PythonModel):
     """Input: texts (list of str, or a DataFrame with a ``text`` column); params ``k``.
 
-    Output: per text, ``k`` entries ``{"code", "probability"}`` best first.
+    Output: per text, ``k`` entries ``{"code", "probability"}`` best first; the
+    probabilities are calibrated when training calibrated the model.
     """
 
     def load_context(self, context: Any) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings, get_settings
+from mlcycle.registry import card_confidence
 from mlcycle.registry.audit import Event, read_events
 from mlcycle.registry.details import VersionDetails, describe
 from mlcycle.tasks import task_of
@@ -35,6 +36,7 @@ class Card:
     history: list[Event] = field(default_factory=list)
     levels: tuple[str, ...] = ()  # the labels' nomenclature levels, coarsest first
     nomenclature: str | None = None
+    auto_coding: card_confidence.AutoCoding | None = None  # calibrated classifiers
 
     @property
     def title(self) -> str:
@@ -62,6 +64,7 @@ def build_card(ref: str, settings: Settings | None = None) -> Card:
         events,
         nomenclature.levels if nomenclature else (),
         nomenclature.name if nomenclature else None,
+        card_confidence.auto_coding_of(details),
     )
 
 
@@ -166,12 +169,14 @@ def _sections(card: Card) -> list[tuple[str, list[str], list[list[str]]]]:
     weak = (
         [(f"Weak spots: the {WORST} classes with the lowest F1", [], worst)] if card.worst else []
     )
+    auto = [card_confidence.section(card.auto_coding)] if card.auto_coding else []
     return [
         ("Intended use", [card.intended_use, f"Aliases held now: {aliases}."], []),
         ("Data lineage", [], lineage),
         ("Training parameters", [], params),
         ("Metrics", ["On the evaluation split of its training run."], overall),
         *by_level,
+        *auto,
         *weak,
         ("Gate results", [] if card.gates else ["No gated promotion recorded."], gates),
         ("Promotion history", [] if card.history else ["Never promoted."], history),
@@ -223,6 +228,8 @@ def _html(card: Card) -> str:
                 for row in table[1:]
             )
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        if heading == card_confidence.HEADING and card.auto_coding is not None:
+            body.append(card_confidence.image_html(card.auto_coding))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{esc(card.title)}</title><style>{_STYLE}</style></head>"

@@ -74,6 +74,11 @@ class PredictResponse(BaseModel):
         "punctuation or stop words): their codes say nothing about the text; code them "
         "by hand.",
     )
+    auto_codable: list[bool] = Field(
+        default_factory=list,
+        description="Per text, in order: whether its top-1 code can be taken without "
+        "review (its probability reaches the model's auto-coding threshold, see GET /).",
+    )
 
 
 class ValueAnswer(BaseModel):
@@ -122,6 +127,12 @@ class ModelInfo(BaseModel):
     model_uri: str
     task: str | None = Field(None, description="A tabular model's task.")
     features: list[str] | None = Field(None, description="A tabular model's feature columns.")
+    auto_coding_threshold: float | None = Field(
+        None,
+        description="A text classifier's top-1 probability from which an answer is coded "
+        "without review: the model's own (set at training for the project's target "
+        "precision), else the project's monitor.auto_coding_threshold.",
+    )
 
 
 class Status(BaseModel):

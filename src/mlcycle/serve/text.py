@@ -1,4 +1,5 @@
-"""Answers for text classifiers: texts in, ranked codes with probabilities out.
+"""Answers for text classifiers: texts in, ranked codes with probabilities out, and
+whether each text can be coded without review (``auto_codable``).
 
 Small batches are answered on the event loop when the model is free, large ones (and
 any that find it busy) in a worker thread; the answer is ready-to-send JSON bytes.
@@ -15,6 +16,7 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 
 from mlcycle.core.errors import ModelError
+from mlcycle.models.calibration import auto_coding_threshold
 from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.answers import Answer, LabelNamer
 from mlcycle.serve.bodies import Inputs, text_inputs
@@ -32,8 +34,17 @@ INLINE_TEXTS = 64
 class Predictor:
     """Answers validated requests with one model, as ready-to-send JSON bytes."""
 
-    def __init__(self, served: ServedModel, name_of: LabelNamer = lambda label: None) -> None:
+    def __init__(
+        self,
+        served: ServedModel,
+        name_of: LabelNamer = lambda label: None,
+        default_threshold: float = 0.8,
+    ) -> None:
         self.served = served
+        # The model's own threshold (from its training's target precision); the
+        # project's monitor.auto_coding_threshold for a model that carries none.
+        own = auto_coding_threshold(served.model)
+        self.threshold = default_threshold if own is None else own
         self.n_labels = len(served.model.labels)
         self._labels = {label: name_of(label) for label in served.model.labels}
         self._model = {"name": served.name, "version": str(served.version)}
@@ -42,8 +53,11 @@ class Predictor:
         self._lock = threading.Lock()
 
     def info(self) -> dict[str, Any]:
-        """Name, version, number of codes and URI of the model."""
-        return {**self._model, "labels": self.n_labels, "model_uri": self.served.model_uri}
+        """Name, version, number of codes, URI and auto-coding threshold of the model."""
+        return {
+            **self._model, "labels": self.n_labels, "model_uri": self.served.model_uri,
+            "auto_coding_threshold": self.threshold,
+        }  # fmt: skip
 
     @property
     def version(self) -> str:
@@ -113,9 +127,17 @@ class Predictor:
                 "model": self._model,
                 "predictions": predictions,
                 "empty_after_cleaning": empty,
+                "auto_codable": self.auto_codable(probs, empty),
             }
         )
         return Answer(body, codes, probs)
+
+    def auto_codable(self, probs: list[list[float]], empty: list[int]) -> list[bool]:
+        """Per text: its top-1 clears the threshold and the text had words to go by."""
+        flags = [bool(ranked) and ranked[0] >= self.threshold for ranked in probs]
+        for index in empty:
+            flags[index] = False
+        return flags
 
     def smoke_test(self) -> None:
         """Raise ModelError unless the model answers a plain input sensibly."""

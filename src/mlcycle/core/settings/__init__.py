@@ -3,6 +3,7 @@
 from mlcycle.core.settings.deploy import DeployEnvironment, DeploySettings
 from mlcycle.core.settings.model import (
     TASK_NAMES,
+    CalibrationSettings,
     DataSettings,
     FeatureType,
     ModelSettings,
@@ -26,6 +27,7 @@ __all__ = [
     "GATE_NAMES",
     "TASK_NAMES",
     "AuthSettings",
+    "CalibrationSettings",
     "DataSettings",
     "DeployEnvironment",
     "DeploySettings",
