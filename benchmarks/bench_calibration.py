@@ -81,7 +81,7 @@ def pipeline_split(frame: Any, seed: int) -> dict[str, np.ndarray]:
 
 def figures(top: np.ndarray, right: np.ndarray, threshold: float | None) -> dict[str, Any]:
     """ECE of a top-1 probability on the evaluation rows, and what a threshold codes."""
-    from mlcycle.models.calibration import expected_calibration_error
+    from mlcycle.models.calibration_metrics import expected_calibration_error
 
     out: dict[str, Any] = {"ece": expected_calibration_error(top, right)}
     if threshold is not None:
@@ -97,7 +97,7 @@ def figures(top: np.ndarray, right: np.ndarray, threshold: float | None) -> dict
 def noise_floor(probabilities: np.ndarray, seed: int, draws: int = 100) -> float:
     """Mean ECE of a perfectly calibrated score with these probabilities: each row right
     with its own probability."""
-    from mlcycle.models.calibration import expected_calibration_error
+    from mlcycle.models.calibration_metrics import expected_calibration_error
 
     rng = np.random.default_rng(seed)
     return float(np.mean([
@@ -111,7 +111,7 @@ def calibrated(
 ) -> dict[str, Any]:
     """Fit the calibration on the slice as training does; score it on the evaluation."""
     from mlcycle.core.settings import CalibrationSettings
-    from mlcycle.models.calibration import fit_calibration
+    from mlcycle.models.calibration_fit import fit_calibration
 
     settings = CalibrationSettings()
     fitted = fit_calibration(cal_top, cal_right, settings.auto_code_precision, settings.min_rows)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlcycle.models.calibration import (
-    Calibration,
+from mlcycle.models.calibration import Calibration
+from mlcycle.models.calibration_fit import fit_calibration
+from mlcycle.models.calibration_metrics import (
     coverage_precision,
     expected_calibration_error,
-    fit_calibration,
     threshold_for_precision,
 )
 
@@ -108,3 +108,18 @@ def test_the_coverage_precision_curve_falls_in_coverage_as_the_threshold_rises()
     at = curve.set_index("threshold")
     assert at.loc[0.0, "coverage"] == 1.0 and at.loc[0.0, "precision"] == pytest.approx(4 / 7)
     assert at.loc[0.92, "precision"] == 1.0 and np.isnan(at.loc[1.0, "precision"])
+
+
+def test_the_fit_that_predicts_held_out_rows_better_is_kept() -> None:
+    rng = np.random.default_rng(9)
+    scores = rng.beta(5, 1.5, 3000)
+    # Right with probability sigmoid(2 logit(s) - 1): the logistic fit's own shape.
+    logistic = rng.random(3000) < 1 / (1 + np.exp(-(2 * np.log(scores / (1 - scores)) - 1)))
+    assert fit_calibration(scores, logistic, 0.9, 50).method == "logistic"
+    # Right 30% of the time below 0.7, 90% above: a step no logistic curve follows.
+    step = rng.random(3000) < np.where(scores > 0.7, 0.9, 0.3)
+    calibration = fit_calibration(scores, step, 0.9, 50)
+    assert calibration.method == "isotonic"
+    fresh = rng.beta(5, 1.5, 20_000)
+    fresh_right = rng.random(20_000) < np.where(fresh > 0.7, 0.9, 0.3)
+    assert expected_calibration_error(calibration.apply(fresh), fresh_right) < 0.02

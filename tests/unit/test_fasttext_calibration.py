@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlcycle.models.calibration import fit_calibration
+from mlcycle.models.calibration_fit import fit_calibration
 from mlcycle.models.fasttext import FastTextClassifier
 from mlcycle.tasks.text.generator import generate
 

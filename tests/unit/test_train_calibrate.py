@@ -37,3 +37,14 @@ def test_too_small_a_slice_leaves_the_rows_in_training_and_says_why() -> None:
     np.testing.assert_array_equal(after.train, before.train)
     assert len(after.calibration) == 0
     assert "fewer than 50 (train.calibration.min_rows)" in after.calibration_note
+
+
+def test_the_training_summary_says_what_would_be_auto_coded() -> None:
+    from mlcycle.cli.views import auto_coding_line
+
+    metrics = {"auto_coding_threshold": 0.87, "auto_coding_target_precision": 0.95,
+               "auto_coding_rate": 0.241, "auto_coding_precision": 0.953}  # fmt: skip
+    line = auto_coding_line(metrics)
+    assert line is not None and "0.87" in line and "24.1%" in line and "95.3%" in line
+    assert "train.calibration.auto_code_precision" in line
+    assert auto_coding_line({"accuracy_top1": 0.8}) is None

@@ -21,7 +21,8 @@ import numpy as np
 from mlcycle.core.errors import ModelError
 from mlcycle.core.settings import Settings
 from mlcycle.data.holdout import Holdout
-from mlcycle.models.calibration import auto_coding_figures, auto_coding_threshold
+from mlcycle.models.calibration import auto_coding_threshold
+from mlcycle.models.calibration_metrics import auto_coding_figures
 from mlcycle.models.protocol import ServedModel
 from mlcycle.registry.loading import load_served_model
 from mlcycle.registry.manifest import download_verified

@@ -16,13 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlcycle.data.leakage import input_keys
-from mlcycle.models.calibration import (
-    Calibration,
-    auto_coding_figures,
-    coverage_precision,
-    fit_calibration,
-    identity_calibration,
-)
+from mlcycle.models.calibration import Calibration
+from mlcycle.models.calibration_fit import fit_calibration, identity_calibration
+from mlcycle.models.calibration_metrics import auto_coding_figures, coverage_precision
 from mlcycle.tasks import Evaluation, Task
 
 if TYPE_CHECKING:
@@ -89,7 +85,7 @@ def with_calibration(
 def calibration_tags(calibration: Calibration) -> dict[str, str]:
     """What the run says of its calibration: its kind, and a warning when it is not
     what the project asked for."""
-    tags = {"mlcycle.calibration": "identity" if calibration.identity else "isotonic"}
+    tags = {"mlcycle.calibration": calibration.method}
     if calibration.note:
         tags["mlcycle.calibration_warning"] = calibration.note
     return tags
