@@ -108,6 +108,9 @@ def test_the_card_shows_the_auto_coding_figures(trained) -> None:
     assert "15 equal-width bins" in page and "90%" in page
     assert "| threshold | coverage | precision |" in page
     assert "<img" in render(card, "html")
+    params = mlflow.get_run(result.run_id).data.params
+    parts = ("train_rows", "calibration_rows", "eval_rows")
+    assert card.coverage["rows"] == sum(int(params[name]) for name in parts)
 
 
 def test_the_gates_judge_auto_coding_at_the_models_threshold(trained) -> None:

@@ -87,7 +87,8 @@ def _report(run_id: str | None) -> pd.DataFrame | None:
 
 
 def _coverage(details: VersionDetails, report: pd.DataFrame | None) -> dict[str, Any]:
-    rows = sum(int(float(details.params.get(k, 0))) for k in ("train_rows", "eval_rows"))
+    parts = ("train_rows", "calibration_rows", "eval_rows")
+    rows = sum(int(float(details.params.get(k, 0))) for k in parts)
     seen = int((report["support"] > 0).sum()) if report is not None else None
     return {"rows": rows or None, "labels_evaluated": seen}
 
@@ -127,7 +128,7 @@ def _sections(card: Card) -> list[tuple[str, list[str], list[list[str]]]]:
         + [[f"dataset {k}", v] for k, v in d.dataset.items()]
         + [[f"holdout {k}", v] for k, v in d.holdout.items()]
         + [
-            ["rows (train + evaluation)", str(cov["rows"] or "unknown")],
+            ["rows (train, calibration, evaluation)", str(cov["rows"] or "unknown")],
             [
                 "label coverage",
                 f"{cov['labels_evaluated']} classes with evaluation rows"
