@@ -39,6 +39,8 @@ def test_run_has_evaluation_artifacts(registered: TrainResult) -> None:
     assert names == {
         "evaluation/classification_report.csv",
         "evaluation/confusion.png",
+        "evaluation/coverage_precision.csv",
+        "evaluation/coverage_precision.png",
         "evaluation/metrics.json",
     }
     local = client.download_artifacts(registered.run_id, "evaluation/confusion.png")

@@ -255,6 +255,7 @@ def test_root_describes_the_model(client: TestClient) -> None:
         "version": "7",
         "labels": len(VOCABULARY),
         "model_uri": "models:/nace/7",
+        "auto_coding_threshold": 0.8,  # the project's: this model carries none
     }
 
 

@@ -67,6 +67,8 @@ def print_training(out: Any, result: Any) -> None:
             f"Judged at promotion on the holdout of {held['dataset']} (version "
             f"{held['version']}, {held['rows']:,} rows from {held['source']}), left out here."
         )
+    if (auto := auto_coding_line(result.metrics)) is not None:
+        out.print(auto)
     out.print(f"Run {result.run_id}; model {result.model_uri}")
     if result.version:
         out.print(
@@ -74,6 +76,21 @@ def print_training(out: Any, result: Any) -> None:
             f"Promote it: mlcycle models promote {result.name} --version {result.version} "
             "--to production"
         )
+
+
+def auto_coding_line(metrics: dict[str, float]) -> str | None:
+    """What a calibrated model would code without review, in one sentence."""
+    if "auto_coding_threshold" not in metrics:
+        return None
+    precision = metrics.get("auto_coding_precision")
+    reached = f", {100 * precision:.1f}% of them right" if precision is not None else ""
+    return (
+        f"Auto-coding: a calibrated top-1 probability of {metrics['auto_coding_threshold']:.2f} "
+        f"or more is coded without review (target precision "
+        f"{100 * metrics.get('auto_coding_target_precision', 0):.0f}%, "
+        "train.calibration.auto_code_precision): "
+        f"{100 * metrics.get('auto_coding_rate', 0):.1f}% of the evaluation texts{reached}."
+    )
 
 
 def print_move(result: Any, out: Any = None) -> None:

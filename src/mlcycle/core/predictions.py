@@ -22,6 +22,9 @@ class Prediction(NamedTuple):
     # (n,) bool, when the model knows it: nothing in the input informed the answer (a
     # text with no word left after cleaning), so the labels owe nothing to it.
     empty: np.ndarray | None = None
+    # (n, k) float, when the model calibrates its probabilities: its scores before that
+    # (``probs`` are then the calibrated ones).
+    raw: np.ndarray | None = None
 
 
 class Values(NamedTuple):

@@ -26,6 +26,7 @@ RUNTIME_MODULES = (
     "core/errors.py",
     "core/predictions.py",
     "models/__init__.py",
+    "models/calibration.py",
     "models/numba_cache.py",
     "models/protocol.py",
     "models/pyfunc.py",
@@ -52,7 +53,8 @@ class TextClassifierModel(PythonModel):
     A model with categorical columns takes a DataFrame of ``text`` and those columns
     (strings; each optional, a missing one is unknown).
 
-    Output: per text, ``k`` entries ``{"code", "probability"}`` best first.
+    Output: per text, ``k`` entries ``{"code", "probability"}`` best first; the
+    probabilities are calibrated when training calibrated the model.
     """
 
     def load_context(self, context: Any) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 _REF = re.compile(r"^(?P<name>[^@/\s]+)(?:@(?P<alias>[A-Za-z][\w-]*)|/(?P<version>\d+))?$")
 _DATASET_TAG = "mlcycle.dataset_ref"
+AUTO_CODING_METRIC = "auto_coding_threshold"  # logged by the training run
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ class ServedReference:
     # The training run's evaluation metrics (rmse, accuracy...): what live quality is
     # compared with.
     metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def auto_coding_threshold(self) -> float | None:
+        """The auto-coding threshold the version's training set (for the project's target
+        precision, on its calibrated probabilities); None for versions without one."""
+        return self.metrics.get(AUTO_CODING_METRIC)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -135,7 +135,7 @@ def build_summary(
     task = task_of(settings)
     reference = reference or served_reference(model or settings.served_ref(), settings)
     bucket = bucket_seconds(end - start)
-    threshold = settings.monitor.auto_coding_threshold
+    threshold = auto_coding_threshold(reference, settings)
     with store.open_window(start, end) as window:
         totals = agg.totals(window)
         summary = _empty(task, window, reference, bucket, store, totals, threshold)
@@ -146,6 +146,13 @@ def build_summary(
     if reference.reason:
         summary.notes.append(reference.reason)
     return summary
+
+
+def auto_coding_threshold(reference: ServedReference, settings: Settings) -> float:
+    """The served version's own threshold, as serving answers with it; the project's
+    ``monitor.auto_coding_threshold`` for versions that carry none."""
+    own = reference.auto_coding_threshold
+    return settings.monitor.auto_coding_threshold if own is None else own
 
 
 def _empty(
@@ -207,7 +214,7 @@ def _fill(
         # The window of the same length just before: what confidence is compared with.
         span = window.end - window.start
         before = _baseline_histogram(store, window.start - span, window.start)
-        threshold = settings.monitor.auto_coding_threshold
+        threshold = auto_coding_threshold(reference, settings)
         summary.confidence = confidence_panel(window, before, threshold)
         summary.quality = quality_panel(window, bucket_ms, nomenclature)
     else:

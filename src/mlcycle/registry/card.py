@@ -17,6 +17,7 @@ import pandas as pd
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings import Settings, get_settings
+from mlcycle.registry import card_confidence
 from mlcycle.registry.audit import Event, read_events
 from mlcycle.registry.details import VersionDetails, describe
 from mlcycle.tasks import task_of
@@ -37,6 +38,7 @@ class Card:
     history: list[Event] = field(default_factory=list)
     levels: tuple[str, ...] = ()  # the labels' nomenclature levels, coarsest first
     nomenclature: str | None = None
+    auto_coding: card_confidence.AutoCoding | None = None  # calibrated classifiers
 
     @property
     def title(self) -> str:
@@ -64,6 +66,7 @@ def build_card(ref: str, settings: Settings | None = None) -> Card:
         events,
         nomenclature.levels if nomenclature else (),
         nomenclature.name if nomenclature else None,
+        card_confidence.auto_coding_of(details),
     )
 
 
@@ -86,7 +89,8 @@ def _report(run_id: str | None) -> pd.DataFrame | None:
 
 
 def _coverage(details: VersionDetails, report: pd.DataFrame | None) -> dict[str, Any]:
-    rows = sum(int(float(details.params.get(k, 0))) for k in ("train_rows", "eval_rows"))
+    parts = ("train_rows", "calibration_rows", "eval_rows")
+    rows = sum(int(float(details.params.get(k, 0))) for k in parts)
     seen = int((report["support"] > 0).sum()) if report is not None else None
     return {"rows": rows or None, "labels_evaluated": seen}
 
@@ -126,7 +130,7 @@ def _sections(card: Card) -> list[Section]:
         + [[f"dataset {k}", v] for k, v in d.dataset.items()]
         + [[f"holdout {k}", v] for k, v in d.holdout.items()]
         + [
-            ["rows (train + evaluation)", str(cov["rows"] or "unknown")],
+            ["rows (train, calibration, evaluation)", str(cov["rows"] or "unknown")],
             [
                 "label coverage",
                 f"{cov['labels_evaluated']} classes with evaluation rows"
@@ -170,12 +174,14 @@ def _sections(card: Card) -> list[Section]:
     weak: list[Section] = (
         [(f"Weak spots: the {WORST} classes with the lowest F1", [], worst)] if card.worst else []
     )
+    auto = [card_confidence.section(card.auto_coding)] if card.auto_coding else []
     return [
         ("Intended use", [card.intended_use, f"Aliases held now: {aliases}."], []),
         ("Data lineage", [], lineage),
         ("Training parameters", [], params),
         ("Metrics", ["On the evaluation split of its training run."], overall),
         *per_level,
+        *auto,
         *weak,
         ("Gate results", [] if card.gates else ["No gated promotion recorded."], gates),
         ("Promotion history", [] if card.history else ["Never promoted."], history),
@@ -227,6 +233,8 @@ def _html(card: Card) -> str:
                 for row in table[1:]
             )
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        if heading == card_confidence.HEADING and card.auto_coding is not None:
+            body.append(card_confidence.image_html(card.auto_coding))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{esc(card.title)}</title><style>{_STYLE}</style></head>"

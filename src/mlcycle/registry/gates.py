@@ -21,6 +21,8 @@ import numpy as np
 from mlcycle.core.errors import ModelError
 from mlcycle.core.settings import Settings, cases_path, project_source
 from mlcycle.data.holdout import Holdout
+from mlcycle.models.calibration import auto_coding_threshold
+from mlcycle.models.calibration_metrics import auto_coding_figures
 from mlcycle.models.protocol import ServedModel
 from mlcycle.registry.holdouts import unseen_note
 from mlcycle.registry.loading import load_served_model
@@ -92,12 +94,16 @@ class GateContext:
 
 
 def holdout_metrics(subject: Subject, ctx: GateContext) -> dict[str, float]:
-    """The subject's metrics on the holdout, computed once."""
+    """The subject's metrics on the holdout, computed once; a calibrated classifier's
+    also at its own auto-coding threshold (``auto_coding_rate``, ``_precision``, ``ece``)."""
     if subject.metrics is None:
         frame, task = ctx.holdout_frame(), ctx.task
         model = subject.loaded()
         prediction = model.predict(task.inputs(frame), k=task.prediction_width(model))
-        subject.metrics = task.evaluate(task.truth(frame), prediction).metrics
+        truth = task.truth(frame)
+        subject.metrics = task.evaluate(truth, prediction).metrics
+        if (threshold := auto_coding_threshold(model)) is not None:
+            subject.metrics.update(auto_coding_figures(prediction, truth, threshold))
     return subject.metrics
 
 

@@ -26,7 +26,7 @@ def predictor_factory(task: Task, max_value_chars: int) -> PredictorFactory:
                 f"this project's task is {task.name} (model.task); serve a model of that task."
             )
         if task.text_column is not None:
-            return Predictor(served, labels)
+            return Predictor(served, labels, task.settings.monitor.auto_coding_threshold)
         return TabularPredictor(served, labels, max_value_chars)
 
     return make

@@ -112,6 +112,11 @@ class PredictResponse(BaseModel):
         description="The texts that were not answered (blank, not a string, too long), "
         "in the order of the texts; empty when every text was answered.",
     )
+    auto_codable: list[bool] = Field(
+        default_factory=list,
+        description="Per text, in order: whether its top-1 code can be taken without "
+        "review (its probability reaches the model's auto-coding threshold, see GET /).",
+    )
 
 
 class ValueAnswer(BaseModel):
@@ -163,6 +168,12 @@ class ModelInfo(BaseModel):
         None,
         description="A tabular model's feature columns; the categorical columns a text "
         "model reads beside the texts, if any.",
+    )
+    auto_coding_threshold: float | None = Field(
+        None,
+        description="A text classifier's top-1 probability from which an answer is coded "
+        "without review: the model's own (set at training for the project's target "
+        "precision), else the project's monitor.auto_coding_threshold.",
     )
 
 

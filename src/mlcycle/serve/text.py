@@ -1,4 +1,5 @@
-"""Answers for text classifiers: texts in, ranked codes with probabilities out.
+"""Answers for text classifiers: texts in, ranked codes with probabilities out, and
+whether each text can be coded without review (``auto_codable``).
 
 Small batches are answered on the event loop when the model is free, large ones (and
 any that find it busy) in a worker thread; the answer is ready-to-send JSON bytes. Each
@@ -18,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlcycle.core.errors import ModelError
 from mlcycle.core.predictions import Prediction
+from mlcycle.models.calibration import auto_coding_threshold
 from mlcycle.models.protocol import ServedModel
 from mlcycle.serve import text_columns
 from mlcycle.serve.answers import NO_LABELS, NO_PARENTS, Answer, LabelBook, LabelFacts
@@ -37,8 +39,14 @@ INLINE_TEXTS = 64
 class Predictor:
     """Answers validated requests with one model, as ready-to-send JSON bytes."""
 
-    def __init__(self, served: ServedModel, labels: LabelBook = NO_LABELS) -> None:
+    def __init__(
+        self, served: ServedModel, labels: LabelBook = NO_LABELS, default_threshold: float = 0.8
+    ) -> None:
         self.served = served
+        # The model's own threshold (from its training's target precision); the
+        # project's monitor.auto_coding_threshold for a model that carries none.
+        own = auto_coding_threshold(served.model)
+        self.threshold = default_threshold if own is None else own
         self.n_labels = len(served.model.labels)
         self._facts = LabelFacts.of(served.model.labels, labels)
         self._model = {"name": served.name, "version": str(served.version)}
@@ -49,10 +57,13 @@ class Predictor:
         self.columns = text_columns.model_columns(served.model)
 
     def info(self) -> dict[str, Any]:
-        """Name, version, number of codes and URI of the model (and its columns)."""
+        """Name, version, number of codes, URI and auto-coding threshold of the model
+        (and its columns)."""
         columns = {"features": list(self.columns)} if self.columns else {}
-        return {**self._model, "labels": self.n_labels, "model_uri": self.served.model_uri,
-                **columns}  # fmt: skip
+        return {
+            **self._model, "labels": self.n_labels, "model_uri": self.served.model_uri,
+            "auto_coding_threshold": self.threshold, **columns,
+        }  # fmt: skip
 
     @property
     def version(self) -> str:
@@ -128,19 +139,29 @@ class Predictor:
             for row_codes, row_probs in zip(codes, probs, strict=True)
         ]  # fmt: skip
         empty = [] if prediction.empty is None else np.flatnonzero(prediction.empty).tolist()
+        auto = self.auto_codable(probs, empty)
         if faults:  # positions among the texts read -> positions in the request
             where = answered(faults, len(codes) + len(faults))
             predictions, empty = with_gaps(predictions, faults), [where[i] for i in empty]
+            auto = [bool(flag) for flag in with_gaps(auto, faults)]  # a fault: never
         body = orjson.dumps(
             {
                 "request_id": request_id,
                 "model": self._model,
                 "predictions": predictions,
                 "empty_after_cleaning": empty,
+                "auto_codable": auto,
                 "errors": error_list(faults),
             }
         )
         return Answer(body, codes, probs, faults=tuple(faults))
+
+    def auto_codable(self, probs: list[list[float]], empty: list[int]) -> list[bool]:
+        """Per text: its top-1 clears the threshold and the text had words to go by."""
+        flags = [bool(ranked) and ranked[0] >= self.threshold for ranked in probs]
+        for index in empty:
+            flags[index] = False
+        return flags
 
     def smoke_test(self) -> None:
         """Raise ModelError unless the model answers a plain input sensibly."""

@@ -39,12 +39,15 @@ class Evaluation:
     report: pd.DataFrame | None = None  # classification: one row per class
     confusion: pd.DataFrame | None = None  # classification: true x predicted counts
     residuals: pd.DataFrame | None = None  # regression: truth, prediction per row
+    # Calibrated classifiers: threshold, coverage, precision of the top-1 probability.
+    coverage: pd.DataFrame | None = None
     # Metrics that could not be computed on these rows, and why (never a made-up number).
     absent: dict[str, str] = field(default_factory=dict)
 
     def write(self, folder: Path) -> list[Path]:
-        """Write ``metrics.json`` and the report, confusion and residual artifacts."""
-        from mlcycle.tasks.plots import confusion_png, residual_png
+        """Write ``metrics.json`` and the report, confusion, residual and
+        coverage-precision artifacts."""
+        from mlcycle.tasks.plots import confusion_png, coverage_png, residual_png
 
         folder.mkdir(parents=True, exist_ok=True)
         written = [folder / "metrics.json"]
@@ -59,6 +62,11 @@ class Evaluation:
             written.append(
                 residual_png(rows["truth"], rows["prediction"], folder / "residuals.png")
             )
+        if self.coverage is not None:
+            written.append(folder / "coverage_precision.csv")
+            self.coverage.to_csv(written[-1], index=False, float_format="%.4f")
+            png = folder / "coverage_precision.png"
+            written.append(coverage_png(self.coverage, self.metrics, png))
         return written
 
 

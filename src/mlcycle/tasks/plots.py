@@ -58,3 +58,31 @@ def residual_png(true: np.ndarray, predicted: np.ndarray, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def coverage_png(curve: pd.DataFrame, metrics: dict[str, float], path: Path) -> Path:
+    """Precision of the answers at or above each threshold against their share, with the
+    target precision and the threshold chosen for it (``auto_coding_*`` metrics)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.plot(curve["coverage"], curve["precision"], color="tab:blue", linewidth=1.5)
+    target = metrics.get("auto_coding_target_precision")
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle="--", linewidth=0.8,
+                   label=f"target precision {target:.0%}")  # fmt: skip
+    chosen = curve[np.isclose(curve["threshold"], metrics.get("auto_coding_threshold", -1.0))]
+    if len(chosen) and not np.isnan(chosen["precision"].iloc[0]):
+        row = chosen.iloc[0]
+        label = f"threshold {row['threshold']:.2f}: {row['coverage']:.0%} auto-coded"
+        ax.plot(row["coverage"], row["precision"], "o", color="tab:red", label=label)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("coverage (share of texts at or above the threshold)")
+    ax.set_ylabel("precision of those texts' top-1")
+    ax.set_title("Auto-coding: coverage against precision (evaluation split)")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -23,14 +23,16 @@ import mlcycle
 from mlcycle.core.errors import DataError
 from mlcycle.core.gitinfo import git_state
 from mlcycle.core.private import private_dirs
-from mlcycle.core.settings import Settings, get_settings
+from mlcycle.core.settings import CalibrationSettings, Settings, get_settings
 from mlcycle.core.tracking import ensure_experiment, use_tracking
 from mlcycle.data.holdout import Holdout, ensure_holdout, is_held_out
 from mlcycle.data.leakage import input_keys, separate_duplicates
 from mlcycle.data.store import find_training_dataset, read_metadata, training_frame
 from mlcycle.data.writers import write_dataset
+from mlcycle.models.calibration import Calibratable, Calibration
 from mlcycle.models.families import ModelFamily, get_family
 from mlcycle.tasks import LABEL, Evaluation, Task, task_of
+from mlcycle.train import calibrate as calibration_step
 
 SYNTHETIC = "synthetic"
 SYNTHETIC_ROWS = 30_000
@@ -186,12 +188,17 @@ class Split:
     test: np.ndarray
     duplicates_removed: int = 0  # evaluation rows moved to training: their input was there
     held_out: int = 0  # training rows left out: their input is in the frozen holdout
+    # Training rows set aside to calibrate the model (``train.calibrate``); None: the run
+    # does not calibrate, empty: too few rows for it, and ``calibration_note`` says so.
+    calibration: np.ndarray | None = None
+    calibration_note: str = ""
 
 
 @dataclass(frozen=True)
 class Fitted:
     model: Any  # follows mlcycle.models.protocol.Estimator
     evaluation: Evaluation
+    calibration: Calibration | None = None
 
 
 def split_data(
@@ -220,17 +227,40 @@ def split_data(
 
 
 def fit_and_evaluate(
-    model: Any, task: Task, split: Split, reporter: Reporter | None = None
+    model: Any,
+    task: Task,
+    split: Split,
+    reporter: Reporter | None = None,
+    calibration: CalibrationSettings | None = None,
 ) -> Fitted:
-    """Fit on the training rows, score the evaluation rows (no MLflow involved)."""
+    """Fit on the training rows, calibrate on the split's calibration rows when it has
+    them (``calibration`` settings given), score the evaluation rows (no MLflow)."""
     reporter = reporter or Reporter()
     reporter.step(f"Training on {len(split.train):,} rows")
     rows = split.frame.iloc[split.train]
     model.fit(task.inputs(rows), task.truth(rows), reporter.fit_progress)
+    fitted = None
+    if calibration is not None and split.calibration is not None:
+        fitted = _calibrate(model, task, split, calibration, reporter)
     reporter.step(f"Evaluating on {len(split.test):,} rows")
     held = split.frame.iloc[split.test]
+    truth = task.truth(held)
     prediction = model.predict(task.inputs(held), k=task.prediction_width(model))
-    return Fitted(model, task.evaluate(task.truth(held), prediction))
+    evaluation = task.evaluate(truth, prediction)
+    if fitted is not None:
+        evaluation = calibration_step.with_calibration(evaluation, prediction, truth, fitted)
+    return Fitted(model, evaluation, fitted)
+
+
+def _calibrate(
+    model: Any, task: Task, split: Split, settings: CalibrationSettings, reporter: Reporter
+) -> Calibration:
+    if split.calibration is not None and len(split.calibration):
+        reporter.step(f"Calibrating on {len(split.calibration):,} held-out training rows")
+    calibration = calibration_step.calibrate(model, task, split, settings)
+    if calibration.note:
+        reporter.step(f"Warning: {calibration.note}")
+    return calibration
 
 
 def start_run(settings: Settings, **kwargs: Any) -> Any:
@@ -271,6 +301,9 @@ def train_model(
     holdout = training_holdout(dataset, task, settings)
     reporter.step(f"Holdout: {holdout.describe()}, left out of training; the gates judge on it")
     split = split_data(dataset, settings, task, holdout)
+    calibration = _calibration_settings(model, settings)
+    if calibration is not None:
+        split = calibration_step.set_aside(split, task, calibration, settings.train.seed)
     with start_run(settings) as run:
         _log_inputs(dataset, family.params_of(model), split, task, family)
         mlflow.set_tags(holdout.tags())
@@ -278,8 +311,10 @@ def train_model(
             f"Leakage check: {split.duplicates_removed:,} evaluation rows repeated a training "
             "input and moved to training"
         )
-        fitted = fit_and_evaluate(model, task, split, reporter)
+        fitted = fit_and_evaluate(model, task, split, reporter, calibration)
         mlflow.log_metrics(fitted.evaluation.metrics)
+        if fitted.calibration is not None:
+            mlflow.set_tags(calibration_step.calibration_tags(fitted.calibration))
         reporter.step("Logging the model")
         example = task.inputs(split.frame.iloc[split.test[:3]])
         version, uri = _log_model(fitted, family, example, settings, register)
@@ -288,6 +323,12 @@ def train_model(
         run.info.run_id, uri, settings.model.name, version, fitted.evaluation.metrics, params,
         dataset.summary(), holdout.summary(),
     )  # fmt: skip
+
+
+def _calibration_settings(model: Any, settings: Settings) -> CalibrationSettings | None:
+    """The project's calibration settings when this model calibrates, else None."""
+    wanted = settings.train.calibration
+    return wanted if isinstance(model, Calibratable) and wanted.share > 0 else None
 
 
 def training_holdout(dataset: TrainingData, task: Task, settings: Settings) -> Holdout:
@@ -318,6 +359,8 @@ def _log_inputs(
             "holdout_rows_excluded": split.held_out,
         }
     )
+    if split.calibration is not None:
+        mlflow.log_param("calibration_rows", len(split.calibration))
     git = git_state()
     mlflow.set_tags(
         {

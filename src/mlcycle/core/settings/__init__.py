@@ -4,6 +4,7 @@ from mlcycle.core.settings.cases import behaviour_cases, cases_path
 from mlcycle.core.settings.deploy import DeployEnvironment, DeploySettings
 from mlcycle.core.settings.model import (
     TASK_NAMES,
+    CalibrationSettings,
     DataSettings,
     FeatureType,
     ModelSettings,
@@ -27,6 +28,7 @@ __all__ = [
     "GATE_NAMES",
     "TASK_NAMES",
     "AuthSettings",
+    "CalibrationSettings",
     "DataSettings",
     "DeployEnvironment",
     "DeploySettings",

@@ -189,6 +189,27 @@ class DataSettings(BaseModel):
                 )
 
 
+class CalibrationSettings(BaseModel):
+    """How training calibrates a classifier's top-1 probability (families that can, such
+    as fasttext) and the auto-coding threshold it derives from it::
+
+        train:
+          calibration: {auto_code_precision: 0.95, share: 0.1, min_rows: 50}
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The precision answers coded without review must reach: the threshold on the
+    # calibrated top-1 probability is the lowest (in steps of 0.01) whose answers reach
+    # it on the calibration rows. Serving and monitoring use that threshold.
+    auto_code_precision: float = Field(0.95, gt=0.0, le=1.0)
+    # Share of the training rows set aside to fit the calibration (0: no calibration).
+    share: float = Field(0.1, ge=0.0, lt=0.5)
+    # Fewer calibration rows than this would fit noise: the rows stay in training, the
+    # scores are kept as they are and the run says so.
+    min_rows: int = Field(50, ge=10)
+
+
 class TrainSettings(BaseModel):
     """How a training run splits its data."""
 
@@ -196,3 +217,4 @@ class TrainSettings(BaseModel):
 
     test_size: float = Field(0.2, gt=0.0, lt=1.0)
     seed: int = 42
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)

@@ -5,7 +5,7 @@ Kept apart from ``settings.py`` because every rule has its own knobs;
 
     monitor:
       window: 7d
-      auto_coding_threshold: 0.8
+      auto_coding_threshold: 0.8         # for models without their own (see below)
       rules:                             # each runs where the task has its panel
         prediction_drift: {max_js: 0.1}  # classification
         auto_coding_drop: {max_drop_points: 5}  # classification
@@ -127,7 +127,10 @@ class MonitorSettings(BaseModel):
 
     # Default window of report, check and dashboard: the last ``window`` of traffic.
     window: str = "7d"
-    # Top-1 probability from which a prediction is coded without review.
+    # Top-1 probability from which a prediction is coded without review, for model
+    # versions that carry no threshold of their own: a calibrated classifier carries the
+    # one its training derived from train.calibration.auto_code_precision, and serving
+    # and monitoring use that one.
     auto_coding_threshold: float = Field(0.8, ge=0.0, le=1.0)
     # Rules judge nothing on fewer predictions than this (too little evidence).
     min_predictions: int = Field(100, ge=1)

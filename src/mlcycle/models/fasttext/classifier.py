@@ -7,9 +7,12 @@ text, when the training input is a table, are learnt as embeddings added to the 
 (``categories.py``). After training the model keeps only the input rows training
 touched (``prune``) and may quantize them (``quantize``).
 
+Training may calibrate it (``calibrate``): its answers then carry calibrated
+probabilities, with the raw scores beside them (``Prediction.raw``).
+
 Saved format 2 (format 1, every row float32 with a padding row, still loads): the
-JSON metadata, ``output.npy`` (or its codes when ``qout``) and the input rows as
-``rows.py`` writes them.
+JSON metadata (with the calibration, when there is one), ``output.npy`` (or its codes
+when ``qout``) and the input rows as ``rows.py`` writes them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 
 from mlcycle.core.errors import InvalidInput, ModelError
 from mlcycle.core.predictions import Prediction
+from mlcycle.models.calibration import Calibration
 from mlcycle.models.fasttext import training
 from mlcycle.models.fasttext.categories import Categories, split_inputs
 from mlcycle.models.fasttext.cleaner import TextCleaner, default_cleaner
@@ -54,6 +58,7 @@ class FastTextClassifier:
         self._out_codes: tuple[np.ndarray, np.ndarray] | None = None  # qout: what is saved
         self._encoder: Encoder | None = None
         self.categories: Categories | None = None  # the columns beside the text, if any
+        self.calibration: Calibration | None = None
 
     # -- training -------------------------------------------------------------------
 
@@ -75,6 +80,7 @@ class FastTextClassifier:
             raise InvalidInput("Training needs at least two distinct labels.")
         tokens = [self.cleaner.tokens(t) for t in texts]
         self._out_codes = None  # a model fitted again forgets its previous quantization
+        self.calibration = None  # and its calibration: the scores it mapped are gone
         self.labels = [str(n) for n in names]
         self.label_counts = np.bincount(y, minlength=len(names))
         p = self.params
@@ -174,6 +180,18 @@ class FastTextClassifier:
             paths, codes, offsets = huffman_paths(self.label_counts)
             self._right, self._left = path_matrices(paths, codes, offsets, len(out))
 
+    def calibrate(self, calibration: Calibration) -> Self:
+        """Answer probabilities through ``calibration`` from now on (fitted on this
+        model's top-1 scores of held-out rows: ``mlcycle.models.calibration``)."""
+        self.calibration = calibration
+        return self
+
+    @property
+    def auto_coding_threshold(self) -> float | None:
+        """The calibrated top-1 probability from which an answer is coded without
+        review; None for a model never calibrated."""
+        return None if self.calibration is None else self.calibration.threshold
+
     # -- prediction -----------------------------------------------------------------
 
     def predict(self, texts: Sequence[str] | Any, k: int = 1) -> Prediction:
@@ -195,7 +213,8 @@ class FastTextClassifier:
         n_labels = len(self.labels)
         k = max(1, min(int(k), n_labels))
         if not token_lists:
-            return Prediction(np.empty((0, k), dtype=str), np.empty((0, k), dtype=np.float32))
+            nothing = np.empty((0, k), dtype=np.float32)
+            return Prediction(np.empty((0, k), dtype=str), nothing, None, nothing)
         scores = self._scores(self._hidden(token_lists, ids))
         if k < n_labels:
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
@@ -203,9 +222,10 @@ class FastTextClassifier:
             top = np.take_along_axis(top, order, axis=1)
         else:
             top = np.argsort(-scores, axis=1, kind="stable")
-        probs = self._probabilities(scores, top)
+        raw = self._probabilities(scores, top).astype(np.float32, copy=False)
+        probs = raw if self.calibration is None else self.calibration.apply_ranked(raw)
         empty = np.fromiter((not tokens for tokens in token_lists), bool, len(token_lists))
-        return Prediction(self._label_array[top], probs.astype(np.float32, copy=False), empty)
+        return Prediction(self._label_array[top], probs, empty, raw)
 
     def _hidden(self, token_lists, ids: np.ndarray | None) -> np.ndarray:
         """The hidden vectors: the texts' averages plus their categorical rows."""
@@ -265,6 +285,8 @@ class FastTextClassifier:
         }
         if self.categories is not None:
             meta["categories"] = self.categories.save(path, write)
+        if self.calibration is not None:
+            meta["calibration"] = self.calibration.to_dict()
         # Written last: a folder without it, or with the previous one, is never half new.
         _atomic_write(path / _META, lambda f: f.write(json.dumps(meta).encode()))
 
@@ -280,6 +302,8 @@ class FastTextClassifier:
             rows, out = model._read_weights(path, meta)
             if "categories" in meta:
                 model.categories = Categories.load(path, meta["categories"])
+            stored = meta.get("calibration")
+            model.calibration = Calibration.from_dict(stored) if stored else None
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"Cannot read a fastText model from {path}: {exc}.") from None
         model.labels = list(meta["labels"])

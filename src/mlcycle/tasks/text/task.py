@@ -34,6 +34,8 @@ class TextClassification(Task):
     kind = "classification"
     default_family = "fasttext"
     headline = ("accuracy_top1", "f1_macro")
+    # Expected calibration errors (a calibrated model's, on the holdout and in its run).
+    lower_is_better = frozenset({"ece", "ece_raw"})
 
     text_column = TEXT
 
