@@ -37,7 +37,7 @@ demo: $(VENV)/.base
 	$(BIN)/mlcycle demo
 
 test: $(VENV)/.test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks

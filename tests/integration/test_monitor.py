@@ -153,7 +153,7 @@ def test_check_exits_non_zero_and_posts_an_alertmanager_alert(monitored: Monitor
     assert done.returncode == 1, done.stderr
     verdict = json.loads(done.stdout)
     assert "prediction_drift" in verdict["breached"]
-    assert "live_accuracy" in verdict["breached"]
+    assert "live_accuracy" in verdict["breached"], done.stdout
     assert verdict["webhooks"][0]["delivered"] is True
     (alerts,) = _Receiver.received
     names = {a["labels"]["alertname"] for a in alerts}
