@@ -142,7 +142,9 @@ def test_check_exits_non_zero_and_posts_an_alertmanager_alert(monitored: Monitor
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/api/v2/alerts"
     env = {**cli_env(monitored.home), "MLCYCLE_MONITOR__WEBHOOKS": json.dumps([url])}
-    since = f"{int((NOW - DRIFT_START).total_seconds() // 60) + 5}m"
+    # From the drift's start to now: NOW was taken when the module was imported, which
+    # in a whole run can be half an hour before this test.
+    since = f"{int((datetime.now(UTC) - DRIFT_START).total_seconds() // 60) + 5}m"
     try:
         done = subprocess.run(
             [sys.executable, "-m", "mlcycle", "monitor", "check", "--since", since, "--json"],
