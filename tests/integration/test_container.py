@@ -97,7 +97,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert trained.returncode == 0, trained.stderr[-3000:]
     from mlflow import MlflowClient
 
-    client = MlflowClient(_tracking_uri(folder))
+    # Both URIs: a registry URI set earlier in this process would otherwise win.
+    uri = _tracking_uri(folder)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     client.set_registered_model_alias("nace", "staging", json.loads(trained.stdout)["version"])
     return folder
 
@@ -185,7 +187,9 @@ def test_the_container_runs_training_as_a_job(image: str, store: Path) -> None:
     result = json.loads(job.stdout)  # --json alone on stdout: Argo's steps read it so
     from mlflow import MlflowClient
 
-    version = MlflowClient(_tracking_uri(store)).get_model_version("nace", result["version"])
+    uri = _tracking_uri(store)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    version = client.get_model_version("nace", result["version"])
     assert int(version.version) >= 2 and version.run_id == result["run_id"]
 
 
