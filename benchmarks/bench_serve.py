@@ -111,14 +111,19 @@ def prepare_home(home: Path | None, model: str, env: dict[str, str]) -> Path:
 def production_settings(work: Path, key: str, plain: bool) -> Path:
     """The project file mlcycle serves with: keys, log and metrics on (off with plain)."""
     digest = hashlib.sha256(key.encode()).hexdigest()
-    on = "false" if plain else "true"
+    import yaml
+
+    from mlcycle.core.settings import default_project
+
+    # The flagship project (a project file names its model) with serving's settings.
+    project = yaml.safe_load(default_project().read_text())
+    project["serve"] = {
+        "metrics": not plain,
+        "auth": {"enabled": not plain, "keys": {"bench": digest}},
+        "prediction_log": {"enabled": not plain, "dir": str(work / "predictions")},
+    }
     path = work / "mlcycle.yaml"
-    path.write_text(
-        "serve:\n"
-        f"  metrics: {on}\n"
-        f"  auth: {{enabled: {on}, keys: {{bench: {digest}}}}}\n"
-        f"  prediction_log: {{enabled: {on}, dir: {work / 'predictions'}}}\n"
-    )
+    path.write_text(yaml.safe_dump(project, allow_unicode=True, sort_keys=False))
     return path
 
 
