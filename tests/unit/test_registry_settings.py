@@ -69,3 +69,10 @@ def test_unknown_or_malformed_environment_is_refused() -> None:
         environment("canary", settings)
     with pytest.raises(InvalidInput, match="not a usable alias"):
         environment("bad alias!", settings)
+
+
+def test_a_gate_section_left_empty_is_that_gates_defaults() -> None:
+    """``behaviour:`` whose only setting was removed is null in YAML: the defaults."""
+    settings = RegistrySettings.model_validate({"gates": {"behaviour": None, "latency": None}})
+    assert settings.gates.behaviour == RegistrySettings().gates.behaviour
+    assert settings.gates.latency == RegistrySettings().gates.latency

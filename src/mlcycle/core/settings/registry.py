@@ -97,6 +97,13 @@ class GateSettings(BaseModel):
     behaviour: BehaviourGate = Field(default_factory=BehaviourGate)
     latency: LatencyGate = Field(default_factory=LatencyGate)
 
+    @field_validator("contract", "quality", "champion", "behaviour", "latency", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        """``behaviour:`` with nothing under it (its last setting commented out) is the
+        gate's defaults, as YAML reads it: null."""
+        return {} if value is None else value
+
 
 class HoldoutSettings(BaseModel):
     """The frozen holdout of each dataset, drawn from the first version trained on."""
