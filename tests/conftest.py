@@ -63,6 +63,14 @@ def _isolate(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     get_settings.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """Forget settings read during a test: they may name its home, gone once the test's
+    environment is restored, and the next test would train into it."""
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def project_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh MLCYCLE_HOME (embedded SQLite store) for one test."""
