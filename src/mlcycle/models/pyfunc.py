@@ -40,6 +40,7 @@ RUNTIME_MODULES = (
     "models/fasttext/kernels.py",
     "models/fasttext/params.py",
     "models/fasttext/quantize.py",
+    "models/fasttext/ranking.py",
     "models/fasttext/rows.py",
     "models/fasttext/training.py",
     "models/fasttext/tree.py",

@@ -34,6 +34,7 @@ from mlcycle.models.fasttext.categories import Categories, split_inputs
 from mlcycle.models.fasttext.cleaner import TextCleaner, default_cleaner
 from mlcycle.models.fasttext.forward import Encoder
 from mlcycle.models.fasttext.params import FastTextParams
+from mlcycle.models.fasttext.ranking import top_k
 from mlcycle.models.fasttext.rows import InputRows
 from mlcycle.models.fasttext.tree import huffman_paths, path_matrices
 from mlcycle.models.fasttext.vocab import EOS, Vocabulary, encode
@@ -216,12 +217,7 @@ class FastTextClassifier:
             nothing = np.empty((0, k), dtype=np.float32)
             return Prediction(np.empty((0, k), dtype=str), nothing, None, nothing)
         scores = self._scores(self._hidden(token_lists, ids))
-        if k < n_labels:
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-            top = np.take_along_axis(top, order, axis=1)
-        else:
-            top = np.argsort(-scores, axis=1, kind="stable")
+        top = top_k(scores, k) if k < n_labels else np.argsort(-scores, axis=1, kind="stable")
         raw = self._probabilities(scores, top).astype(np.float32, copy=False)
         probs = raw if self.calibration is None else self.calibration.apply_ranked(raw)
         empty = np.fromiter((not tokens for tokens in token_lists), bool, len(token_lists))
