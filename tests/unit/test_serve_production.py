@@ -336,6 +336,21 @@ def test_metrics_count_requests_predictions_and_the_model(client: TestClient) ->
     assert "mlcycle_prediction_log_records_total" in text
 
 
+@pytest.mark.parametrize("threshold", [0.0, 0.5, 1.0])
+def test_the_auto_codable_counter_counts_what_answers_said(
+    served: ServedModel, tmp_path: Path, threshold: float
+) -> None:
+    settings = Settings(home=tmp_path, monitor={"auto_coding_threshold": threshold})
+    texts = ["salon de coiffure", "coupe barbier", "brasserie", "logiciel", "123 !!!"]
+    with TestClient(create_app(served, settings)) as client:
+        flags = [flag for text in texts for flag in _predict(client, [text])["auto_codable"]]
+        counted = _sample(client.get("/metrics").text, "mlcycle_predictions_auto_codable_total")
+    assert counted == sum(flags)
+    # Threshold 0: every text with words is auto-codable, the one left empty is not.
+    assert threshold > 0 or flags == [True, True, True, True, False]
+    assert threshold < 1 or not any(flags)
+
+
 def test_bulk_histogram_updates_match_one_by_one() -> None:
     import numpy as np
     import prometheus_client as pc

@@ -82,6 +82,7 @@ class Answer(NamedTuple):
     values: list[float] | None = None  # a regression's values
     inputs: list[str] | None = None  # tabular: each record as a JSON object
     faults: tuple[Fault, ...] = ()  # the items answered with an error (none in the lists)
+    auto_coded: int = 0  # texts whose answer says auto_codable (the model's own threshold)
 
 
 class AnyPredictor(Protocol):

@@ -59,6 +59,10 @@ class Metrics:
             "mlcycle_predictions", "Texts answered, by top-1 predicted code.", ["code"],
             registry=own,
         )  # fmt: skip
+        self.auto_coded = pc.Counter(
+            "mlcycle_predictions_auto_codable", "Texts answered as auto_codable: their top-1 "
+            "clears the served model's own auto-coding threshold.", registry=own,
+        )  # fmt: skip
         self.top1 = pc.Histogram(
             "mlcycle_prediction_top1_probability", "Probability of the top-1 code per text.",
             buckets=PROBABILITY_BUCKETS, registry=own,
@@ -107,6 +111,7 @@ class Metrics:
         probs: list[float] = []
         sizes: list[int] = []
         errors: list[str] = []
+        auto_coded = 0
         for route, status, took, answer in events:
             counts[route, status] += 1
             seconds[route].append(took)
@@ -115,6 +120,7 @@ class Metrics:
                 probs += [ranked[0] for ranked in answer.probs if ranked]
                 sizes.append(len(answer.codes) + len(answer.faults))
                 errors += [fault.error for fault in answer.faults]
+                auto_coded += answer.auto_coded
         for (route, status), count in counts.items():
             self.requests.labels(route, str(status)).inc(count)
         for route, values in seconds.items():
@@ -123,6 +129,8 @@ class Metrics:
             self.predictions.labels(code).inc(count)
         for error, count in Tally(errors).items():
             self.input_errors.labels(error).inc(count)
+        if auto_coded:
+            self.auto_coded.inc(auto_coded)
         observe_many(self.top1, np.asarray(probs, dtype=np.float64))
         observe_many(self.texts, np.asarray(sizes, dtype=np.float64))
 

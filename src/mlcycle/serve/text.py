@@ -154,7 +154,7 @@ class Predictor:
                 "errors": error_list(faults),
             }
         )
-        return Answer(body, codes, probs, faults=tuple(faults))
+        return Answer(body, codes, probs, faults=tuple(faults), auto_coded=sum(auto))
 
     def auto_codable(self, probs: list[list[float]], empty: list[int]) -> list[bool]:
         """Per text: its top-1 clears the threshold and the text had words to go by."""
