@@ -99,7 +99,10 @@ def test_a_regression_goes_from_file_to_production_and_loads_by_its_family(
     gates = {g.name: g for g in moved.gates}
     assert moved.moved, [(g.name, g.detail) for g in moved.gates]
     # A linear model on bmi rises with it: every direction check holds.
-    assert gates["behaviour"].passed and "direction" in gates["behaviour"].figure
+    assert gates["behaviour"].passed and "direction 1.000 (" in gates["behaviour"].figure
+    # No case is written: the gate says so instead of a perfect share of nothing.
+    assert "functionality none" in gates["behaviour"].figure
+    assert "no functionality check is written" in gates["behaviour"].detail
     assert "r2" in gates["quality"].figure  # the task's default floor
     served = load_served_model("diabetes@production")
     assert (served.task, served.family) == ("regression", "sklearn")

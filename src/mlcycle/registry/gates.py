@@ -317,19 +317,38 @@ def behaviour_gate(ctx: GateContext) -> GateResult:
         {"check": name, "value": value, "minimum": getattr(config, f"min_{name}")}
         for name, value in shares.items()
     ]
+    for c in checks:
+        c["checked"] = report.counts.get(c["check"])
     failed = [c["check"] for c in checks if c["value"] < c["minimum"]]
     detail = "; ".join(report.broken[:6])
     if failed:
         where = _behaviour_settings(ctx, failed)
         detail = f"below the minimum: {', '.join(failed)} ({where}); {detail}"
+    if unwritten := [c["check"] for c in checks if c["checked"] == 0]:
+        detail = "; ".join(filter(None, [detail, _unwritten(ctx, unwritten)]))
     return GateResult(
         "behaviour",
         not failed,
-        ", ".join(f"{c['check']} {c['value']:.3f}" for c in checks),
+        ", ".join(_behaviour_value(c) for c in checks),
         ", ".join(f">= {c['minimum']}" for c in checks),
         detail,
         checks,
     )
+
+
+def _behaviour_value(check: dict[str, Any]) -> str:
+    """``functionality 0.950 (20)``, or ``functionality none`` when no check was written."""
+    if check["checked"] == 0:
+        return f"{check['check']} none"
+    count = "" if check["checked"] is None else f" ({check['checked']})"
+    return f"{check['check']} {check['value']:.3f}{count}"
+
+
+def _unwritten(ctx: GateContext, kinds: list[str]) -> str:
+    """Where to write the checks of the kinds that ran none."""
+    path = cases_path(ctx.settings)
+    cases = str(path) if path else f"registry.gates.behaviour in {project_source()}"
+    return f"no {' or '.join(kinds)} check is written: add them in {cases}"
 
 
 def _behaviour_settings(ctx: GateContext, failed: list[str]) -> str:

@@ -78,6 +78,9 @@ class BehaviourReport:
     functionality: float
     broken: list[str] = field(default_factory=list)
     direction: float | None = None  # tabular tasks with direction checks
+    # How many checks each share stands on; a kind with 0 was not run (its share is 1.0
+    # so it never refuses, and the gate says "none"). A kind not named: unknown.
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 class Task(ABC):

@@ -49,6 +49,7 @@ class BehaviourReport:
     functionality: float
     broken: list[str]
     checks: list[CheckResult]
+    counts: dict[str, int]  # changes (or cases) checked per kind: 0 when none is written
 
 
 def check(
@@ -70,7 +71,8 @@ def check(
     shares = {kind: _pooled(results) for kind, results in kinds.items()}
     done = [result for results in kinds.values() for result in results]
     broken = [f"{r.name}: {failure}" for r in done for failure in r.failures]
-    return BehaviourReport(**shares, broken=broken, checks=done)
+    counts = {kind: sum(r.total for r in results) for kind, results in kinds.items()}
+    return BehaviourReport(**shares, broken=broken, checks=done, counts=counts)
 
 
 def _pooled(results: list[CheckResult]) -> float:

@@ -56,7 +56,9 @@ class TabularTask(Task):
             {"invariance": config.invariance, "direction": config.direction, "cases": cases}
         )
         found = behaviour.check(model, self.inputs(frame), spec)
-        return BehaviourReport(found.invariance, found.functionality, found.broken, found.direction)
+        return BehaviourReport(
+            found.invariance, found.functionality, found.broken, found.direction, found.counts
+        )
 
 
 class TabularClassification(TabularTask):

@@ -69,4 +69,5 @@ def check(model: Any, texts: Sequence[str], cases: dict[str, str]) -> BehaviourR
     """Both checks over ``texts`` (invariance) and ``cases`` (functionality)."""
     rate, broken = invariance(model, [*cases, *texts])
     hit, misses = functionality(model, cases)
-    return BehaviourReport(rate, hit, misses + broken)
+    counts = {"invariance": len(cases) + len(texts), "functionality": len(cases)}
+    return BehaviourReport(rate, hit, misses + broken, counts=counts)
