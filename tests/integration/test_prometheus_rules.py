@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcycle.serve.metrics import LATENCY_BUCKETS, PROBABILITY_BUCKETS, Metrics
+from mlcycle.serve.metrics import LATENCY_BUCKETS, Metrics
 from mlcycle.serve.predict import PREDICT_PATH
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
@@ -76,7 +76,8 @@ def test_rules_use_only_metrics_the_server_exposes() -> None:
 def test_rule_thresholds_sit_on_bucket_bounds() -> None:
     text = RULES.read_text(encoding="utf-8")
     assert f'route="{PREDICT_PATH}"' in text
-    # The auto-coding rule reads the le="0.8" bucket; the latency budget is a bucket bound,
-    # so histogram_quantile needs no interpolation at the threshold.
-    assert 'le="0.8"' in text and 0.8 in PROBABILITY_BUCKETS
+    # The latency budget is a bucket bound, so histogram_quantile needs no interpolation
+    # at the threshold. The auto-coding rule reads no bucket: the served model's own
+    # threshold decides, counted by mlcycle_predictions_auto_codable_total.
     assert ") > 0.25" in text and 0.25 in LATENCY_BUCKETS
+    assert "mlcycle_predictions_auto_codable_total" in text and 'le="0.8"' not in text

@@ -25,9 +25,31 @@ def use_tracking(settings: Settings | None = None) -> str:
     database = settings.home.resolve() / "mlflow.db"
     if uri.startswith("sqlite:///") and uri.endswith(str(database)):
         private_file(database)  # and the home, owner-only
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    with _environment_kept(_URI_VARIABLES):
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
     return uri
+
+
+# MLflow's setters also write these into the environment (for its child processes).
+# Left there, they would read as the user's own choice: settings of another home in the
+# same process (a library user's second project, the next test) would resolve to this
+# store, since ``MLFLOW_TRACKING_URI`` wins over the home. Our children get the home.
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+@contextlib.contextmanager
+def _environment_kept(names: tuple[str, ...]) -> Iterator[None]:
+    """Put these environment variables back as they were, whatever the block sets."""
+    before = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def ensure_experiment(name: str, settings: Settings | None = None) -> str:
@@ -56,12 +78,6 @@ def no_progress_bar() -> Iterator[None]:
     """MLflow draws a progress bar per download on stderr; a CLI's output and a server's
     log have no room for it."""
     name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    before = os.environ.get(name)
-    os.environ[name] = "false"
-    try:
+    with _environment_kept((name,)):
+        os.environ[name] = "false"
         yield
-    finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
