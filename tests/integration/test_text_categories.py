@@ -7,27 +7,37 @@ pyfunc and ``mlcycle serve`` take them, each optional.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import httpx
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 
 from mlcycle.core.settings import get_settings
 from mlcycle.core.tracking import use_tracking
+from mlcycle.data import predlog
 from mlcycle.data.ingest import add_dataset
 from mlcycle.data.store import read_table, resolve
 from mlcycle.registry.loading import load_served_model
 from mlcycle.registry.ops import set_alias
+from mlcycle.serve.app import create_app
+from mlcycle.serve.journal import journal_folder
 from mlcycle.tasks.text.activity_columns import NAMES
 from mlcycle.tasks.text.generator import generate
 from mlcycle.train.pipeline import TrainResult, train_model
@@ -180,7 +190,7 @@ def test_columns_carry_what_the_texts_do_not(trained: TrainResult, home: Path) -
 
 
 def test_a_retrain_with_feedback_keeps_the_columns(home: Path, trained: TrainResult) -> None:
-    """Feedback rows come from the prediction log, which has the texts alone: they join
+    """Feedback rows logged with the texts alone (before the columns were logged) join
     the data with unknown columns, and the new version keeps the columns."""
     from mlcycle.loop.training_set import new_rows, store_version
     from mlcycle.tasks import task_of
@@ -195,3 +205,136 @@ def test_a_retrain_with_feedback_keeps_the_columns(home: Path, trained: TrainRes
     table = read_table(resolve(ref), None, settings)
     assert table.num_rows == len(base.frame) + 1
     assert table.select(COLUMNS).slice(table.num_rows - 1).to_pylist() == [dict.fromkeys(COLUMNS)]
+
+
+# -- the prediction log, retraining and monitoring see the columns -------------------------
+
+SALT = "a-salt-of-sixteen-or-more"
+
+
+class Logged(NamedTuple):
+    """What a served model with columns logged, and the feedback it was given."""
+
+    rows: list[dict[str, Any]]  # the log's rows of the requests below, by id and index
+    ours: str  # the request ids: {"texts": ..., column: [...]} with a blank text
+    mlflow: str  # an MLflow record with two of the columns
+    alone: str  # texts without any column
+    texts: list[str]
+    values: dict[str, list[Any]]  # the columns as sent in ``ours`` (the blank's left out)
+
+
+def _wire(rows: pd.DataFrame) -> dict[str, list[Any]]:
+    """The columns of generated rows as a client sends them (surface as numbers)."""
+    values = {name: rows[name].astype(object).where(rows[name].notna(), None).tolist()
+              for name in COLUMNS}  # fmt: skip
+    values["surface"] = [None if v is None else int(v) for v in values["surface"]]
+    return values
+
+
+def _log_rows(root: Path, ids: set[str]) -> list[dict[str, Any]]:
+    rows = predlog.read_log(root, predlog.PREDICTION_SCHEMA).to_pylist()
+    return sorted((r for r in rows if r["request_id"] in ids),
+                  key=lambda r: (r["request_id"], r["index"]))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def logged(home: Path, trained: TrainResult) -> Logged:
+    """Requests in every form to the served model, each text given a true code."""
+    _use(home)
+    rows = generate(3, seed=41, extra_columns=True)
+    # A word the training rows never hold: a retrain cannot take them for known rows.
+    texts = [f"{text} zorglub" for text in rows["text"]]
+    values = _wire(rows)
+    values["type_"][1] = None  # a null stays null
+    blank = {name: [*v[:1], "BLANK", *v[1:]] for name, v in values.items()}  # fmt: skip
+    served = load_served_model("nace@production")
+    codes = list(served.model.labels[:3])
+    with TestClient(create_app(served, get_settings())) as client:
+        ours = client.post("/predict", json={"texts": [texts[0], " ", *texts[1:]], **blank})
+        record = {"text": texts[0], "type_": "M", "surface": 2.0}
+        mlflow_form = client.post("/predict", json={"dataframe_records": [record]})
+        alone = client.post("/predict", json={"texts": texts[:1]})
+        ids = [r.json()["request_id"] for r in (ours, mlflow_form, alone)]
+        feedback = [{"request_id": ids[0], "index": i, "true_code": c}
+                    for i, c in zip((0, 2, 3), codes, strict=True)]  # fmt: skip
+        feedback += [{"request_id": rid, "true_code": codes[0]} for rid in ids[1:]]
+        assert client.post("/feedback", json=feedback).status_code == 200
+    # Leaving the client stops the server: its writer flushes the log.
+    found = _log_rows(home / "predictions", set(ids))
+    return Logged(found, *ids, texts, values)
+
+
+def test_the_log_keeps_each_texts_columns_beside_it(logged: Logged) -> None:
+    by_request = {rid: [r for r in logged.rows if r["request_id"] == rid]
+                  for rid in (logged.ours, logged.mlflow, logged.alone)}  # fmt: skip
+    ours = by_request[logged.ours]
+    assert [r["index"] for r in ours] == [0, 2, 3]  # the blank text is not logged
+    assert [r["text"] for r in ours] == logged.texts
+    expected = [{name: logged.values[name][i] for name in COLUMNS} for i in range(3)]
+    assert [json.loads(r["record"]) for r in ours] == expected
+    assert json.loads(ours[1]["record"])["type_"] is None
+    [mlflow_row] = by_request[logged.mlflow]
+    assert json.loads(mlflow_row["record"]) == {"type_": "M", "surface": 2.0}
+    [alone] = by_request[logged.alone]
+    assert alone["text"] == logged.texts[0] and json.loads(alone["record"]) == {}
+
+
+def test_a_retrain_trains_on_the_logged_columns(home: Path, logged: Logged) -> None:
+    from mlcycle.loop.training_set import build_training_set
+
+    _use(home)
+    settings = get_settings()
+    before = resolve("nace").ref
+    ref, added = build_training_set(settings, before, datetime.now(UTC) + timedelta(minutes=1))
+    table = read_table(resolve(ref), None, settings).to_pandas()
+    fed = table[table["text"].isin(logged.texts)][["text", *COLUMNS]]
+    found = Counter(tuple(None if pd.isna(v) else v for v in row) for row in fed.to_numpy())
+    # Values as the model compares them (2.0 is "2"); a column not sent is unknown.
+    sent = {name: [None if v is None else str(v) for v in vs] for name, vs in logged.values.items()}
+    expected = Counter(
+        [(text, *(sent[name][i] for name in COLUMNS)) for i, text in enumerate(logged.texts)]
+        + [(logged.texts[0], *({"type_": "M", "surface": "2"}.get(n) for n in COLUMNS))]
+        + [(logged.texts[0], *[None] * len(COLUMNS))]
+    )
+    assert added == 5 and found == expected
+
+
+def test_monitoring_compares_the_columns_with_the_training_data(home: Path, logged: Logged) -> None:
+    from mlcycle.monitor.summary import build_summary
+
+    _use(home)
+    now = datetime.now(UTC)
+    summary = build_summary(get_settings(), now - timedelta(hours=1), now + timedelta(minutes=1))
+    features = summary.features
+    assert features is not None and features.available, features
+    assert [c.column for c in features.columns] == COLUMNS
+    assert features.records >= len(logged.rows)
+    assert {c.column: c for c in features.columns}["type_"].result is not None
+
+
+def test_without_log_text_no_raw_value_reaches_the_log(
+    home: Path, trained: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Texts are kept as their HMAC and the columns dropped, in the journal too."""
+    hashed = home.parent / "hashed"
+    for name, value in {
+        "LOG_TEXT": "false",
+        "SALT": SALT,
+        "DIR": str(hashed / "p"),
+        "FEEDBACK_DIR": str(hashed / "f"),
+        "FLUSH_SECONDS": "300",
+    }.items():
+        monkeypatch.setenv(f"MLCYCLE_SERVE__PREDICTION_LOG__{name}", value)  # fmt: skip
+    _use(home)
+    settings = get_settings()
+    body = {"texts": ["boulangerie secretissime"], "type_": ["SECRETTYPE"], "nature": ["SECRETNAT"]}
+    with TestClient(create_app(load_served_model("nace@production"), settings)) as client:
+        rid = client.post("/predict", json=body).json()["request_id"]
+        journal = journal_folder(settings.home, hashed / "p")
+        spooled = b"".join(path.read_bytes() for path in journal.glob("*.journal"))
+        assert rid.encode() in spooled
+    [row] = _log_rows(hashed / "p", {rid})
+    digest = hmac.new(SALT.encode(), body["texts"][0].encode(), hashlib.sha256).hexdigest()
+    assert row["text"] is None and row["record"] is None and row["text_hash"] == digest
+    for raw in (b"secretissime", b"SECRETTYPE", b"SECRETNAT"):
+        assert raw not in spooled and raw.decode() not in json.dumps(row, default=str)

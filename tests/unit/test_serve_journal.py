@@ -145,6 +145,17 @@ def test_with_a_salt_the_journal_never_holds_the_text(tmp_path: Path) -> None:
     assert row["text"] is None and row["text_hash"] == expected and row["text_chars"] == 15
 
 
+def test_with_a_salt_a_texts_columns_are_dropped_everywhere(tmp_path: Path) -> None:
+    recorder = _recorder(tmp_path, salt=b"pepper-pepper-pepper")
+    columns = {"type_": ["SECRETTYPE"], "surface": [2]}
+    recorder.prediction(_record(NOON, ["secret activity"])._replace(columns=columns))
+    [segment] = _segments(tmp_path)
+    assert b"SECRETTYPE" not in segment.read_bytes()
+    recorder.stop()
+    [row] = predlog.read_log(tmp_path / "p").to_pylist()
+    assert row["record"] is None and row["text"] is None and row["text_hash"] is not None
+
+
 def test_a_failed_write_keeps_the_segment_and_a_later_write_takes_it(tmp_path: Path) -> None:
     (tmp_path / "p").write_text("a file where the log folder should be")
     recorder = _recorder(tmp_path)
@@ -186,3 +197,13 @@ def test_journal_lines_carry_every_field() -> None:
     # a request whose text 0 was answered with an error: its positions travel too
     partial = record._replace(indexes=[1], batch_size=2)
     assert decode(encode(partial)) == ([partial], 0)
+    # a text model's columns beside its texts, null values kept
+    with_columns = record._replace(columns={"type_": [None], "surface": [2]})
+    assert decode(encode(with_columns)) == ([with_columns], 0)
+
+
+def test_a_line_written_before_the_columns_field_still_reads() -> None:
+    fields = ["id", NOON, "nace", "3", ["a"], [["5610A"]], [[0.5]], 2.5, None, None, None,
+              False, None, None]  # fmt: skip
+    [old], skipped = decode(json.dumps(fields).encode() + b"\n")
+    assert skipped == 0 and old.columns is None and old.texts == ["a"]

@@ -61,6 +61,8 @@ def test_columns_are_optional_and_a_model_without_columns_gets_texts() -> None:
         ({"texts": ["a"], "nature": ["1"]}, "Unknown field 'nature'; a request has 'texts'"),
         ({"inputs": [{"text": "a", "nature": "1"}]}, "else only this model's columns"),
         ({"inputs": [{"text": "a", "type_": {}}]}, "'record 0: type_' must be a string"),
+        # The value goes to the prediction log as JSON, which holds 64-bit integers only.
+        ({"texts": ["a"], "surface": [2**70]}, "'surface[0]' is out of range"),
     ],
 )
 def test_bad_columns_are_one_sentence(payload: dict[str, Any], message: str) -> None:

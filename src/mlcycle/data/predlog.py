@@ -74,8 +74,9 @@ PREDICTION_SCHEMA = pa.schema(
         ("probabilities", pa.list_(pa.float32())),
         ("latency_ms", pa.float32()),  # the whole request, parse to answer
         ("api_key", pa.string()),  # the key's name (never the key); null without auth
-        # Tabular tasks: the input record as a JSON object (null for text tasks), and
-        # the predicted value of a regression (null for classification). Files written
+        # Tabular tasks: the input record as a JSON object (text tasks: the categorical
+        # columns read beside the text, null for a model that reads none), and the
+        # predicted value of a regression (null for classification). Files written
         # before these columns read them as null.
         ("record", pa.string()),
         ("value", pa.float64()),

@@ -6,7 +6,8 @@ word-count quantiles, word and character-trigram frequencies (computed with
 and the top words a reader sees (stop words left out, :mod:`mlcycle.data.stopwords`;
 the word frequencies monitoring compares keep them, as production texts have them).
 For tabular data (format 2): one :class:`FeatureProfile` per feature and one for the
-target (see :mod:`mlcycle.data.feature_profile`). It is stored as
+target (see :mod:`mlcycle.data.feature_profile`); a text dataset with categorical
+columns beside the text has such a profile of each of them too. It is stored as
 ``profile.json`` beside each version and read back with :func:`load_profile`; profiles
 of format 1 (text only) still load.
 """
@@ -14,6 +15,7 @@ of format 1 (text only) still load.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,8 +106,12 @@ class ReferenceProfile:
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def build_profile(table: pa.Table, text: str = "text", label: str = "label") -> ReferenceProfile:
-    """The profile of a validated table's ``text`` and ``label`` columns."""
+def build_profile(
+    table: pa.Table, text: str = "text", label: str = "label", categorical: Sequence[str] = ()
+) -> ReferenceProfile:
+    """The profile of a validated table's ``text`` and ``label`` columns, and of the
+    ``categorical`` columns the model reads beside the text (as tabular features, so
+    monitoring compares them the same way)."""
     raw = textstats.as_array(table.column(text))
     stats = textstats.analyse(raw)
     labels = pc.value_counts(table.column(label)).to_pylist()
@@ -120,6 +126,7 @@ def build_profile(table: pa.Table, text: str = "text", label: str = "label") -> 
         total_tokens=stats.total_words,
         vocabulary_size=len(stats.word_counts),
         top_words=content_words(words, TOP_WORDS),
+        features={name: profile_column(table.column(name), "categorical") for name in categorical},
     )
 
 

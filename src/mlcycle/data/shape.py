@@ -39,7 +39,8 @@ class Checked:
     def profile(self) -> ReferenceProfile:
         """The reference profile monitoring compares production inputs with."""
         if self.task == TEXT_TASK:
-            return build_profile(self.table)
+            categorical = [name for name, type_ in self.types.items() if type_ == "categorical"]
+            return build_profile(self.table, categorical=categorical)
         kind: TaskKind = "classification" if self.task == "classification" else "regression"
         types = {name: type_ for name, type_ in self.types.items() if is_column_type(type_)}
         return build_tabular_profile(self.table, types, self.target, kind)

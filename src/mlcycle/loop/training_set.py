@@ -17,7 +17,7 @@ import pandas as pd
 
 from mlcycle.core.settings import Settings
 from mlcycle.core.settings.monitor import duration_seconds
-from mlcycle.loop.labelled import labelled_records
+from mlcycle.loop.labelled import labelled_records, text_columns
 from mlcycle.tasks import Task, task_of
 from mlcycle.train.pipeline import TrainingData, load_training_data
 
@@ -47,7 +47,8 @@ def _feedback(settings: Settings, task: Task, end: datetime) -> pd.DataFrame:
 
     since = end - timedelta(seconds=duration_seconds(settings.monitor.retrain.feedback_window))
     if task.text_column is not None:
-        return labelled_texts(LogStore.from_settings(settings), since, end).to_pandas()
+        texts = labelled_texts(LogStore.from_settings(settings), since, end).to_pandas()
+        return text_columns(texts, task.categorical_columns)
     regression = task.kind == "regression"
     return labelled_records(settings, since, end, task.target_column, regression)
 

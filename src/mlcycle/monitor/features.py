@@ -1,6 +1,7 @@
-"""Per-feature input drift of a tabular model: logged records against the training profile.
+"""Per-feature input drift: logged records against the training profile.
 
-A tabular prediction is logged with its input record (a JSON object, ``record``). The
+A tabular prediction is logged with its input record (a JSON object, ``record``); so is
+a text model's prediction with the categorical columns it read beside the text. The
 window's records are parsed once in DuckDB and each feature is counted there (numbers
 and dates as distinct values with their counts, categories by value), so no record
 becomes a Python object. Each feature is then compared with its reference profile
@@ -54,7 +55,8 @@ def feature_panel(
     if profile is None or not profile.features:
         return FeatureDriftPanel.missing(
             "No per-feature reference profile (the model was not trained on a stored "
-            "tabular dataset version): nothing to compare the records with.",
+            "dataset version that profiles its input columns): nothing to compare the "
+            "records with.",
             drift_share=drift_share,
         )
     names = list(profile.features)
@@ -62,7 +64,8 @@ def feature_panel(
     if records == 0:
         return FeatureDriftPanel.missing(
             "No input record is logged in this window (the server logs them for tabular "
-            "models): per-feature drift needs them.",
+            "models, and beside the texts of a text model with columns): per-feature "
+            "drift needs them.",
             drift_share=drift_share,
             unreadable=unreadable,
         )

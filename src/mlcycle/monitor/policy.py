@@ -75,13 +75,15 @@ def retrain_decision(
 
 
 def labelled_texts(store: LogStore, start: datetime, end: datetime) -> pa.Table:
-    """Production texts with a true code from feedback (``text``, ``label``), latest label.
+    """Production texts with a true code from feedback, latest label.
 
-    Hashed texts (``log_text`` false) cannot be trained on and are left out.
+    Columns: ``text``, ``label`` and ``record``: the categorical columns logged beside
+    the text (a JSON object), null for a model that reads none or a row logged before
+    they were. Hashed texts (``log_text`` false) cannot be trained on and are left out.
     """
     with store.open_window(start, end) as window:
         rows = window.rows(
-            """SELECT p.text, f.true_code FROM f JOIN p USING (request_id, "index")
+            """SELECT p.text, f.true_code, p.record FROM f JOIN p USING (request_id, "index")
                WHERE p.text IS NOT NULL AND length(trim(p.text)) > 0
                      AND f.true_code IS NOT NULL"""
         )
@@ -89,6 +91,7 @@ def labelled_texts(store: LogStore, start: datetime, end: datetime) -> pa.Table:
         {
             "text": pa.array([r[0] for r in rows], pa.string()),
             "label": pa.array([r[1] for r in rows], pa.string()),
+            "record": pa.array([r[2] for r in rows], pa.string()),
         }
     )
 

@@ -184,8 +184,13 @@ def _empty(
         quality=(AccuracyPanel if classification else ErrorPanel).missing(pending),
         confidence=ConfidencePanel.missing(pending) if classification else None,
         text=TextPanel.missing(pending) if task.text_column else None,
-        features=None if task.text_column else FeatureDriftPanel.missing(pending),
+        features=FeatureDriftPanel.missing(pending) if _has_features(task) else None,
     )
+
+
+def _has_features(task: Task) -> bool:
+    """Tabular inputs are features; a text model's may have categorical columns too."""
+    return task.text_column is None or bool(task.categorical_columns)
 
 
 def _say_empty(summary: Summary, start: datetime, end: datetime) -> None:
@@ -222,7 +227,7 @@ def _fill(
         summary.quality = error_panel(window, bucket_ms, reference.metrics)
     if task.text_column:
         summary.text = text_panel(window, totals, profile)
-    else:
+    if _has_features(task):
         share = settings.monitor.rules.feature_drift.drift_share
         summary.features = feature_panel(window, profile, share)
 

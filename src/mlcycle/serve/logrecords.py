@@ -9,6 +9,10 @@ A tabular request's inputs are its records, each a JSON object (the ``record`` c
 with a regression's predicted values (``value``; ``codes`` and ``probabilities`` are
 then empty). With ``log_text`` false a record, like a text, is kept only as the HMAC of
 its JSON (``text_hash``): no raw value of the input reaches the log.
+
+A text model that reads categorical columns beside the text logs each text's values of
+them in ``record`` too (a JSON object, null values kept), so retraining and monitoring
+see what the model saw; the text stays in ``text``. Hashing drops them (``protect``).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -46,6 +51,10 @@ class LogRecord(NamedTuple):
     # the position of each logged one in the request, and how many the request held.
     indexes: list[int] | None = None
     batch_size: int | None = None
+    # A text model's categorical columns as the request gave them, one value per logged
+    # text (an empty dict: the model reads columns, the request sent none). Last, with
+    # a default: journal lines written before it decode positionally without it.
+    columns: dict[str, list[Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +77,15 @@ class FeedbackRecord:
 
 def protect(record: LogRecord, salt: bytes) -> LogRecord:
     """The record with its texts replaced by their HMAC-SHA256, before anything keeps it
-    (the journal on disk included) when ``serve.prediction_log.log_text`` is false."""
+    (the journal on disk included) when ``serve.prediction_log.log_text`` is false.
+
+    A text's categorical columns are dropped, not hashed: nothing downstream could use
+    their digests (retraining leaves hashed texts out, drift compares raw training
+    values), and a digest of a value with few categories still shows which rows share it.
+    """
     texts = record.texts
     return record._replace(
-        texts=[_digest(salt, t) for t in texts], text_chars=list(map(len, texts))
+        texts=[_digest(salt, t) for t in texts], text_chars=list(map(len, texts)), columns=None
     )
 
 
@@ -124,8 +138,8 @@ def prediction_table(records: Sequence[LogRecord], salt: bytes | None = None) ->
         ),
         "latency_ms": per_record([r.latency_ms for r in records], pa.float32()),
         "api_key": per_record([r.api_key for r in records], pa.string()),
-        # Text tasks have no record and no value.
-        "record": nothing,
+        # Text tasks have no value, and a record only of the columns beside the text.
+        "record": _column_records(records, rows),
         "value": pa.nulls(rows, pa.float64()),
         "first_of_request": pa.array(first, pa.bool_()),
     }
@@ -140,17 +154,33 @@ def _tabular_columns(
 ) -> dict[str, pa.Array]:
     """The columns that differ for rows of records: the JSON record (or nothing when
     hashed) instead of the text, no text length, the regression's value."""
-    inputs, nothing = columns["text"], columns["record"]
+    inputs, nothing = columns["text"], pa.nulls(len(columns["text"]), pa.string())
     gap: list[float | None] = [None]
     values = [v for r in records for v in (r.values or gap * len(r.texts))]
     return {
         "text": pc.if_else(is_record, nothing, inputs),
-        "record": pc.if_else(is_record, inputs, nothing),
+        "record": pc.if_else(is_record, inputs, columns["record"]),
         "text_chars": pc.if_else(
             is_record, pa.nulls(len(inputs), pa.int32()), columns["text_chars"]
         ),
         "value": pa.array(values, pa.float64()),
     }
+
+
+def _column_records(records: Sequence[LogRecord], rows: int) -> pa.Array:
+    """Per text, the JSON object of its categorical columns; null for a text model that
+    reads none (and for tabular rows, whose record ``_tabular_columns`` sets)."""
+    if all(r.columns is None for r in records):
+        return pa.nulls(rows, pa.string())
+    out: list[str | None] = []
+    for r in records:
+        if r.columns is None:
+            out += [None] * len(r.texts)
+            continue
+        names = list(r.columns)
+        rows_of = zip(*r.columns.values(), strict=True) if names else ([()] * len(r.texts))
+        out += [orjson.dumps(dict(zip(names, row, strict=True))).decode() for row in rows_of]
+    return pa.array(out, pa.string())
 
 
 def _positions(

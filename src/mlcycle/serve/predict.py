@@ -96,9 +96,10 @@ class PredictService:
         latency_ms = (time.perf_counter() - start) * 1000.0
         tabular = answer.inputs is not None
         logged = answer.inputs if answer.inputs is not None else inputs.items
+        # A text model's columns go beside its texts (aligned: faults are out of both).
         record = LogRecord(
             request_id, ms, served.name, served.version, logged, answer.codes, answer.probs,
-            latency_ms, api_key, None, answer.values, tabular,
+            latency_ms, api_key, None, answer.values, tabular, columns=inputs.columns,
         )  # fmt: skip
         if answer.faults:  # only predictions are logged: see mlcycle.serve.faults
             size = len(answer.codes) + len(answer.faults)

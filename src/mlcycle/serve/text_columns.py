@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from mlcycle.core.errors import InvalidInput
-from mlcycle.serve.validation import Limits, kind, parse_texts
+from mlcycle.serve.validation import LARGEST_NUMBER, Limits, in_range, kind, parse_texts
 
 TEXT_COLUMN = "text"
 Columns = dict[str, list[Any]]
@@ -64,7 +64,16 @@ def _column(name: str, values: Any, texts: int, limits: Limits) -> list[Any]:
 
 
 def check_value(where: str, value: Any, limits: Limits) -> None:
-    """A column's value: null, a boolean, a number or a string short enough."""
+    """A column's value: null, a boolean, a number or a string short enough.
+
+    A number past ``LARGEST_NUMBER`` (Python's parser reads one exactly) could not be
+    written to the prediction log, where the value goes as JSON.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool) and not in_range(value):
+        raise InvalidInput(
+            f"'{where}' is out of range; a number is at most {LARGEST_NUMBER:.4g} in size "
+            "(send a code as a string)."
+        )
     if value is None or isinstance(value, bool | int | float):
         return
     if not isinstance(value, str):

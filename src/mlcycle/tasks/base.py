@@ -115,6 +115,11 @@ class Task(ABC):
         """How many ranked labels evaluation asks a model for (top-5 accuracy needs 5)."""
         return 5
 
+    @property
+    def categorical_columns(self) -> list[str]:
+        """The categorical columns a text task's model reads beside the text (none)."""
+        return []
+
     def columns(self) -> list[str] | None:
         """The canonical columns training reads (None: every column of the dataset)."""
         features = self.settings.data.features
