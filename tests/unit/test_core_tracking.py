@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import mlflow
@@ -14,14 +15,18 @@ from mlcycle.core.tracking import use_tracking
 def test_a_second_home_in_the_same_process_gets_its_own_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLCYCLE_OWN_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
     first = use_tracking(Settings(home=tmp_path / "a"))
     assert mlflow.get_tracking_uri() == first == mlflow.get_registry_uri()
-    # MLflow's setters write the URI into the environment, where it would win over
-    # the next home's own store.
+    # MLflow's setters write the URI into the environment, for child processes to find
+    # the store; it must not win over the next home's own store.
+    assert os.environ["MLFLOW_TRACKING_URI"] == first
     second = Settings(home=tmp_path / "b").resolved_tracking_uri()
     assert second.endswith(str(tmp_path / "b" / "mlflow.db")), second
+    assert (
+        use_tracking(Settings(home=tmp_path / "b")) == second == os.environ["MLFLOW_TRACKING_URI"]
+    )
 
 
 def test_the_users_own_tracking_uri_is_kept(
@@ -29,5 +34,6 @@ def test_the_users_own_tracking_uri_is_kept(
 ) -> None:
     server = f"sqlite:///{tmp_path / 'team.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    monkeypatch.delenv("MLCYCLE_OWN_TRACKING_URI", raising=False)
     assert use_tracking(Settings(home=tmp_path / "a")) == server
     assert Settings(home=tmp_path / "b").resolved_tracking_uri() == server

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 import pytest
@@ -45,3 +46,24 @@ def test_a_ctrl_c_noted_last_is_not_swallowed_and_handlers_are_restored() -> Non
     assert signal.getsignal(signal.SIGINT) is before
     with gate, gate.fit():
         pass  # no Ctrl-C: nothing raised
+
+
+class _Finalized:
+    """An object whose finalizer runs while Ctrl-C arrives (as SQLAlchemy's do)."""
+
+    def __del__(self) -> None:
+        _ctrl_c()
+
+
+def test_a_ctrl_c_landing_in_a_finalizer_is_raised_at_the_check_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    printed: list[object] = []  # what Python would print as "Exception ignored in ..."
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    gate = InterruptGate()
+    with pytest.raises(KeyboardInterrupt), gate:
+        with gate.fit():
+            _Finalized()  # freed at once: the handler raises inside __del__
+        gate.check()
+    assert gate.pending and printed == []
+    assert sys.unraisablehook == printed.append

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from mlcycle.core.private import private_file
 from mlcycle.core.settings import Settings, get_settings
+from mlcycle.core.settings.root import OWN_TRACKING_URI_ENV, TRACKING_URI_ENV
 
 
 def use_tracking(settings: Settings | None = None) -> str:
@@ -25,31 +26,18 @@ def use_tracking(settings: Settings | None = None) -> str:
     database = settings.home.resolve() / "mlflow.db"
     if uri.startswith("sqlite:///") and uri.endswith(str(database)):
         private_file(database)  # and the home, owner-only
-    with _environment_kept(_URI_VARIABLES):
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
+    users_choice = os.environ.get(TRACKING_URI_ENV) not in (
+        None,
+        os.environ.get(OWN_TRACKING_URI_ENV),
+    )
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    # MLflow's setters also write the URI into the environment, so that child processes
+    # (``mlflow models serve``, a user's script) find the store. Mark it as ours: the
+    # settings of another home in this process must not take it for the user's choice.
+    if not users_choice:
+        os.environ[OWN_TRACKING_URI_ENV] = uri
     return uri
-
-
-# MLflow's setters also write these into the environment (for its child processes).
-# Left there, they would read as the user's own choice: settings of another home in the
-# same process (a library user's second project, the next test) would resolve to this
-# store, since ``MLFLOW_TRACKING_URI`` wins over the home. Our children get the home.
-_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-
-
-@contextlib.contextmanager
-def _environment_kept(names: tuple[str, ...]) -> Iterator[None]:
-    """Put these environment variables back as they were, whatever the block sets."""
-    before = {name: os.environ.get(name) for name in names}
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def ensure_experiment(name: str, settings: Settings | None = None) -> str:
@@ -78,6 +66,12 @@ def no_progress_bar() -> Iterator[None]:
     """MLflow draws a progress bar per download on stderr; a CLI's output and a server's
     log have no room for it."""
     name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    with _environment_kept((name,)):
-        os.environ[name] = "false"
+    before = os.environ.get(name)
+    os.environ[name] = "false"
+    try:
         yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before

@@ -34,6 +34,9 @@ from mlcycle.core.settings.serve import ServeSettings
 from mlcycle.core.settings.tune import TuneSettings
 
 PROJECT_FILE_ENV = "MLCYCLE_PROJECT"
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+# The tracking URI mlcycle itself had MLflow write into TRACKING_URI_ENV: not the user's.
+OWN_TRACKING_URI_ENV = "MLCYCLE_OWN_TRACKING_URI"
 DEFAULT_PROJECT_FILE = "mlcycle.yaml"
 # Read as data (a file beside the tasks that own its content), so core imports nothing
 # of the package.
@@ -103,9 +106,13 @@ class Settings(BaseSettings):
         return f"{self.model.name}@{self.registry.environments[-1].name}"
 
     def resolved_tracking_uri(self) -> str:
-        """The tracking store: ``MLFLOW_TRACKING_URI``, else settings, else SQLite in home."""
-        env = os.environ.get("MLFLOW_TRACKING_URI")
-        if env:
+        """The tracking store: ``MLFLOW_TRACKING_URI``, else settings, else SQLite in home.
+
+        ``MLFLOW_TRACKING_URI`` as ``use_tracking`` left it for child processes (MLflow
+        writes it there) is another home's store, not the user's choice: passed over.
+        """
+        env = os.environ.get(TRACKING_URI_ENV)
+        if env and env != os.environ.get(OWN_TRACKING_URI_ENV):
             return env
         if self.tracking_uri:
             return self.tracking_uri

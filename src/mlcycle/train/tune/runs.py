@@ -10,6 +10,7 @@ opened is therefore ended, with the status the trial earned.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,17 +28,20 @@ class InterruptGate:
         self.pending = False
         self._in_fit = False
         self._previous: Any = None
+        self._previous_hook: Any = None
         self._installed = False
 
     def __enter__(self) -> InterruptGate:
         if threading.current_thread() is threading.main_thread():
             self.pending, self._installed = False, True
             self._previous = signal.signal(signal.SIGINT, self._note)
+            self._previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: Any, tb: Any) -> None:
         if self._installed:
             signal.signal(signal.SIGINT, self._previous)
+            sys.unraisablehook = self._previous_hook
             self._installed = False
         if kind is None and self.pending:
             raise KeyboardInterrupt  # noted during the last steps: never swallowed
@@ -47,6 +51,14 @@ class InterruptGate:
             self.pending, self._in_fit = True, False
             raise KeyboardInterrupt
         self.pending = True
+
+    def _unraisable(self, unraisable: Any) -> None:
+        """A Ctrl-C raised while a finalizer ran (a garbage-collected SQLAlchemy object)
+        cannot propagate; Python would print it as "Exception ignored" with a traceback.
+        It is noted (``pending``), so the next check raises it: nothing to print."""
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and self.pending:
+            return
+        self._previous_hook(unraisable)
 
     def check(self) -> None:
         """Raise a noted Ctrl-C now (call between trials)."""
