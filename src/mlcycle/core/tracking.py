@@ -26,10 +26,8 @@ def use_tracking(settings: Settings | None = None) -> str:
     database = settings.home.resolve() / "mlflow.db"
     if uri.startswith("sqlite:///") and uri.endswith(str(database)):
         private_file(database)  # and the home, owner-only
-    users_choice = os.environ.get(TRACKING_URI_ENV) not in (
-        None,
-        os.environ.get(OWN_TRACKING_URI_ENV),
-    )
+    before = os.environ.get(TRACKING_URI_ENV)
+    users_choice = bool(before) and before != os.environ.get(OWN_TRACKING_URI_ENV)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     # MLflow's setters also write the URI into the environment, so that child processes
