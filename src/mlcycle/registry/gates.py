@@ -314,11 +314,10 @@ def behaviour_gate(ctx: GateContext) -> GateResult:
     if report.direction is not None:
         shares["direction"] = report.direction
     checks = [
-        {"check": name, "value": value, "minimum": getattr(config, f"min_{name}")}
+        {"check": name, "value": value, "minimum": getattr(config, f"min_{name}"),
+         "checked": report.counts.get(name)}
         for name, value in shares.items()
-    ]
-    for c in checks:
-        c["checked"] = report.counts.get(c["check"])
+    ]  # fmt: skip
     failed = [c["check"] for c in checks if c["value"] < c["minimum"]]
     detail = "; ".join(report.broken[:6])
     if failed:
@@ -346,9 +345,14 @@ def _behaviour_value(check: dict[str, Any]) -> str:
 
 def _unwritten(ctx: GateContext, kinds: list[str]) -> str:
     """Where to write the checks of the kinds that ran none."""
+    where = _cases_file(ctx, "registry.gates.behaviour")
+    return f"no {' or '.join(kinds)} check is written: add them in {where}"
+
+
+def _cases_file(ctx: GateContext, setting: str) -> str:
+    """The behaviour cases file, or ``setting`` in the project file when there is none."""
     path = cases_path(ctx.settings)
-    cases = str(path) if path else f"registry.gates.behaviour in {project_source()}"
-    return f"no {' or '.join(kinds)} check is written: add them in {cases}"
+    return str(path) if path else f"{setting} in {project_source()}"
 
 
 def _behaviour_settings(ctx: GateContext, failed: list[str]) -> str:
@@ -357,8 +361,7 @@ def _behaviour_settings(ctx: GateContext, failed: list[str]) -> str:
     where = f"{minimums} in {project_source()}"
     if "functionality" not in failed:
         return f"change {where}"
-    path = cases_path(ctx.settings)
-    cases = str(path) if path else f"registry.gates.behaviour.cases in {project_source()}"
+    cases = _cases_file(ctx, "registry.gates.behaviour.cases")
     return f"the cases are in {cases}; change them, or {where}"
 
 
