@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import pytest
 import yaml
 
 from mlcycle.core.settings import default_project, get_settings
+from mlcycle.core.settings.root import OWN_TRACKING_URI_ENV
+from mlcycle.core.tracking import tracking_restored
 
 
 def project_path(home: Path) -> Path:
@@ -54,12 +57,23 @@ def _merged(base: dict, extra: dict | None, depth: int = 0) -> dict:
 
 
 def _isolate(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", OWN_TRACKING_URI_ENV):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
     monkeypatch.setenv("MLCYCLE_HOME", str(home))
     if not project_path(home).exists():
         write_project(home)
     monkeypatch.setenv("MLCYCLE_PROJECT", str(project_path(home)))
+    get_settings.cache_clear()
+
+
+@contextlib.contextmanager
+def isolated(home: Path) -> Iterator[Path]:
+    """mlcycle and MLflow pointed at ``home`` for the block (a module's own store);
+    settings, MLflow's URIs and the environment as they were after it."""
+    with tracking_restored(), pytest.MonkeyPatch.context() as mp:
+        _isolate(home, mp)
+        yield home
     get_settings.cache_clear()
 
 

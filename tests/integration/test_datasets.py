@@ -30,7 +30,7 @@ from mlcycle.data.profile import load_profile
 from mlcycle.data.store import list_versions, read_metadata, read_table, resolve
 from mlcycle.data.validate import InvalidRows
 from mlcycle.tasks.text.generator import generate
-from tests.conftest import _isolate, cli_env, write_project
+from tests.conftest import cli_env, isolated, write_project
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +43,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @contextlib.contextmanager
 def isolated_home(folder: Path) -> Iterator[Path]:
     """Point mlcycle (and MLflow) at ``folder/home``; restore everything afterwards."""
-    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    home = folder / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        _isolate(home, mp)
+    with isolated(folder / "home") as home:
         yield home
-    get_settings.cache_clear()
-    mlflow.set_tracking_uri(tracking)
-    mlflow.set_registry_uri(registry)
 
 
 def write_csv(path: Path, rows: int = 600, seed: int = 5, **options) -> Path:

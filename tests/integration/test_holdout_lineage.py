@@ -27,7 +27,7 @@ from mlcycle.registry.loading import load_served_model
 from mlcycle.registry.promotion import promote
 from mlcycle.tasks.text.generator import generate
 from mlcycle.train.pipeline import load_training_data, train_model
-from tests.conftest import _isolate, one_sentence, project_path, run_cli, write_project
+from tests.conftest import isolated, one_sentence, project_path, run_cli, write_project
 
 SMALL = {"dim": 16, "epoch": 4, "bucket": 10_000, "wordNgrams": 1}
 PROJECT = f"""\
@@ -65,9 +65,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     home = tmp_path_factory.mktemp("lineage") / "home"
     write_project(home, PROJECT)
     (project_path(home).parent / "cases.yaml").write_text("coiffeur: 9602A\n")
-    before = mlflow.get_tracking_uri()
-    with pytest.MonkeyPatch.context() as mp:
-        _isolate(home, mp)
+    with isolated(home):
         first = generate(1500, seed=1)
         _add(home.parent, first, "alpha")
         alpha1 = train_model().version
@@ -79,9 +77,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         get_settings.cache_clear()
         beta = mlflow.MlflowClient().get_model_version_by_alias("nace", "challenger").version
         yield Store(home, alpha1, alpha2, str(beta), done.stdout)
-    get_settings.cache_clear()
-    mlflow.set_tracking_uri(before)
-    mlflow.set_registry_uri(before)
 
 
 def _tags(version: str) -> dict[str, str]:

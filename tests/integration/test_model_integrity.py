@@ -31,7 +31,7 @@ from mlcycle.registry.loading import load_served_model
 from mlcycle.registry.ops import register, set_alias
 from mlcycle.registry.promotion import promote
 from mlcycle.train.pipeline import train_model
-from tests.conftest import _isolate, cli_env, write_project
+from tests.conftest import cli_env, isolated, write_project
 from tests.integration.test_serve_process import (
     MLCYCLE,
     SMALL_MODEL,
@@ -62,15 +62,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     texts, labels = _rows(400, seed=3)
     data = home.parent / "train.csv"
     pd.DataFrame({"text": texts, "nace": labels}).to_csv(data, index=False)
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    with pytest.MonkeyPatch.context() as mp:
+    with isolated(home), pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-        _isolate(home, mp)
         set_alias(NAME, "live", train_model(str(data), SMALL_MODEL).version)
         yield home
-    get_settings.cache_clear()
-    mlflow.set_tracking_uri(before[0])
-    mlflow.set_registry_uri(before[1])
 
 
 def _new_version(home: Path) -> str:

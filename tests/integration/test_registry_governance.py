@@ -29,7 +29,7 @@ from mlcycle.registry.promotion import promote, rollback
 from mlcycle.registry.refs import ModelRef
 from mlcycle.tasks.text.generator import generate
 from mlcycle.train.pipeline import train_model
-from tests.conftest import _isolate, cli_env, write_project
+from tests.conftest import cli_env, isolated, write_project
 
 BASE = {"dim": 24, "epoch": 8, "bucket": 20_000, "wordNgrams": 2}
 WEAKER = {**BASE, "epoch": 2}
@@ -69,16 +69,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     home = tmp_path_factory.mktemp("governance") / "home"
     home.mkdir()
     write_project(home, PROJECT)
-    before = mlflow.get_tracking_uri()
-    with pytest.MonkeyPatch.context() as mp:
-        _isolate(home, mp)
+    with isolated(home):
         data = home.parent / "train.csv"
         write_dataset(generate(10_000, seed=5), data)
         versions = [train_model(str(data), p).version for p in (BASE, WEAKER, BETTER)]
         yield Store(home, *versions)
-    get_settings.cache_clear()
-    mlflow.set_tracking_uri(before)
-    mlflow.set_registry_uri(before)
 
 
 def cli(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from mlcycle.core.settings import Settings
-from mlcycle.core.tracking import use_tracking
+from mlcycle.core.tracking import tracking_restored, use_tracking
 from mlcycle.registry.ops import set_alias
 from mlcycle.train.pipeline import train_model
 
@@ -49,15 +49,12 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     texts = [" ".join(rng.sample(VOCABULARY[code], 3)) for code in codes]
     data = home / "train.csv"
     pd.DataFrame({"text": texts, "nace": codes}).to_csv(data, index=False)
-    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
-    try:
+    with tracking_restored():
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
         settings = Settings(home=home)
         result = train_model(str(data), SMALL_MODEL, settings=settings)
         use_tracking(settings)
         set_alias(result.name, "production", result.version)
-    finally:
-        if saved is not None:
-            os.environ["MLFLOW_TRACKING_URI"] = saved
     return home
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from mlcycle.core.settings import Settings
-from mlcycle.core.tracking import use_tracking
+from mlcycle.core.tracking import tracking_restored, use_tracking
 from mlcycle.data import predlog
 from mlcycle.registry.ops import register, resolve, set_alias
 from mlcycle.train.pipeline import train_model
@@ -56,18 +56,10 @@ LIMIT_S = 60  # guards against hanging, not speed requirements
 @contextlib.contextmanager
 def _registry(home: Path) -> Iterator[None]:
     """Point this test process's MLflow at ``home`` for a moment."""
-    import mlflow
-
-    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
-    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    try:
+    with tracking_restored():
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
         use_tracking(Settings(home=home))
         yield
-    finally:
-        mlflow.set_tracking_uri(tracking)
-        mlflow.set_registry_uri(registry)
-        if saved is not None:
-            os.environ["MLFLOW_TRACKING_URI"] = saved
 
 
 @pytest.fixture(scope="module")

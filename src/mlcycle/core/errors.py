@@ -19,6 +19,8 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"
     TOO_LARGE = "too_large"
     UNSUPPORTED_MEDIA = "unsupported_media_type"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
 
 
 # code -> (HTTP status, exit code); the only place these numbers are chosen.
@@ -31,6 +33,8 @@ _STATUS: dict[ErrorCode, tuple[int, int]] = {
     ErrorCode.UNAVAILABLE: (503, 7),
     ErrorCode.TOO_LARGE: (413, 2),
     ErrorCode.UNSUPPORTED_MEDIA: (415, 2),
+    ErrorCode.UNAUTHORIZED: (401, 8),
+    ErrorCode.FORBIDDEN: (403, 8),
 }
 
 
@@ -79,3 +83,12 @@ class ModelError(MlcycleError):
 
 class Unavailable(MlcycleError):
     code = ErrorCode.UNAVAILABLE
+
+
+class Unauthorized(MlcycleError):
+    """Wrong or missing credentials; with ``forbidden``, right ones without the right."""
+
+    code = ErrorCode.UNAUTHORIZED
+
+    def __init__(self, message: str, *, forbidden: bool = False) -> None:
+        super().__init__(message, code=ErrorCode.FORBIDDEN if forbidden else None)

@@ -12,9 +12,13 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+from mlcycle.core.errors import MlcycleError, Unauthorized, Unavailable
 from mlcycle.core.private import private_file
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.core.settings.root import OWN_TRACKING_URI_ENV, TRACKING_URI_ENV
+
+# What MLflow's URI setters and ``use_tracking`` write into the environment.
+_WRITTEN_ENV = (TRACKING_URI_ENV, "MLFLOW_REGISTRY_URI", OWN_TRACKING_URI_ENV)
 
 
 def use_tracking(settings: Settings | None = None) -> str:
@@ -36,6 +40,31 @@ def use_tracking(settings: Settings | None = None) -> str:
     if not users_choice:
         os.environ[OWN_TRACKING_URI_ENV] = uri
     return uri
+
+
+@contextlib.contextmanager
+def tracking_restored() -> Iterator[None]:
+    """Put MLflow's URIs, and what its setters wrote into the environment, back as they
+    were after the block.
+
+    A store pointed at for a moment (a copy's target, another home) must not stay this
+    process's choice: restoring with MLflow's setters alone would leave the old URI in
+    ``MLFLOW_TRACKING_URI`` unmarked, where settings take it for the user's.
+    """
+    import mlflow
+
+    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    saved = {name: os.environ.get(name) for name in _WRITTEN_ENV}
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(tracking)
+        mlflow.set_registry_uri(registry)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def ensure_experiment(name: str, settings: Settings | None = None) -> str:
@@ -73,3 +102,33 @@ def no_progress_bar() -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = before
+
+
+def server_refusal(exc: BaseException, url: str | None = None) -> MlcycleError | None:
+    """What the tracking server's (``url``, else MLflow's) refusal or silence means, as one
+    sentence; None for any other failure.
+
+    MLflow raises the same exception type for a wrong password, a missing permission,
+    an unreachable host and a user's mistake; only the first three are said here.
+    """
+    from mlflow.exceptions import MlflowException, RestException
+
+    if not isinstance(exc, MlflowException):
+        return None
+    import mlflow
+
+    url = url or mlflow.get_tracking_uri()
+    if isinstance(exc, RestException) and exc.get_http_status_code() == 401:
+        return Unauthorized(
+            f"The tracking server at {url} refused the credentials; set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to your account's."
+        )
+    if isinstance(exc, RestException) and exc.get_http_status_code() == 403:
+        why = exc.message.removeprefix("PERMISSION_DENIED: ").strip() or "permission denied"
+        return Unauthorized(f"The tracking server at {url} refused: {why}", forbidden=True)
+    if "Max retries exceeded" in exc.message or "Connection refused" in exc.message:
+        return Unavailable(
+            f"The tracking server at {url} does not answer; start it, or check "
+            "MLFLOW_TRACKING_URI."
+        )
+    return None

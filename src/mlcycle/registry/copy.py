@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from mlcycle.core.errors import InvalidInput, Unavailable
 from mlcycle.core.settings import Settings, get_settings
-from mlcycle.core.tracking import ensure_experiment
+from mlcycle.core.tracking import ensure_experiment, tracking_restored
 from mlcycle.data.holdout import find_holdout, store_copy
 from mlcycle.registry.holdouts import judging_holdout
 from mlcycle.registry.manifest import download_verified
@@ -53,14 +53,10 @@ def _tracking(uri: str) -> Iterator[None]:
     """Point MLflow at ``uri`` for the block, then back where it was."""
     import mlflow
 
-    before, registry_before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
+    with tracking_restored():
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
         yield
-    finally:
-        mlflow.set_tracking_uri(before)
-        mlflow.set_registry_uri(registry_before)
 
 
 def _target_settings(uri: str, settings: Settings) -> Settings:
