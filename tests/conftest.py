@@ -113,13 +113,17 @@ def cli_env(home: Path) -> dict[str, str]:
 
 
 def run_cli(
-    home: Path, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 600
+    home: Path,
+    *args: str,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 600,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``mlcycle ARGS`` in a subprocess against ``home``, run from the home's folder."""
     env = {**cli_env(home), "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", **(extra_env or {})}
     return subprocess.run(
         [sys.executable, "-m", "mlcycle", *args], capture_output=True, text=True, env=env,
-        cwd=home.parent, timeout=timeout,
+        cwd=home.parent, timeout=timeout, input=stdin,
     )  # fmt: skip
 
 

@@ -14,7 +14,19 @@ import sys
 import typer
 
 from mlcycle import __version__
-from mlcycle.cli import data, demo, doctor, loadtest, models, monitor, retrain, serve, train, tune
+from mlcycle.cli import (
+    data,
+    demo,
+    doctor,
+    loadtest,
+    models,
+    monitor,
+    retrain,
+    serve,
+    server,
+    train,
+    tune,
+)
 from mlcycle.cli import deploy as deploy_commands
 from mlcycle.core.errors import MlcycleError
 from mlcycle.core.logs import quiet_library_defaults
@@ -37,6 +49,8 @@ app.command("retrain")(retrain.retrain)
 app.add_typer(deploy_commands.app, name="deploy")
 app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)
+app.add_typer(server.app, name="server")
+app.command("login")(server.login)
 
 
 def _version(value: bool) -> None:
@@ -74,6 +88,15 @@ def _use_project_home() -> None:
         use_numba_cache(home / "cache" / "numba")
 
 
+def _tracking_server_said(exc: Exception) -> MlcycleError | None:
+    """A tracking server's refusal or silence, said as one sentence naming the server."""
+    if "mlflow" not in sys.modules:
+        return None
+    from mlcycle.core.tracking import server_refusal
+
+    return server_refusal(exc)
+
+
 def run() -> None:
     """Console-script entry point."""
     quiet_library_defaults()
@@ -89,6 +112,10 @@ def run() -> None:
     except Exception as exc:
         if os.environ.get("MLCYCLE_DEBUG"):
             raise
+        said = _tracking_server_said(exc)
+        if said is not None:
+            typer.secho(f"Error: {said.message}", err=True, fg=typer.colors.RED)
+            sys.exit(said.exit_code)
         typer.secho(
             f"Unexpected error ({type(exc).__name__}: {exc}); rerun with MLCYCLE_DEBUG=1 "
             "for the traceback and report it.",

@@ -9,7 +9,6 @@ that is broken once older than ``stale_after_s``.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import socket
 import time
@@ -29,7 +28,9 @@ def _client() -> Any:
 
 
 def _owner() -> str:
-    return f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
+    from mlcycle.core.tracking import acting_user
+
+    return f"{acting_user()}@{socket.gethostname()} pid {os.getpid()}"
 
 
 @contextlib.contextmanager
@@ -66,7 +67,10 @@ def _try_acquire(name: str, stale_after_s: float) -> bool:
             description="Held by mlcycle while it moves aliases; deleted when done.",
         )
         return True
-    except MlflowException:
+    except MlflowException as exc:
+        from mlcycle.core.tracking import raise_refusal
+
+        raise_refusal(exc)  # refused by a team server: waiting would not change that
         # Taken, or the store was busy (SQLite under concurrent writers): look, then retry.
         with contextlib.suppress(MlflowException):
             created = client.get_registered_model(name).creation_timestamp / 1000.0

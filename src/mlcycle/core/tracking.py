@@ -9,8 +9,11 @@ its journal files the database file's mode).
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
+import re
 from collections.abc import Iterator
+from typing import Any
 
 from mlcycle.core.errors import MlcycleError, Unauthorized, Unavailable
 from mlcycle.core.private import private_file
@@ -27,6 +30,7 @@ def use_tracking(settings: Settings | None = None) -> str:
 
     settings = settings or get_settings()
     uri = settings.resolved_tracking_uri()
+    _check_server_answers(uri)
     database = settings.home.resolve() / "mlflow.db"
     if uri.startswith("sqlite:///") and uri.endswith(str(database)):
         private_file(database)  # and the home, owner-only
@@ -40,6 +44,36 @@ def use_tracking(settings: Settings | None = None) -> str:
     if not users_choice:
         os.environ[OWN_TRACKING_URI_ENV] = uri
     return uri
+
+
+USER_TAG = "mlflow.user"  # MLflow's tag for who made a run
+_ANSWERED: set[str] = set()  # servers seen answering by this process
+
+
+def _check_server_answers(uri: str) -> None:
+    """Say at once when a tracking server does not answer.
+
+    MLflow's client retries a refused connection for about four minutes, then the
+    command's own error hides why (a model "not found"). One look at the server's
+    ``/health`` first (a proxy in front may want credentials for it: that will do).
+    """
+    if not uri.startswith(("http://", "https://")) or uri in _ANSWERED:
+        return
+    import httpx
+
+    try:
+        status = httpx.get(uri.rstrip("/") + "/health", timeout=10).status_code
+    except httpx.HTTPError as exc:
+        raise Unavailable(
+            f"The tracking server at {uri} does not answer ({type(exc).__name__}); start it "
+            "(mlcycle server start) or check MLFLOW_TRACKING_URI."
+        ) from None
+    if status not in (200, 401, 403):
+        raise Unavailable(
+            f"{uri} answers, but not as an MLflow tracking server (its /health said "
+            f"{status}); check MLFLOW_TRACKING_URI."
+        )
+    _ANSWERED.add(uri)
 
 
 @contextlib.contextmanager
@@ -65,6 +99,14 @@ def tracking_restored() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def acting_user() -> str:
+    """Who acts, for audit trails and lock owners: the account signed in to the tracking
+    server (MLflow's variables, else ``~/.mlflow/credentials``), else the system user."""
+    from mlflow.utils.credentials import read_mlflow_creds
+
+    return read_mlflow_creds().username or getpass.getuser()
 
 
 def ensure_experiment(name: str, settings: Settings | None = None) -> str:
@@ -118,17 +160,38 @@ def server_refusal(exc: BaseException, url: str | None = None) -> MlcycleError |
     import mlflow
 
     url = url or mlflow.get_tracking_uri()
-    if isinstance(exc, RestException) and exc.get_http_status_code() == 401:
+    status = _http_status(exc)
+    if status == 401:
         return Unauthorized(
             f"The tracking server at {url} refused the credentials; set "
             "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to your account's."
         )
-    if isinstance(exc, RestException) and exc.get_http_status_code() == 403:
-        why = exc.message.removeprefix("PERMISSION_DENIED: ").strip() or "permission denied"
+    if status == 403:
+        why = exc.message.removeprefix("PERMISSION_DENIED: ").strip()
+        if not isinstance(exc, RestException) or not why:  # MLflow's own: a bare 403 page
+            why = "your account lacks the permission; ask an administrator for a role with it"
         return Unauthorized(f"The tracking server at {url} refused: {why}", forbidden=True)
     if "Max retries exceeded" in exc.message or "Connection refused" in exc.message:
         return Unavailable(
-            f"The tracking server at {url} does not answer; start it, or check "
-            "MLFLOW_TRACKING_URI."
+            f"The tracking server at {url} does not answer; start it, or check MLFLOW_TRACKING_URI."
         )
     return None
+
+
+def raise_refusal(exc: BaseException) -> None:
+    """Raise the sentence of a tracking server's refusal or silence, if ``exc`` is one;
+    a caller that reads MLflow's failures as "not found" calls it first."""
+    said = server_refusal(exc)
+    if said is not None:
+        raise said from None
+
+
+def _http_status(exc: Any) -> int | None:
+    """The HTTP status of a failed call: a JSON error's, else the one MLflow's message
+    names (a refusal with a plain-text body is raised without it)."""
+    from mlflow.exceptions import RestException
+
+    if isinstance(exc, RestException):
+        return exc.get_http_status_code()
+    found = re.search(r"failed with error code (\d{3})", exc.message)
+    return int(found.group(1)) if found else None

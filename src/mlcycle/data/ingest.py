@@ -25,6 +25,7 @@ import mlcycle
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.scratch import scratch_dir
 from mlcycle.core.settings import Settings, get_settings
+from mlcycle.core.tracking import USER_TAG, acting_user
 from mlcycle.data.catalog import ROLE_TAG, Catalog, open_catalog
 from mlcycle.data.housekeeping import discard_run, finish_version_run, owner_tags, tidy_killed_adds
 from mlcycle.data.readers import RawTable, read_raw
@@ -221,6 +222,7 @@ def _commit(catalog: Catalog, name: str, folder: Path, metadata: dict[str, Any])
         TAG + "created_at": metadata["created_at"],
         TAG + "bad_rows": str(metadata["bad_rows"]),
         TAG + "on_bad_rows": metadata["on_bad_rows"],
+        USER_TAG: acting_user(),  # who added it: the team server's account
     }
     run = client.create_run(catalog.experiment_id, run_name=f"{name} (adding)", tags=tags)
     run_id = run.info.run_id

@@ -24,7 +24,7 @@ import pyarrow as pa
 from mlcycle.core.errors import DataError, InvalidInput, NotFound
 from mlcycle.core.private import private_dirs
 from mlcycle.core.settings import Settings, get_settings
-from mlcycle.core.tracking import no_progress_bar
+from mlcycle.core.tracking import no_progress_bar, raise_refusal
 from mlcycle.data.catalog import ROLE_TAG, Catalog, open_catalog
 from mlcycle.data.profile import ReferenceProfile
 from mlcycle.data.snapshot import read_parquet, table_digest
@@ -181,7 +181,8 @@ def resolve(ref: str | DatasetRef, settings: Settings | None = None) -> DatasetV
         )
     try:
         run = _client().get_run(versions[number])
-    except MlflowException:
+    except MlflowException as exc:
+        raise_refusal(exc)
         run = None
     if run is None or run.info.lifecycle_stage != "active":
         raise NotFound(f"Dataset version {ref.name}@{number} was deleted from MLflow.")

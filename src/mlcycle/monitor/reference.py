@@ -66,7 +66,7 @@ def served_reference(ref: str, settings: Settings) -> ServedReference:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from mlcycle.core.tracking import use_tracking
+    from mlcycle.core.tracking import raise_refusal, use_tracking
 
     match = _REF.match(ref.strip())
     if not match:
@@ -79,7 +79,8 @@ def served_reference(ref: str, settings: Settings) -> ServedReference:
             mv = client.get_model_version(name, match["version"])
         else:
             mv = client.get_model_version_by_alias(name, match["alias"] or "production")
-    except MlflowException:
+    except MlflowException as exc:
+        raise_refusal(exc)
         reason = f"No model version {ref} in the registry, so no reference to compare with."
         return ServedReference(ref, name, None, None, None, None, reason)
     run = _run_of(client, mv)

@@ -10,9 +10,7 @@ log like any artifact. The version that received an alias also carries summary t
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
-import os
 import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -21,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcycle.core.settings import Settings
-from mlcycle.core.tracking import ensure_experiment
+from mlcycle.core.tracking import acting_user, ensure_experiment
 
 PROMOTE, FORCE, ROLLBACK, REFUSED = "promote", "force", "rollback", "refused"
 OUTSIDE = "outside"  # a move made without mlcycle, recorded when mlcycle next saw it
@@ -54,11 +52,6 @@ class Event:
         return self.action in MOVES
 
 
-def current_user() -> str:
-    """Who acts: the team server's user name when set, else the system user."""
-    return os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
-
-
 def new_event(
     model: str,
     alias: str,
@@ -72,7 +65,7 @@ def new_event(
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     return Event(
         now,
-        current_user(),
+        acting_user(),
         model,
         alias,
         action,

@@ -31,7 +31,7 @@ from typing import Any
 import mlcycle
 from mlcycle.core.errors import InvalidInput, NotFound
 from mlcycle.core.settings import TASK_NAMES, Settings, get_settings
-from mlcycle.core.tracking import ensure_experiment, no_progress_bar, use_tracking
+from mlcycle.core.tracking import ensure_experiment, no_progress_bar, raise_refusal, use_tracking
 from mlcycle.data.holdout import Holdout, freeze_holdout
 from mlcycle.registry.holdouts import inherited_tags, judging_holdout
 from mlcycle.registry.loading import FAMILY_TAG, TASK_TAG
@@ -157,7 +157,8 @@ def model_source(model_uri: str) -> str:
     if run := _RUN_URI.match(model_uri):
         try:
             client.get_run(run["run"])
-        except MlflowException:
+        except MlflowException as exc:
+            raise_refusal(exc)
             raise NotFound(
                 f"There is no run {run['run']} in the tracking store {client.tracking_uri}; "
                 "check the run id (mlflow ui lists the runs) or point MLFLOW_TRACKING_URI at "
@@ -193,7 +194,8 @@ def _registered_source(client: Any, ref: re.Match[str]) -> str:
             if alias
             else client.get_model_version(name, version)
         )
-    except MlflowException:
+    except MlflowException as exc:
+        raise_refusal(exc)
         what = f"alias {alias!r}" if alias else f"version {version}"
         raise NotFound(
             f"There is no registered model {name!r} with {what}; see mlcycle models list {name}."

@@ -8,6 +8,7 @@ from typing import Any
 
 from mlcycle.core.errors import InvalidInput, NotFound
 from mlcycle.core.logs import stderr_to_log
+from mlcycle.core.tracking import raise_refusal
 from mlcycle.registry.manifest import MANIFEST_TAG, manifest_of
 from mlcycle.registry.refs import ModelRef
 
@@ -60,7 +61,8 @@ def resolve(ref: str | ModelRef) -> VersionInfo:
     client = _client()
     try:
         client.get_registered_model(ref.name)
-    except MlflowException:
+    except MlflowException as exc:
+        raise_refusal(exc)
         raise NotFound(
             f"No registered model named {ref.name!r}; train one first (mlcycle train)."
         ) from None
@@ -71,7 +73,8 @@ def resolve(ref: str | ModelRef) -> VersionInfo:
             mv = client.get_model_version(ref.name, ref.version)
         else:
             raise InvalidInput(f"Say which version of {ref.name!r}: {ref.name}@ALIAS or NAME/N.")
-    except MlflowException:
+    except MlflowException as exc:
+        raise_refusal(exc)
         what = f"alias {ref.alias!r}" if ref.alias else f"version {ref.version}"
         raise NotFound(
             f"Model {ref.name!r} has no {what}; see its versions with mlcycle models list."
@@ -96,7 +99,8 @@ def list_versions(name: str) -> list[VersionInfo]:
     client = _client()
     try:
         holders = client.get_registered_model(name).aliases or {}
-    except MlflowException:
+    except MlflowException as exc:
+        raise_refusal(exc)
         raise NotFound(f"No registered model named {name!r}; train one first.") from None
     aliases: dict[str, list[str]] = {}
     for alias, version in holders.items():

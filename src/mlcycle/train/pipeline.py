@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from mlcycle.core.errors import DataError
 from mlcycle.core.gitinfo import git_state
 from mlcycle.core.private import private_dirs
 from mlcycle.core.settings import CalibrationSettings, Settings, get_settings
-from mlcycle.core.tracking import ensure_experiment, use_tracking
+from mlcycle.core.tracking import USER_TAG, acting_user, ensure_experiment, use_tracking
 from mlcycle.data.holdout import Holdout, ensure_holdout, is_held_out
 from mlcycle.data.leakage import input_keys, separate_duplicates
 from mlcycle.data.store import find_training_dataset, read_metadata, training_frame
@@ -264,9 +265,14 @@ def _calibrate(
 
 
 def start_run(settings: Settings, **kwargs: Any) -> Any:
-    """An MLflow run in the project's experiment, or the one ``mlflow run`` opened."""
+    """An MLflow run in the project's experiment, or the one ``mlflow run`` opened.
+
+    The run names who trained: the account signed in to a team server, not the login
+    of the machine (MLflow's default).
+    """
     import mlflow
 
+    kwargs["tags"] = {USER_TAG: acting_user(), **(kwargs.get("tags") or {})}
     if os.environ.get("MLFLOW_RUN_ID"):
         return mlflow.start_run(**kwargs)
     return mlflow.start_run(
@@ -384,12 +390,29 @@ def _log_inputs(
         # MLflow attaches its dataset constructors to mlflow.data with setattr at import.
         frame = mlflow.data.from_pandas(  # type: ignore[attr-defined]
             dataset.frame,
-            source=dataset.uri or dataset.source,
+            source=_input_source(dataset.uri or dataset.source),
             name=dataset.ref,
             targets=task.target_column,
             digest=dataset.digest,
         )
     mlflow.log_input(frame, context="training")
+
+
+def _input_source(uri: str) -> Any:
+    """Where a run's training data came from, in a form MLflow records.
+
+    MLflow resolves no dataset source for its own artifact proxy (``mlflow-artifacts:``,
+    where a team server keeps dataset versions): its HTTP address is recorded instead,
+    the one a client downloads the file from.
+    """
+    if not uri.startswith("mlflow-artifacts:"):
+        return uri
+    import mlflow
+    from mlflow.data.http_dataset_source import HTTPDatasetSource
+
+    path = urlsplit(uri).path.lstrip("/")
+    base = mlflow.get_tracking_uri().rstrip("/")
+    return HTTPDatasetSource(url=f"{base}/api/2.0/mlflow-artifacts/artifacts/{path}")
 
 
 def _log_model(

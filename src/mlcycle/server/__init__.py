@@ -1,0 +1,1 @@
+"""The team tracking server: MLflow on PostgreSQL with users and roles."""

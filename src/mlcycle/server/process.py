@@ -1,0 +1,270 @@
+"""Start, stop and look at a team server: MLflow's tracking server and its PostgreSQL.
+
+``start`` returns once the server answers, or says why it could not; the server runs
+on in its own session (a closed terminal does not stop it) until ``stop``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from mlcycle.core.errors import InvalidInput, Unavailable
+from mlcycle.core.private import private_dirs
+from mlcycle.server import postgres
+from mlcycle.server.config import (
+    ServerSpec,
+    read_running,
+    save_running,
+    session_secret,
+    spec_record,
+    write_auth_config,
+)
+
+APP = "mlcycle-auth"  # the entry point of mlcycle.server.auth_app
+_READY_S = 180  # a first start runs MLflow's database migrations: most of a minute here
+_STOP_S = 30
+
+
+def start(spec: ServerSpec, admin_password: str) -> dict[str, Any]:
+    """Run the server of ``spec`` in the background; return what ``status`` shows."""
+    private_dirs(spec.state)
+    running = status(spec.state)
+    if running["running"]:
+        raise InvalidInput(f"A server of {spec.state} already runs at {running['url']}.")
+    _check_port_free(spec.host, spec.port)
+    save_running(spec.state, {**spec_record(spec), "pid": 0})  # what stop needs to undo
+    try:
+        tracking, users = _databases(spec)
+        env = _server_env(spec, tracking, users, admin_password)
+        log = spec.state / "server.log"
+        _bootstrap_users(env, log)
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                _command(spec), env=env, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        save_running(spec.state, {**spec_record(spec), "pid": process.pid})
+        _wait_ready(spec, process, log)
+    except BaseException:
+        stop(spec.state)  # a failed start leaves nothing running
+        raise
+    return status(spec.state)
+
+
+def stop(state: Path) -> bool:
+    """Stop the server of ``state`` and its own PostgreSQL; False when none was running."""
+    record = read_running(state)
+    if record is None:
+        return False
+    pid = int(str(record.get("pid", 0)))
+    stopped = pid > 0 and _alive(pid)
+    if stopped:
+        os.killpg(pid, signal.SIGTERM)
+        _wait_gone(pid)
+    spec = _spec(record)
+    if spec.db is None:
+        postgres.stop(_cluster(spec))
+    save_running(state, {**record, "pid": 0})
+    return stopped
+
+
+def status(state: Path) -> dict[str, Any]:
+    """Whether the server of ``state`` runs and answers, with its address."""
+    record = read_running(state)
+    if record is None:
+        return {"state": str(state), "running": False, "url": None}
+    spec = _spec(record)
+    pid = int(str(record.get("pid", 0)))
+    alive = pid > 0 and _alive(pid)
+    return {
+        "state": str(state),
+        "running": alive,
+        "answering": alive and _answers(spec.url),
+        "url": spec.url,
+        "pid": pid if alive else None,
+        "database": "own PostgreSQL cluster" if spec.db is None else "external PostgreSQL",
+        "artifacts": spec.artifacts_uri,
+        "log": str(state / "server.log"),
+    }
+
+
+def _databases(spec: ServerSpec) -> tuple[str, str]:
+    """The tracking store's and the user store's URLs (both PostgreSQL), created if new."""
+    if spec.db is not None:
+        users = _sibling_database(spec.db, "_users")
+        _create(spec.db, users)
+        return spec.db, users
+    cluster = _cluster(spec)
+    postgres.ensure(cluster)
+    if not postgres.running(cluster):
+        postgres.start(cluster)
+    for name in ("mlflow", "mlflow_users"):
+        postgres.create_database(cluster.url("postgres"), name)
+    return cluster.url("mlflow"), cluster.url("mlflow_users")
+
+
+def _create(tracking: str, users: str) -> None:
+    """Create the user database beside an external tracking database."""
+    import psycopg
+
+    server = users.rsplit("/", 1)[0] + "/postgres"
+    try:
+        with psycopg.connect(tracking, connect_timeout=10):
+            pass
+        postgres.create_database(server, users.rsplit("/", 1)[1])
+    except psycopg.Error as exc:
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise Unavailable(
+            f"PostgreSQL refused the connection to {_redacted(tracking)}: {said}."
+        ) from None
+
+
+def _sibling_database(url: str, suffix: str) -> str:
+    base, _, name = url.rpartition("/")
+    if not url.startswith(("postgresql://", "postgresql+psycopg://")) or not name:
+        raise InvalidInput(
+            f"--db must be a PostgreSQL URL naming a database (postgresql://USER:PASSWORD@HOST"
+            f"/NAME), not {_redacted(url)!r}."
+        )
+    return f"{base}/{name.split('?')[0]}{suffix}"
+
+
+def _server_env(spec: ServerSpec, tracking: str, users: str, password: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    return {
+        **env,
+        # Secrets go through the environment, never the command line (``ps`` shows it).
+        "MLFLOW_BACKEND_STORE_URI": _sqlalchemy_url(tracking),
+        "MLFLOW_AUTH_CONFIG_PATH": str(write_auth_config(spec.state, _sqlalchemy_url(users))),
+        "MLFLOW_AUTH_ADMIN_PASSWORD": password,
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": session_secret(spec.state),
+        # MLflow's job runner (GenAI scorers, prompt optimisation: nothing mlcycle uses)
+        # is seven more processes that take a minute to start on two cores.
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    }
+
+
+def _bootstrap_users(env: dict[str, str], log: Path) -> None:
+    """Create the user store and the admin once, before the workers start.
+
+    MLflow does it in the parent process only for its own app name; left to the
+    workers, two of them create the same tables at once and one dies.
+    """
+    code = "from mlflow.server.auth import bootstrap_admin_user; bootstrap_admin_user()"
+    with log.open("ab") as out:
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, timeout=_READY_S,
+        )  # fmt: skip
+    if done.returncode != 0:
+        raise Unavailable(f"The user store could not be prepared: {_last_line(log)}")
+
+
+def _command(spec: ServerSpec) -> list[str]:
+    mlflow = str(Path(sys.executable).parent / "mlflow")
+    hosts = f"{spec.host},{spec.host}:{spec.port},localhost:{spec.port},127.0.0.1:{spec.port}"
+    return [
+        mlflow, "server", "--app-name", APP,
+        "--host", spec.host, "--port", str(spec.port), "--workers", str(spec.workers),
+        "--serve-artifacts", "--artifacts-destination", spec.artifacts_uri,
+        "--allowed-hosts", hosts, "--cors-allowed-origins", spec.url,
+    ]  # fmt: skip
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """SQLAlchemy's spelling for psycopg 3 (plain ``postgresql://`` means psycopg2)."""
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _wait_ready(spec: ServerSpec, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + _READY_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise Unavailable(f"The server stopped while starting: {_last_line(log)}")
+        if _answers(spec.url):
+            return
+        time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGTERM)
+    raise Unavailable(f"The server did not answer at {spec.url} within {_READY_S} s; see {log}.")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise InvalidInput(
+                f"Port {port} on {host} is in use; choose another with --port."
+            ) from None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
+
+
+def _wait_gone(pid: int) -> None:
+    deadline = time.monotonic() + _STOP_S
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _last_line(log: Path) -> str:
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else f"nothing in {log}"
+
+
+def _spec(record: dict[str, Any]) -> ServerSpec:
+    fields = {k: record[k] for k in ("host", "port", "db", "artifacts", "workers") if k in record}
+    return replace(ServerSpec(Path(str(record["state"]))), **fields)
+
+
+def _cluster(spec: ServerSpec) -> postgres.Cluster:
+    return postgres.cluster_for(spec.state, _cluster_port(spec))
+
+
+def _cluster_port(spec: ServerSpec) -> int:
+    """The own cluster's port: chosen free once, then kept (clients never see it)."""
+    path = spec.state / "postgres-port"
+    if path.exists():
+        return int(path.read_text())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path.write_text(str(port))
+    return port
+
+
+def _redacted(url: str) -> str:
+    """``url`` without its password, for messages."""
+    head, sep, tail = url.partition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, credentials = head.partition("//")
+    return f"{scheme}//{credentials.split(':', 1)[0]}:***@{tail}"

@@ -1,0 +1,121 @@
+"""Users of a team server and their roles, managed over the server's REST API.
+
+An administrator's credentials are needed (``MLFLOW_TRACKING_USERNAME`` and
+``MLFLOW_TRACKING_PASSWORD``, as for every MLflow client). The three roles are created
+on the server the first time a user is added (:mod:`mlcycle.server.roles`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mlcycle.core.errors import ErrorCode, InvalidInput, NotFound, Unauthorized
+from mlcycle.core.tracking import server_refusal
+from mlcycle.server.roles import DESCRIPTIONS, GRANTS, WORKSPACE, check_role
+
+MIN_PASSWORD = 12
+_NEEDS_ADMIN = (
+    "Managing the users of {url} needs an administrator's credentials "
+    "(MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)."
+)
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    roles: tuple[str, ...]
+    admin: bool
+
+
+def add_user(url: str, name: str, password: str, role: str) -> User:
+    """Create ``name`` with ``role`` (reader, editor or maintainer)."""
+    role = _role(role)
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"The password is too short; use {MIN_PASSWORD} characters or more.")
+    with _answering(url) as client:
+        role_ids = _ensure_roles(client)
+        if any(user.name == name for user in _users(client)):
+            raise InvalidInput(f"{name} is already a user of {url}; remove them first.")
+        client.create_user(name, password)
+        client.assign_role(name, role_ids[role])
+    return User(name, (role,), False)
+
+
+def remove_user(url: str, name: str) -> None:
+    with _answering(url) as client:
+        if not any(user.name == name for user in _users(client)):
+            raise NotFound(f"{name} is not a user of {url}; see mlcycle server user list.")
+        client.delete_user(name)
+
+
+def list_users(url: str) -> list[User]:
+    """Every user and their roles; an administrator's view only.
+
+    MLflow answers any signed-in user, with everyone's name but only their own roles:
+    a list that would say the others have none.
+    """
+    from mlflow.utils.credentials import read_mlflow_creds
+
+    with _answering(url) as client:
+        users = _users(client)
+    caller = read_mlflow_creds().username
+    if not any(user.name == caller and user.admin for user in users):
+        raise Unauthorized(_NEEDS_ADMIN.format(url=url), forbidden=True)
+    return users
+
+
+def _users(client: Any) -> list[User]:
+    from mlflow.server.auth.routes import LIST_USERS
+
+    found = client._request(LIST_USERS, "GET").get("users", [])
+    return [
+        User(
+            entry["username"],
+            tuple(sorted(r["name"] for r in entry.get("roles", []) if r["name"] in GRANTS)),
+            bool(entry.get("is_admin")),
+        )
+        for entry in found
+    ]
+
+
+def _ensure_roles(client: Any) -> dict[str, int]:
+    """The ids of mlcycle's roles on the server, each created with its grants if absent."""
+    existing = {role.name: role.id for role in client.list_roles(WORKSPACE)}
+    for name, grants in GRANTS.items():
+        if name in existing:
+            continue
+        role = client.create_role(WORKSPACE, name, DESCRIPTIONS[name])
+        for resource, permission in grants.items():
+            client.add_role_permission(role.id, resource, "*", permission)
+        existing[name] = role.id
+    return existing
+
+
+@contextlib.contextmanager
+def _answering(url: str) -> Iterator[Any]:
+    """An admin client of ``url``; MLflow's failures said as one sentence naming ``url``."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.server.auth.client import AuthServiceClient
+
+    try:
+        yield AuthServiceClient(url)
+    except MlflowException as exc:
+        said = server_refusal(exc, url)
+        if isinstance(said, Unauthorized) and said.code == ErrorCode.FORBIDDEN:
+            raise Unauthorized(_NEEDS_ADMIN.format(url=url), forbidden=True) from None
+        said = said or InvalidInput(f"The server at {url} said: {_first_line(exc.message)}")
+        raise said from None
+
+
+def _role(role: str) -> str:
+    try:
+        return check_role(role)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else "no answer"
