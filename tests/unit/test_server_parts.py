@@ -102,3 +102,18 @@ def test_the_roles_agree_with_the_registry_and_the_lock() -> None:
 def test_the_rules_match_the_routes_they_guard(path: str, moves: bool, creates: bool) -> None:
     assert bool(auth_app._MOVES_ALIASES.match(path)) is moves
     assert bool(auth_app._CREATES.match(path)) is creates
+
+
+def test_a_server_on_every_interface_accepts_this_machines_name(tmp_path: Path) -> None:
+    import socket
+
+    from mlcycle.server.config import ServerSpec
+
+    def allowed(host: str) -> list[str]:
+        command = process._command(ServerSpec(tmp_path, host=host, port=5000))
+        return command[command.index("--allowed-hosts") + 1].split(",")
+
+    assert "127.0.0.1:5000" in allowed("127.0.0.1")
+    assert socket.gethostname() not in allowed("127.0.0.1")
+    assert f"{socket.getfqdn()}:5000" in allowed("0.0.0.0")
+    assert "0.0.0.0" not in allowed("0.0.0.0")

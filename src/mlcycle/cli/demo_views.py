@@ -122,6 +122,9 @@ def print_versions(out: Any, summary: Any) -> None:
 
 def print_ui_hint(out: Any, tracking_uri: str) -> None:
     """How to browse what was tracked."""
+    if tracking_uri.startswith(("http://", "https://")):  # a team server serves its own UI
+        out.print(f"Browse everything tracked (runs, metrics, registry) at {tracking_uri}")
+        return
     out.print("Open the MLflow UI on everything tracked (runs, metrics, artifacts, registry):")
     out.print(f"  .venv/bin/mlflow ui --backend-store-uri {tracking_uri} --port 5000")
     out.print("  then browse http://127.0.0.1:5000")

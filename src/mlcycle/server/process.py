@@ -173,13 +173,26 @@ def _bootstrap_users(env: dict[str, str], log: Path) -> None:
 
 def _command(spec: ServerSpec) -> list[str]:
     mlflow = str(Path(sys.executable).parent / "mlflow")
-    hosts = f"{spec.host},{spec.host}:{spec.port},localhost:{spec.port},127.0.0.1:{spec.port}"
+    names = _names(spec.host)
+    hosts = names + [f"{name}:{spec.port}" for name in names]
+    origins = [f"http://{name}:{spec.port}" for name in names]
     return [
         mlflow, "server", "--app-name", APP,
         "--host", spec.host, "--port", str(spec.port), "--workers", str(spec.workers),
         "--serve-artifacts", "--artifacts-destination", spec.artifacts_uri,
-        "--allowed-hosts", hosts, "--cors-allowed-origins", spec.url,
+        "--allowed-hosts", ",".join(hosts), "--cors-allowed-origins", ",".join(origins),
     ]  # fmt: skip
+
+
+def _names(host: str) -> list[str]:
+    """The names clients may reach the server by (MLflow refuses other Host headers).
+
+    Listening on every interface means colleagues reach it by this machine's name.
+    """
+    names = [host, "localhost", "127.0.0.1"]
+    if host in ("0.0.0.0", "::"):
+        names = [socket.gethostname(), socket.getfqdn(), "localhost", "127.0.0.1"]
+    return list(dict.fromkeys(names))
 
 
 def _sqlalchemy_url(url: str) -> str:
