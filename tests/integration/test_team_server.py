@@ -223,3 +223,61 @@ def _ensure_a_version(team: Team) -> None:
     if not exists:
         done = as_user(team, "eddy", "train", "--data", str(team.client.parent / "first.csv"))
         assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _embedded_store(home: Path, model: str, csv: Path) -> None:
+    """A project home with one dataset version and ``model`` version 1 in production."""
+    write_project(home, PROJECT.replace("model: {", f"model: {{name: {model}, ", 1))
+    for args in (
+        ("data", "add", str(csv), "--name", "local"),
+        ("train", "--data", "local@1"),
+        ("models", "promote", model, "--version", "1", "--force", "--reason", "x"),
+    ):
+        done = run_cli(home, *args)
+        assert done.returncode == 0, (args, done.stderr[-2000:])
+
+
+def test_server_import_copies_an_embedded_store_once_and_refuses_a_different_model(
+    team: Team, tmp_path: Path
+) -> None:
+    generate(400, seed=7).to_csv(tmp_path / "local.csv", index=False)
+    home = tmp_path / "mine" / ".mlcycle"
+    _embedded_store(home, "localmodel", tmp_path / "local.csv")
+
+    first = as_user(team, "mona", "server", "import", str(home), "--json")
+    assert first.returncode == 0, first.stderr[-3000:]
+    done = json.loads(first.stdout)
+    assert (done["datasets_added"], done["versions_copied"]) == (["local@1"], ["localmodel/1"])
+    assert "localmodel@production -> 1" in done["aliases_set"] and done["events_copied"] == 1
+    with registry_as(team, "mona") as client:
+        version = client.get_model_version_by_alias("localmodel", "production")
+        assert version.tags["mlcycle.copied_from"].endswith(" localmodel/1")
+    listed = json.loads(as_user(team, "mona", "data", "list", "local", "--json").stdout)
+    assert [v["ref"] for v in listed] == ["local@1"]
+    history = json.loads(as_user(team, "mona", "models", "history", "localmodel", "--json").stdout)
+    assert [(e["alias"], e["to_version"], e["reason"]) for e in history] == [
+        ("production", "1", "x")
+    ]
+
+    again = as_user(team, "mona", "server", "import", str(home), "--json")
+    assert again.returncode == 0, again.stderr[-3000:]
+    done = json.loads(again.stdout)
+    assert done["datasets_skipped"] == ["local@1"] and done["versions_skipped"] == ["localmodel/1"]
+    assert (done["datasets_added"], done["versions_copied"], done["aliases_set"]) == ([], [], [])
+    assert done["events_copied"] == 0
+
+    _ensure_a_version(team)  # the server's own nace, trained there
+    other = tmp_path / "other" / ".mlcycle"
+    _embedded_store(other, "nace", tmp_path / "local.csv")
+    said = one_sentence(as_user(team, "mona", "server", "import", str(other)))
+    assert "already holds a different model named nace" in said, said
+    missing = one_sentence(as_user(team, "mona", "server", "import", str(tmp_path / "nothing")))
+    assert "does not exist" in missing, missing
+    not_a_store = one_sentence(as_user(team, "mona", "server", "import", str(tmp_path)))
+    assert "holds no embedded MLflow store" in not_a_store, not_a_store
+    down = f"http://127.0.0.1:{_free_port()}"
+    silent = as_user(team, "mona", "server", "import", str(home), "--url", down)
+    assert f"{down} does not answer" in one_sentence(silent)
+    wrong = run_cli(team.client, "server", "import", str(home), extra_env={
+        **signed_in(team, "mona"), "MLFLOW_TRACKING_PASSWORD": "not-it"})  # fmt: skip
+    assert "refused the credentials" in one_sentence(wrong)

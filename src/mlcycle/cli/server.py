@@ -164,3 +164,28 @@ def login(
     typer.echo(f"Signed in to {url} as {user} (credentials saved in {saved}).")
     typer.echo(f"Point the project at it: export MLFLOW_TRACKING_URI={url.rstrip('/')}, "
                "or tracking_uri in its mlcycle.yaml.")  # fmt: skip
+
+
+@app.command("import")
+def import_store(
+    source: str = typer.Argument(
+        ..., help="The embedded store: a project home holding mlflow.db, or a sqlite:/// URI."
+    ),
+    url: str | None = _URL,
+    json_out: bool = _JSON,
+) -> None:
+    """Copy an embedded store (datasets, models, aliases, audit) into the server, once."""
+    from mlcycle.loop.move_in import import_store as move_in
+
+    done = move_in(source, _url(url))
+    if json_out:
+        print_json(done.to_dict())
+        return
+    typer.echo(f"Imported {done.source} into {done.target}:")
+    typer.echo(f"  datasets  {len(done.datasets_added)} added, "
+               f"{len(done.datasets_skipped)} already there")  # fmt: skip
+    typer.echo(f"  versions  {len(done.versions_copied)} copied, "
+               f"{len(done.versions_skipped)} already there")  # fmt: skip
+    typer.echo(f"  aliases   {len(done.aliases_set)} set"
+               + (f" ({', '.join(done.aliases_set)})" if done.aliases_set else ""))  # fmt: skip
+    typer.echo(f"  events    {done.events_copied} copied")

@@ -109,6 +109,24 @@ def acting_user() -> str:
     return read_mlflow_creds().username or getpass.getuser()
 
 
+@contextlib.contextmanager
+def pointed_at(uri: str) -> Iterator[None]:
+    """MLflow, and settings that name ``uri``, on that store for the block; then back.
+
+    Settings prefer ``MLFLOW_TRACKING_URI`` to their own ``tracking_uri`` unless it is
+    marked as mlcycle's; marking it here lets one process read one store and write the
+    other (a copy, an import), whatever the user exported.
+    """
+    import mlflow
+
+    with tracking_restored():
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        os.environ[TRACKING_URI_ENV] = uri
+        os.environ[OWN_TRACKING_URI_ENV] = uri
+        yield
+
+
 def ensure_experiment(name: str, settings: Settings | None = None) -> str:
     """Create the experiment if needed (artifacts under home when embedded); return its id."""
     import mlflow

@@ -6,8 +6,19 @@
   :mod:`~mlcycle.loop.mlproject` retrains models trained by the user's own code).
 - :mod:`~mlcycle.loop.demo`: the steps of ``mlcycle demo``, on an example project of
   :mod:`~mlcycle.loop.examples`, with the HTTP client of :mod:`~mlcycle.loop.traffic`.
+- :mod:`~mlcycle.loop.move_in`: ``mlcycle server import``, an embedded store copied into
+  the team server (datasets through the server layer, models through the registry).
 
 Submodules are imported where used (they import the stages: pandas, MLflow).
 """
 
-__all__ = ["demo", "examples", "labelled", "mlproject", "retrain", "traffic", "training_set"]
+__all__ = [
+    "demo",
+    "examples",
+    "labelled",
+    "mlproject",
+    "move_in",
+    "retrain",
+    "traffic",
+    "training_set",
+]

@@ -10,9 +10,7 @@ same rows.
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +18,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from mlcycle.core.errors import InvalidInput, Unavailable
 from mlcycle.core.settings import Settings, get_settings
-from mlcycle.core.tracking import ensure_experiment, tracking_restored
+from mlcycle.core.tracking import ensure_experiment, pointed_at
 from mlcycle.data.holdout import find_holdout, store_copy
 from mlcycle.registry.holdouts import judging_holdout
 from mlcycle.registry.manifest import download_verified
 from mlcycle.registry.ops import VersionInfo, register, resolve
 from mlcycle.registry.refs import ModelRef
+
+COPIED_FROM_TAG = "mlcycle.copied_from"  # on a copy: "SOURCE_URI NAME/VERSION"
 
 
 @dataclass(frozen=True)
@@ -46,17 +46,6 @@ def public_uri(uri: str) -> str:
         netloc = f"{host}:{parts.port}" if parts.port else host
         return urlunsplit(parts._replace(netloc=netloc))
     return uri
-
-
-@contextlib.contextmanager
-def _tracking(uri: str) -> Iterator[None]:
-    """Point MLflow at ``uri`` for the block, then back where it was."""
-    import mlflow
-
-    with tracking_restored():
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        yield
 
 
 def _target_settings(uri: str, settings: Settings) -> Settings:
@@ -81,7 +70,7 @@ def copy_version(ref: str, to_tracking_uri: str, settings: Settings | None = Non
         bundle = _export(info, Path(tmp))
         target = _target_settings(to_tracking_uri, settings)
         try:
-            with _tracking(to_tracking_uri):
+            with pointed_at(to_tracking_uri):
                 run_id, version = _import(info, bundle, public_uri(source_uri), target)
                 copied = False
                 if holdout is not None and (
@@ -135,7 +124,7 @@ def _import(
 
     client = MlflowClient()
     origin = {
-        "mlcycle.copied_from": f"{source_uri} {info.name}/{info.version}",
+        COPIED_FROM_TAG: f"{source_uri} {info.name}/{info.version}",
         "mlcycle.copied_from_run": info.run_id or "",
     }
     experiment = ensure_experiment(settings.experiment_name, settings)
