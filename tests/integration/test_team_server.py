@@ -184,7 +184,7 @@ def test_wrong_password_unknown_server_and_busy_port_are_one_sentence(team: Team
     assert f"{down} does not answer" in one_sentence(silent)
     port = team.url.rsplit(":", 1)[1]
     busy = _server(team.client.parent / "other", "start", "--port", port)
-    assert f"Port {port}" in one_sentence(busy)
+    assert f"Cannot listen on 127.0.0.1:{port}" in one_sentence(busy)
     no_password = _server(team.client.parent / "other", "start", "--port", "1", password=None)
     assert "MLCYCLE_SERVER_ADMIN_PASSWORD" in one_sentence(no_password)
     refused_db = f"postgresql://someone:secret@127.0.0.1:{_free_port()}/mlflow"

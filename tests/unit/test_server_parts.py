@@ -12,6 +12,7 @@ from mlflow.exceptions import MlflowException, RestException
 from mlcycle.core.errors import ErrorCode, InvalidInput, Unauthorized, Unavailable
 from mlcycle.core.lock import PREFIX
 from mlcycle.core.tracking import server_refusal
+from mlcycle.core.urls import hide_password
 from mlcycle.registry.ops import CHALLENGER
 from mlcycle.server import auth_app, process, roles
 from mlcycle.server.config import ADMIN_PASSWORD_ENV, admin_password
@@ -36,10 +37,10 @@ def test_the_admin_password_comes_from_a_file_or_the_environment_never_a_default
 
 
 def test_database_urls_are_checked_and_never_shown_with_their_password() -> None:
-    assert process._redacted("postgresql://me:secret@db:5432/mlflow") == (
+    assert hide_password("postgresql://me:secret@db:5432/mlflow") == (
         "postgresql://me:***@db:5432/mlflow"
     )
-    assert process._redacted("postgresql://db/mlflow") == "postgresql://db/mlflow"
+    assert hide_password("postgresql://db/mlflow") == "postgresql://db/mlflow"
     users = process._sibling_database("postgresql://me:pw@db/mlflow?sslmode=require", "_users")
     assert users == "postgresql://me:pw@db/mlflow_users"
     with pytest.raises(InvalidInput, match="PostgreSQL URL") as said:

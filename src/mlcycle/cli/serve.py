@@ -41,10 +41,10 @@ def serve(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from mlcycle.core.ports import check_port
     from mlcycle.core.settings import get_settings
     from mlcycle.core.tracking import use_tracking
     from mlcycle.registry.ops import resolve
-    from mlcycle.serve.listen import check_port
     from mlcycle.serve.runner import run_server
 
     settings = get_settings()

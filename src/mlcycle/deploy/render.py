@@ -11,9 +11,7 @@ project: ``make manifests`` writes it and a test checks that it is up to date.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +21,7 @@ import yaml
 
 from mlcycle import __version__
 from mlcycle.core.errors import InvalidInput
+from mlcycle.core.files import atomic_write_text
 from mlcycle.core.settings import Settings, cases_path, project_source
 from mlcycle.deploy import overlay
 
@@ -208,15 +207,9 @@ def _write(result: RenderResult, relative: Path, text: str) -> None:
     path = result.out / relative
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        atomic_write_text(path, text)
     except OSError as exc:
         raise InvalidInput(
             f"Cannot write {path}: {exc.strerror or exc}; choose a writable folder with -o."
         ) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
     result.files.append(relative)

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from mlcycle.core.errors import ErrorCode, MlcycleError
+from mlcycle.core.ports import new_socket
 
 # uvicorn's exit status for a worker that cannot start: its supervisor then stops
 # instead of restarting the worker over and over.
@@ -24,25 +24,6 @@ STARTUP_FAILURE = 3
 def spreads_connections() -> bool:
     """True where sockets sharing a port with SO_REUSEPORT share its connections."""
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
-
-
-def check_port(host: str, port: int) -> int:
-    """The port the server will listen on, or one sentence saying why it cannot.
-
-    Binding without ``SO_REUSEPORT`` fails while any server listens on the port, ours
-    included, so two servers never split one port's traffic. Port 0 picks a free
-    port here, once, for every worker.
-    """
-    try:
-        with _new_socket(host) as probe:
-            probe.bind((host, port))
-            return int(probe.getsockname()[1])
-    except OSError as exc:
-        raise MlcycleError(
-            f"Cannot listen on {host}:{port} ({exc.strerror or exc}); stop the server "
-            "using that port or choose another with --port.",
-            code=ErrorCode.UNAVAILABLE,
-        ) from exc
 
 
 @dataclass(frozen=True)
@@ -62,7 +43,7 @@ class WorkerSocket:
 
 def bind_worker_socket(host: str, port: int) -> socket.socket:
     """A socket bound with SO_REUSEPORT, for the worker unpickling it to listen on."""
-    sock = _new_socket(host)
+    sock = new_socket(host)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
@@ -70,11 +51,4 @@ def bind_worker_socket(host: str, port: int) -> socket.socket:
         sock.close()
         print(f"A worker cannot listen on {host}:{port}: {exc.strerror or exc}.", file=sys.stderr)
         raise SystemExit(STARTUP_FAILURE) from None
-    return sock
-
-
-def _new_socket(host: str) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    # Restarting right after a stop must not wait for old connections in TIME_WAIT.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     return sock

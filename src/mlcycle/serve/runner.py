@@ -65,7 +65,7 @@ def one_native_thread() -> None:
 def run_server(ref: str, host: str, port: int, workers: int = 1) -> None:
     """Serve model ``ref`` (an alias is followed) on ``host:port`` until stopped.
 
-    ``port`` is one :func:`mlcycle.serve.listen.check_port` returned: free, and never 0,
+    ``port`` is one :func:`mlcycle.core.ports.check_port` returned: free, and never 0,
     since every worker must listen on the same one. SIGTERM stops the server gracefully
     and the process then exits with status 0.
     """

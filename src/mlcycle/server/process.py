@@ -19,7 +19,10 @@ from typing import Any
 import httpx
 
 from mlcycle.core.errors import InvalidInput, Unavailable
+from mlcycle.core.ports import check_port
 from mlcycle.core.private import private_dirs
+from mlcycle.core.processes import alive
+from mlcycle.core.urls import hide_password
 from mlcycle.server import postgres
 from mlcycle.server.config import (
     ServerSpec,
@@ -41,7 +44,7 @@ def start(spec: ServerSpec, admin_password: str) -> dict[str, Any]:
     running = status(spec.state)
     if running["running"]:
         raise InvalidInput(f"A server of {spec.state} already runs at {running['url']}.")
-    _check_port_free(spec.host, spec.port)
+    check_port(spec.host, spec.port)
     save_running(spec.state, {**spec_record(spec), "pid": 0})  # what stop needs to undo
     try:
         tracking, users = _databases(spec)
@@ -67,7 +70,7 @@ def stop(state: Path) -> bool:
     if record is None:
         return False
     pid = int(str(record.get("pid", 0)))
-    stopped = pid > 0 and _alive(pid)
+    stopped = pid > 0 and alive(pid)
     if stopped:
         os.killpg(pid, signal.SIGTERM)
         _wait_gone(pid)
@@ -85,13 +88,13 @@ def status(state: Path) -> dict[str, Any]:
         return {"state": str(state), "running": False, "url": None}
     spec = _spec(record)
     pid = int(str(record.get("pid", 0)))
-    alive = pid > 0 and _alive(pid)
+    running = pid > 0 and alive(pid)
     return {
         "state": str(state),
-        "running": alive,
-        "answering": alive and _answers(spec.url),
+        "running": running,
+        "answering": running and _answers(spec.url),
         "url": spec.url,
-        "pid": pid if alive else None,
+        "pid": pid if running else None,
         "database": "own PostgreSQL cluster" if spec.db is None else "external PostgreSQL",
         "artifacts": spec.artifacts_uri,
         "log": str(state / "server.log"),
@@ -125,7 +128,7 @@ def _create(tracking: str, users: str) -> None:
     except psycopg.Error as exc:
         said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise Unavailable(
-            f"PostgreSQL refused the connection to {_redacted(tracking)}: {said}."
+            f"PostgreSQL refused the connection to {hide_password(tracking)}: {said}."
         ) from None
 
 
@@ -134,7 +137,7 @@ def _sibling_database(url: str, suffix: str) -> str:
     if not url.startswith(("postgresql://", "postgresql+psycopg://")) or not name:
         raise InvalidInput(
             f"--db must be a PostgreSQL URL naming a database (postgresql://USER:PASSWORD@HOST"
-            f"/NAME), not {_redacted(url)!r}."
+            f"/NAME), not {hide_password(url)!r}."
         )
     return f"{base}/{name.split('?')[0]}{suffix}"
 
@@ -219,32 +222,11 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _check_port_free(host: str, port: int) -> None:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            raise InvalidInput(
-                f"Port {port} on {host} is in use; choose another with --port."
-            ) from None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
-
-
 def _wait_gone(pid: int) -> None:
     deadline = time.monotonic() + _STOP_S
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if _alive(pid):
+    if alive(pid):
         os.killpg(pid, signal.SIGKILL)
 
 
@@ -267,17 +249,6 @@ def _cluster_port(spec: ServerSpec) -> int:
     path = spec.state / "postgres-port"
     if path.exists():
         return int(path.read_text())
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = check_port("127.0.0.1", 0)
     path.write_text(str(port))
     return port
-
-
-def _redacted(url: str) -> str:
-    """``url`` without its password, for messages."""
-    head, sep, tail = url.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
-        return url
-    scheme, _, credentials = head.partition("//")
-    return f"{scheme}//{credentials.split(':', 1)[0]}:***@{tail}"

@@ -20,7 +20,9 @@ from typing import Any
 
 from mlcycle.core.errors import InvalidInput, Unavailable
 from mlcycle.core.private import private_dirs
+from mlcycle.core.processes import alive
 from mlcycle.core.settings import Settings
+from mlcycle.core.urls import hide_password
 
 WORKER_ATTR = "mlcycle.worker"  # "host:pid" of the process running a trial
 
@@ -41,14 +43,7 @@ class StorageSpec:
     @property
     def shown(self) -> str:
         """The URL with any password hidden, for messages and run parameters."""
-        if self.is_journal:
-            return self.url
-        from sqlalchemy.engine import make_url
-
-        try:
-            return make_url(self.url).render_as_string(hide_password=True)
-        except Exception:
-            return self.url.split("@")[-1]
+        return self.url if self.is_journal else hide_password(self.url)
 
     def open(self) -> Any:
         """The Optuna storage; an unreachable or unusable one is one clear error."""
@@ -156,7 +151,7 @@ def reap_dead_local_trials(study: Any, max_retry: int = 2) -> list[int]:
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = str(trial.user_attrs.get(WORKER_ATTR, ""))
         owner_host, _, pid = owner.rpartition(":")
-        if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+        if owner_host != host or not pid.isdigit() or alive(int(pid)):
             continue
         try:
             failed = study.tell(trial.number, state=TrialState.FAIL)
@@ -165,13 +160,3 @@ def reap_dead_local_trials(study: Any, max_retry: int = 2) -> list[int]:
         _retry(max_retry)(study, failed)
         reaped.append(trial.number)
     return reaped
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
