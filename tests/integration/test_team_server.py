@@ -8,17 +8,21 @@ import contextlib
 import json
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from mlflow import MlflowClient
 
 from mlcycle.server import postgres
 from mlcycle.tasks.text.generator import generate
-from tests.conftest import one_sentence, run_cli, write_project
+from tests.conftest import cli_env, one_sentence, run_cli, write_project
 
 pytestmark = pytest.mark.slow
 
@@ -223,6 +227,83 @@ def _ensure_a_version(team: Team) -> None:
     if not exists:
         done = as_user(team, "eddy", "train", "--data", str(team.client.parent / "first.csv"))
         assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _two_versions(team: Team) -> list[str]:
+    with registry_as(team, "mona") as client:
+        versions = [v.version for v in client.search_model_versions("name = 'nace'")]
+    for _ in range(2 - len(versions)):
+        data = str(team.client.parent / "first.csv")
+        done = as_user(team, "eddy", "train", "--data", data, "--json")
+        assert done.returncode == 0, done.stderr[-2000:]
+        versions.append(str(json.loads(done.stdout)["version"]))
+    return sorted(versions, key=int)[-2:]
+
+
+def _serving(team: Team, port: int, secret: str) -> subprocess.Popen[str]:
+    """``mlcycle serve`` of nace@production on the team server, signed in as a reader; it
+    would poll the registry only hourly, so a swap within seconds is the event's doing."""
+    env = {
+        **cli_env(team.client), **signed_in(team, "rita"),
+        "MLCYCLE_WEBHOOK_SECRET": secret, "MLCYCLE_SERVE__RELOAD_SECONDS": "3600",
+    }  # fmt: skip
+    command = [sys.executable, "-m", "mlcycle", "serve", "--model", "nace@production",
+               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    process = subprocess.Popen(command, env=env, cwd=team.client.parent, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    _until(lambda: _answering_version(port) is not None, process)
+    return process
+
+
+def _answering_version(port: int) -> str | None:
+    try:
+        shown = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+    except httpx.TransportError:
+        return None
+    return str(shown.json()["version"]) if shown.status_code == 200 else None
+
+
+def _until(condition, process: subprocess.Popen[str], limit_s: float = 120) -> None:
+    """Wait for ``condition`` (a guard against hanging, not a speed requirement)."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"mlcycle serve exited: {process.communicate()[1][-3000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not hold in time")
+        time.sleep(0.5)
+
+
+def test_serve_swaps_at_once_when_the_server_says_the_alias_moved(team: Team) -> None:
+    old, new = _two_versions(team)
+    promote = ("models", "promote", "nace", "--force", "--reason", "hook")
+    assert as_user(team, "mona", *promote, "--version", old).returncode == 0
+    secret, port = "a-webhook-secret-of-team", _free_port()
+    hook = f"http://127.0.0.1:{port}/hooks/registry"
+    refused = as_user(team, "mona", "server", "hook", "add", hook, "--secret-stdin",
+                      stdin=secret + "\n")  # fmt: skip
+    assert "administrator" in one_sentence(refused)  # MLflow: webhooks are admins' alone
+    added = as_user(team, "admin", "server", "hook", "add", hook, "--secret-stdin",
+                    stdin=secret + "\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr[-2000:]
+    process = _serving(team, port, secret)
+    try:
+        assert _answering_version(port) == old
+        moved = as_user(team, "mona", *promote, "--version", new)
+        assert moved.returncode == 0, moved.stderr[-2000:]
+        _until(lambda: _answering_version(port) == new, process)
+        forged = httpx.post(hook, json={"entity": "model_version_alias", "data": {}},
+                            headers={"X-MLflow-Signature": "v1,AAAA"})  # fmt: skip
+        assert forged.status_code == 401, forged.text
+        answer = httpx.post(f"http://127.0.0.1:{port}/predict", json={"texts": ["boulangerie"]})
+        assert answer.status_code == 200 and answer.json()["model"]["version"] == new, answer.text
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)
+        removed = as_user(team, "admin", "server", "hook", "remove", hook)
+        assert removed.returncode == 0, removed.stderr[-2000:]
+    listed = json.loads(as_user(team, "admin", "server", "hook", "list", "--json").stdout)
+    assert hook not in [h["url"] for h in listed]
 
 
 def _embedded_store(home: Path, model: str, csv: Path) -> None:

@@ -17,6 +17,11 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Users of the server and their roles.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+hook_app = typer.Typer(
+    help="Registry webhooks: the server tells mlcycle serve at once when an alias moves.",
+    no_args_is_help=True,
+)
+app.add_typer(hook_app, name="hook")
 
 _HOME = typer.Option(None, "--home", help="Project home whose server/ folder keeps its state.")
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
@@ -123,6 +128,59 @@ def user_list(url: str | None = _URL, json_out: bool = _JSON) -> None:
     for user in users:
         roles = ", ".join(user.roles) or "no role"
         typer.echo(f"{user.name:<24} {'admin' if user.admin else roles}")
+
+
+@hook_app.command("add")
+def hook_add(
+    target: str = typer.Argument(
+        ..., help="The served API's hook, http://HOST:PORT/hooks/registry."
+    ),
+    secret_stdin: bool = typer.Option(
+        False, "--secret-stdin", help="Read the secret from standard input."
+    ),
+    url: str | None = _URL,
+) -> None:
+    """Post alias events to a served API (needs an administrator's credentials).
+
+    The secret signs every event; give mlcycle serve the same one in
+    MLCYCLE_WEBHOOK_SECRET. Without --secret-stdin it is read from that variable.
+    """
+    from mlcycle.core.errors import InvalidInput
+    from mlcycle.serve.registry_events import SECRET_ENV
+    from mlcycle.server.hooks import add_hook
+
+    secret = sys.stdin.readline().strip() if secret_stdin else os.environ.get(SECRET_ENV, "")
+    if not secret:
+        raise InvalidInput(f"The webhook secret is not set; put it in {SECRET_ENV} or pass "
+                           "--secret-stdin.")  # fmt: skip
+    hook = add_hook(_url(url), target, secret)
+    typer.echo(f"{hook.url} is told of alias moves ({', '.join(hook.events)}).")
+
+
+@hook_app.command("remove")
+def hook_remove(
+    target: str = typer.Argument(..., help="The URL the hook posts to."), url: str | None = _URL
+) -> None:
+    """Stop posting events to a URL (needs an administrator's credentials)."""
+    from mlcycle.server.hooks import remove_hook
+
+    remove_hook(_url(url), target)
+    typer.echo(f"{target} is no longer told of alias moves.")
+
+
+@hook_app.command("list")
+def hook_list(url: str | None = _URL, json_out: bool = _JSON) -> None:
+    """The server's webhooks (needs an administrator's credentials)."""
+    from mlcycle.server.hooks import list_hooks
+
+    hooks = list_hooks(_url(url))
+    if json_out:
+        print_json([{"id": h.id, "url": h.url, "events": list(h.events), "active": h.active}
+                    for h in hooks])  # fmt: skip
+        return
+    for hook in hooks:
+        typer.echo(f"{hook.url:<48} {'active' if hook.active else 'disabled'}  "
+                   f"{', '.join(hook.events)}")  # fmt: skip
 
 
 def _state(home: Path | None) -> Path:

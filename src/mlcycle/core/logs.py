@@ -55,10 +55,12 @@ def quiet_library_defaults() -> None:
     """What MLflow reads from the environment, set before it is imported.
 
     MLflow otherwise gives its loggers a handler on stderr when imported (replacing
-    ours) and draws a progress bar per download. A variable the user set wins.
+    ours), draws a progress bar per download and, on a tracking server, writes a link to
+    each run it ends on stdout (where ``--json`` output goes). A variable the user set wins.
     """
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 def route_library_logs(home: Path) -> Path:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from mlcycle import __version__
+from mlcycle.core.errors import MlcycleError
 from mlcycle.core.settings import Settings, get_settings
 from mlcycle.data.predlog import log_roots
 from mlcycle.serve.answers import AnyPredictor
@@ -36,6 +37,7 @@ from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PredictService
 from mlcycle.serve.predictors import predictor_factory
 from mlcycle.serve.recorder import Recorder
+from mlcycle.serve.registry_events import HOOK_PATH, SECRET_ENV, RegistryEvents
 from mlcycle.serve.routes import (
     Services,
     add_error_handlers,
@@ -105,7 +107,8 @@ def create_app(
     )  # fmt: skip
     follower = None if model is not None else _follower(holder, settings, metrics)
     limits = Limits.from_settings(serve)
-    auth = Authenticator(serve.auth)
+    events = _registry_events(holder.ref, follower)
+    auth = Authenticator(serve.auth, signed_paths=(HOOK_PATH,) if events else ())
     services = Services(
         holder=holder,
         predict=PredictService(holder, limits, recorder),
@@ -117,6 +120,7 @@ def create_app(
         follower=follower,
         limits=limits,
         kind="text" if task.text_column is not None else task.kind,
+        events=events,
     )
     app = FastAPI(
         title="mlcycle prediction API",
@@ -200,6 +204,25 @@ def _follower(holder: ModelHolder, settings: Settings, metrics: Metrics | None) 
         trigger=Path(run_dir) / "reload" if run_dir else None,
         on_reload=reloaded,
     )  # fmt: skip
+
+
+def _registry_events(ref: str, follower: AliasFollower | None) -> RegistryEvents | None:
+    """Alias events from a team server, when a secret is set and an alias is followed."""
+    from mlcycle.registry.refs import ModelRef
+
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret or follower is None or not _is_alias(ref):
+        return None
+    parsed = ModelRef.parse(ref)
+
+    def check() -> None:
+        follower.touch_trigger()  # the other workers check within a second
+        try:
+            follower.check(True)
+        except MlcycleError as exc:  # the next poll tries again
+            log.warning("Cannot check %s in the registry: %s", ref, exc.message)
+
+    return RegistryEvents(secret, parsed.name, str(parsed.alias), check)
 
 
 def _is_alias(ref: str) -> bool:

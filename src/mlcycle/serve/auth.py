@@ -34,9 +34,15 @@ def generate_api_key() -> str:
 class Authenticator:
     """Tells which named key a request carries, or refuses it with 401/403."""
 
-    def __init__(self, settings: AuthSettings) -> None:
+    def __init__(self, settings: AuthSettings, signed_paths: tuple[str, ...] = ()) -> None:
+        """
+        Args:
+            settings: The keys and the paths open to all.
+            signed_paths: Paths whose requests carry a signature of their own instead
+                of a key (a team server's registry events).
+        """
         self.enabled = settings.enabled
-        self.open_paths = frozenset(settings.open_paths)
+        self.open_paths = frozenset(settings.open_paths) | frozenset(signed_paths)
         self._names = {key.digest: name for name, key in settings.keys.items()}
         # The keys that may use /admin and label any request.
         self.admin_names = frozenset(n for n, key in settings.keys.items() if key.role == ADMIN)

@@ -26,7 +26,7 @@ from mlcycle.serve.validation import check_declared_length
 # probing random paths cannot grow the metrics without bound.
 ROUTES = frozenset(
     ["/predict", "/feedback", "/admin/reload", "/health", "/ready", "/metrics", "/",
-     "/docs", "/openapi.json"]
+     "/docs", "/openapi.json", "/hooks/registry"]
 )  # fmt: skip
 API_KEY_SCOPE = "mlcycle.api_key"
 ANSWER_SCOPE = "mlcycle.answer"

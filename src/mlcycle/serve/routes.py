@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -25,6 +26,7 @@ from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PREDICT_PATH, PredictService, body_chunks
 from mlcycle.serve.recorder import Recorder
+from mlcycle.serve.registry_events import HOOK_PATH, RegistryEvents
 from mlcycle.serve.responses import INTERNAL_ERROR, HttpError
 from mlcycle.serve.schemas import (
     ErrorBody,
@@ -75,6 +77,7 @@ class Services:
     follower: AliasFollower | None
     limits: Limits
     kind: str = "text"  # the task's answers: text, classification or regression
+    events: RegistryEvents | None = None  # alias events from a team server's webhook
 
 
 _SUMMARIES = {
@@ -103,6 +106,8 @@ def add_routes(app: FastAPI, services: Services) -> None:
     _add_data_routes(app, services)
     _add_admin_routes(app, services)
     _add_probe_routes(app, services)
+    if services.events is not None:
+        _add_event_route(app, services.events, services.limits)
     document_model(app, services)
 
 
@@ -186,6 +191,24 @@ def _add_admin_routes(app: FastAPI, services: Services) -> None:
             recorder.update_metrics()
             text, content_type = metrics.render()
             return Response(text, media_type=content_type)
+
+
+def _add_event_route(app: FastAPI, events: RegistryEvents, limits: Limits) -> None:
+    """/hooks/registry: a team server's signed alias events (mlcycle.serve.registry_events)."""
+
+    @app.post(
+        HOOK_PATH, summary="A registry event from the tracking server (signed)",
+        response_model=None, responses=_errors(401, 408, 413, 422),
+    )  # fmt: skip
+    async def registry_event(request: Request) -> Response:
+        body = await read_body(body_chunks(request.receive, limits.body_timeout_s), limits)
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        done = events.receive(headers, body)
+        # Answered before the check runs: MLflow's delivery does not wait on a model load.
+        task = BackgroundTask(run_in_threadpool, events.check) if done["accepted"] else None
+        response = _json(202 if done["accepted"] else 200, done)
+        response.background = task
+        return response
 
 
 def _add_probe_routes(app: FastAPI, services: Services) -> None:

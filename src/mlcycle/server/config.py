@@ -2,12 +2,14 @@
 
 Everything the server keeps lives in its state folder (``HOME/server``): the auth app's
 configuration (it names the user database, password included, so it is owner-only),
-the key that signs the web UI's sessions, the PostgreSQL password, the log and
+the keys that sign the web UI's sessions and encrypt webhook secrets, the PostgreSQL
+password, the log and
 ``server.json`` (the running server's process and address).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -90,9 +92,21 @@ def write_auth_config(state: Path, database_uri: str) -> Path:
 
 def session_secret(state: Path) -> str:
     """The key the web UI signs sessions with: one per server, kept across restarts."""
-    path = state / "session-secret"
+    return _kept_secret(state, "session-secret", secrets.token_urlsafe(32))
+
+
+def webhook_key(state: Path) -> str:
+    """The key MLflow encrypts webhook secrets with in its store (a Fernet key).
+
+    Kept across restarts: with a new key, the stored secrets could no longer be read.
+    """
+    return _kept_secret(state, "webhook-key", base64.urlsafe_b64encode(os.urandom(32)).decode())
+
+
+def _kept_secret(state: Path, name: str, new: str) -> str:
+    path = state / name
     if not path.exists():
-        atomic_write_text(private_dirs(state) / path.name, secrets.token_urlsafe(32))
+        atomic_write_text(private_dirs(state) / name, new)
     return path.read_text().strip()
 
 

@@ -30,6 +30,7 @@ from mlcycle.server.config import (
     save_running,
     session_secret,
     spec_record,
+    webhook_key,
     write_auth_config,
 )
 
@@ -154,7 +155,24 @@ def _server_env(spec: ServerSpec, tracking: str, users: str, password: str) -> d
         # MLflow's job runner (GenAI scorers, prompt optimisation: nothing mlcycle uses)
         # is seven more processes that take a minute to start on two cores.
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        **_webhook_env(spec),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    }
+
+
+def _webhook_env(spec: ServerSpec) -> dict[str, str]:
+    """Let registry webhooks reach served APIs on the team's own network.
+
+    MLflow posts only to public https addresses by default (against SSRF); a team's
+    served APIs sit on private addresses. Only an administrator may register a webhook
+    (MLflow's rule), so the wider reach is theirs alone.
+    """
+    return {
+        "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+        "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+        "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": webhook_key(spec.state),
+        # Each worker caches the webhook list; a new one is seen within seconds, not 60.
+        "MLFLOW_WEBHOOK_CACHE_TTL": "5",
     }
 
 

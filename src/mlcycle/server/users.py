@@ -12,15 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mlcycle.core.errors import ErrorCode, InvalidInput, NotFound, Unauthorized
-from mlcycle.core.tracking import server_refusal
+from mlcycle.core.errors import InvalidInput, NotFound
+from mlcycle.server.admin import as_admin, needs_admin
 from mlcycle.server.roles import DESCRIPTIONS, GRANTS, WORKSPACE, check_role
 
 MIN_PASSWORD = 12
-_NEEDS_ADMIN = (
-    "Managing the users of {url} needs an administrator's credentials "
-    "(MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)."
-)
+_WHAT = "Managing the users"
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ def list_users(url: str) -> list[User]:
         users = _users(client)
     caller = read_mlflow_creds().username
     if not any(user.name == caller and user.admin for user in users):
-        raise Unauthorized(_NEEDS_ADMIN.format(url=url), forbidden=True)
+        raise needs_admin(_WHAT, url)
     return users
 
 
@@ -97,17 +94,10 @@ def _ensure_roles(client: Any) -> dict[str, int]:
 @contextlib.contextmanager
 def _answering(url: str) -> Iterator[Any]:
     """An admin client of ``url``; MLflow's failures said as one sentence naming ``url``."""
-    from mlflow.exceptions import MlflowException
     from mlflow.server.auth.client import AuthServiceClient
 
-    try:
+    with as_admin(url, _WHAT):
         yield AuthServiceClient(url)
-    except MlflowException as exc:
-        said = server_refusal(exc, url)
-        if isinstance(said, Unauthorized) and said.code == ErrorCode.FORBIDDEN:
-            raise Unauthorized(_NEEDS_ADMIN.format(url=url), forbidden=True) from None
-        said = said or InvalidInput(f"The server at {url} said: {_first_line(exc.message)}")
-        raise said from None
 
 
 def _role(role: str) -> str:
@@ -115,7 +105,3 @@ def _role(role: str) -> str:
         return check_role(role)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-
-
-def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else "no answer"
