@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import optuna
+import psycopg
 import pytest
 from mlflow import MlflowClient
+from optuna.trial import TrialState
 
 from mlcycle.server import postgres
 from mlcycle.tasks.text.generator import generate
@@ -304,6 +307,21 @@ def test_serve_swaps_at_once_when_the_server_says_the_alias_moved(team: Team) ->
         assert removed.returncode == 0, removed.stderr[-2000:]
     listed = json.loads(as_user(team, "admin", "server", "hook", "list", "--json").stdout)
     assert hook not in [h["url"] for h in listed]
+
+
+def test_tuning_studies_live_on_the_servers_postgresql(team: Team, tmp_path: Path) -> None:
+    shown = _server(team.state.parent, "tuning-url", password=None)
+    url = shown.stdout.strip()
+    assert url.startswith("postgresql://mlcycle_tune:"), shown.stderr
+    (tmp_path / "space.yaml").write_text("dim: [4, 8]\nepoch: [1, 2]\n")
+    done = as_user(team, "eddy", "tune", "--storage", url, "--study", "team", "--trials", "4",
+                   "--workers", "2", "--space", str(tmp_path / "space.yaml"),
+                   "--data", str(team.client.parent / "first.csv"), "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = optuna.load_study(study_name="team", storage=url)
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 4
+    with pytest.raises(psycopg.OperationalError, match="permission denied"):
+        psycopg.connect(url.rsplit("/", 1)[0] + "/mlflow", connect_timeout=10).close()
 
 
 def _embedded_store(home: Path, model: str, csv: Path) -> None:

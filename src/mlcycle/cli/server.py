@@ -85,9 +85,18 @@ def status(home: Path | None = _HOME, json_out: bool = _JSON) -> None:
         answering = "answering" if shown["answering"] else "NOT answering (see its log)"
         typer.echo(f"Running at {shown['url']}, pid {shown['pid']}, {answering}; "
                    f"{shown['database']}, artifacts in {shown['artifacts']}.")  # fmt: skip
+        typer.echo(f"Tuning storage: {shown['tuning_storage']} (mlcycle server tuning-url).")
     else:
         typer.echo(f"No server running for {shown['state']}.")
     raise typer.Exit(0 if shown["running"] and shown.get("answering") else 1)
+
+
+@app.command("tuning-url")
+def tuning_url(home: Path | None = _HOME) -> None:
+    """Print the tuning storage's URL, password included, for tune.storage or --storage."""
+    from mlcycle.server.process import tuning_url as url_of
+
+    typer.echo(url_of(_state(home)))
 
 
 @user_app.command("add")

@@ -22,6 +22,8 @@ from mlcycle.core.errors import Unavailable
 from mlcycle.core.private import private_dirs, private_file
 
 ROLE = "mlcycle"
+TUNING_ROLE = "mlcycle_tune"  # owns the tuning database only: what clients are given
+TUNING_DATABASE = "optuna"
 PACKAGE_HINT = "install PostgreSQL's server (Debian: apt-get install postgresql), or pass --db"
 _TIMEOUT_S = 120
 
@@ -39,9 +41,18 @@ class Cluster:
         """PostgreSQL's own log, beside its data (where its account can write)."""
         return self.data.with_name(f"{self.data.name}.log")
 
+    @property
+    def tuning_password_file(self) -> Path:
+        return self.password_file.with_name("tuning-password")
+
     def url(self, database: str) -> str:
         password = self.password_file.read_text().strip()
         return f"postgresql://{ROLE}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def tuning_url(self, host: str) -> str:
+        """The tuning database's URL for clients reaching this machine as ``host``."""
+        password = self.tuning_password_file.read_text().strip()
+        return f"postgresql://{TUNING_ROLE}:{password}@{host}:{self.port}/{TUNING_DATABASE}"
 
 
 def binaries() -> Path:
@@ -84,9 +95,16 @@ def ensure(cluster: Cluster) -> None:
         pwfile.unlink(missing_ok=True)
 
 
-def start(cluster: Cluster) -> None:
-    """Start the cluster on its port (loopback only) and wait until it accepts clients."""
-    options = f"-p {cluster.port} -k {cluster.data} -c listen_addresses=127.0.0.1"
+def start(cluster: Cluster, listen: str = "127.0.0.1") -> None:
+    """Start the cluster on its port and wait until it accepts clients.
+
+    Args:
+        cluster: The cluster.
+        listen: The addresses to listen on; beyond loopback, only the tuning role may
+            connect from elsewhere, to the tuning database (``allow_tuning_clients``).
+    """
+    listen = "*" if any(every in listen.split(",") for every in ("0.0.0.0", "::")) else listen
+    options = f"-p {cluster.port} -k {cluster.data} -c listen_addresses={listen}"
     if not cluster.log.exists():
         cluster.log.touch(mode=0o600)
         _give_to_server_account(cluster.log)
@@ -119,6 +137,44 @@ def create_database(url: str, name: str) -> None:
         found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
         if found.fetchone() is None:
             connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def add_tuning_role(cluster: Cluster, keep_out: tuple[str, ...]) -> None:
+    """The tuning database and its own role (password generated once, owner-only).
+
+    Optuna's workers connect to PostgreSQL directly, so they get a role that owns the
+    tuning database and cannot even connect to the databases of ``keep_out``: the
+    tracking and user stores stay behind MLflow's server.
+    """
+    import psycopg
+
+    if not cluster.tuning_password_file.exists():
+        private_file(cluster.tuning_password_file).write_text(secrets.token_urlsafe(24) + "\n")
+    password = cluster.tuning_password_file.read_text().strip()
+    with psycopg.connect(cluster.url("postgres"), autocommit=True, connect_timeout=10) as db:
+        found = db.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (TUNING_ROLE,))
+        verb = "ALTER" if found.fetchone() else "CREATE"
+        statement = f"{verb} ROLE {TUNING_ROLE} LOGIN PASSWORD {{}}"
+        db.execute(psycopg.sql.SQL(statement).format(psycopg.sql.Literal(password)))
+    create_database(cluster.url("postgres"), TUNING_DATABASE)
+    with psycopg.connect(cluster.url("postgres"), autocommit=True, connect_timeout=10) as db:
+        db.execute(f"ALTER DATABASE {TUNING_DATABASE} OWNER TO {TUNING_ROLE}")
+        for name in keep_out:  # PostgreSQL lets every role connect to every database
+            db.execute(f'REVOKE CONNECT ON DATABASE "{name}" FROM PUBLIC')
+    _allow_tuning_clients(cluster)
+
+
+def _allow_tuning_clients(cluster: Cluster) -> None:
+    """Let the tuning role reach the tuning database from other machines (password only).
+
+    Read when the cluster starts; it listens beyond loopback only when the server does.
+    """
+    hba = cluster.data / "pg_hba.conf"
+    line = f"host {TUNING_DATABASE} {TUNING_ROLE} all scram-sha-256"
+    if line not in hba.read_text().splitlines():
+        with hba.open("a") as out:  # appending keeps the file its account's
+            out.write(line + "\n")
+        _run(binaries() / "pg_ctl", "-D", str(cluster.data), "reload")
 
 
 def _run(*argv: str | Path) -> None:

@@ -98,34 +98,63 @@ def status(state: Path) -> dict[str, Any]:
         "pid": pid if running else None,
         "database": "own PostgreSQL cluster" if spec.db is None else "external PostgreSQL",
         "artifacts": spec.artifacts_uri,
+        "tuning_storage": _shown_tuning_url(state),
         "log": str(state / "server.log"),
     }
+
+
+def tuning_url(state: Path) -> str:
+    """Where ``mlcycle tune`` keeps its studies on this server's PostgreSQL (password in).
+
+    The own cluster's tuning role owns only that database; with ``--db``, it is a
+    sibling database on the same server, reached with the same credentials.
+    """
+    record = read_running(state)
+    if record is None:
+        raise InvalidInput(f"No server was started from {state}; run mlcycle server start.")
+    spec = _spec(record)
+    if spec.db is not None:
+        return _sibling_database(spec.db, "_optuna")
+    host = socket.gethostname() if spec.host in ("0.0.0.0", "::") else spec.url.split("//")[1]
+    return _cluster(spec).tuning_url(host.rsplit(":", 1)[0])
+
+
+def _shown_tuning_url(state: Path) -> str | None:
+    try:
+        return hide_password(tuning_url(state))
+    except OSError:  # a server started before mlcycle made one: the next start does
+        return None
 
 
 def _databases(spec: ServerSpec) -> tuple[str, str]:
     """The tracking store's and the user store's URLs (both PostgreSQL), created if new."""
     if spec.db is not None:
         users = _sibling_database(spec.db, "_users")
-        _create(spec.db, users)
+        _create(spec.db, users, _sibling_database(spec.db, "_optuna"))
         return spec.db, users
     cluster = _cluster(spec)
     postgres.ensure(cluster)
     if not postgres.running(cluster):
-        postgres.start(cluster)
-    for name in ("mlflow", "mlflow_users"):
+        # Tuning workers on other machines reach its tuning database where the server is.
+        loopback = spec.host in ("127.0.0.1", "localhost", "::1")
+        postgres.start(cluster, "127.0.0.1" if loopback else f"127.0.0.1,{spec.host}")
+    stores = ("mlflow", "mlflow_users")
+    for name in stores:
         postgres.create_database(cluster.url("postgres"), name)
+    postgres.add_tuning_role(cluster, keep_out=stores)
     return cluster.url("mlflow"), cluster.url("mlflow_users")
 
 
-def _create(tracking: str, users: str) -> None:
-    """Create the user database beside an external tracking database."""
+def _create(tracking: str, *siblings: str) -> None:
+    """Create the user and tuning databases beside an external tracking database."""
     import psycopg
 
-    server = users.rsplit("/", 1)[0] + "/postgres"
+    server = tracking.rsplit("/", 1)[0] + "/postgres"
     try:
         with psycopg.connect(tracking, connect_timeout=10):
             pass
-        postgres.create_database(server, users.rsplit("/", 1)[1])
+        for sibling in siblings:
+            postgres.create_database(server, sibling.rsplit("/", 1)[1])
     except psycopg.Error as exc:
         said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise Unavailable(
