@@ -21,6 +21,7 @@ from mlcycle.cli import (
     loadtest,
     models,
     monitor,
+    predict,
     retrain,
     serve,
     server,
@@ -44,6 +45,7 @@ app.command("train")(train.train)
 app.command("tune")(tune.tune)
 app.add_typer(serve.app, name="serve")
 app.command("loadtest")(loadtest.loadtest)
+app.command("predict")(predict.predict)
 app.add_typer(monitor.app, name="monitor")
 app.command("retrain")(retrain.retrain)
 app.add_typer(deploy_commands.app, name="deploy")

@@ -6,11 +6,14 @@ import them from here (the CLI's shared surface), never from each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["console", "print_move", "print_retrain", "print_training", "progress", "table"]
+__all__ = [
+    "console", "print_move", "print_retrain", "print_training", "progress", "rows_progress",
+    "table",
+]  # fmt: skip
 
 
 def console(stderr: bool = False) -> Any:
@@ -49,6 +52,18 @@ def progress(out: Any) -> Iterator[Any]:
             bar.update(task, visible=message.startswith("Training"))
 
         yield Reporter(step, lambda fraction: bar.update(task, completed=fraction))
+
+
+@contextmanager
+def rows_progress(out: Any) -> Iterator[Callable[[int, int | None], None]]:
+    """A bar of rows done (of the total, once known) drawing on ``out``; yields its
+    update function."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=out, transient=True) as bar:
+        task = bar.add_task("Scoring", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def print_training(out: Any, result: Any) -> None:

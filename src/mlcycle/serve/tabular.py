@@ -53,7 +53,7 @@ class TabularPredictor:
         max_value_chars: int = 256,
     ) -> None:
         self.served = served
-        self.model = _Rows(served.model)
+        self.model = RowModel(served.model)
         self.regression = served.task == "regression"
         self.n_labels = 0 if self.regression else len(served.model.labels)
         self._facts = LabelFacts.of(served.model.labels, labels)
@@ -187,7 +187,7 @@ class TabularPredictor:
         )
 
 
-class _Rows:
+class RowModel:
     """A tabular model as serving drives it: prepare each request, predict many at once.
 
     Models of the sklearn family prepare records into the estimator's matrix; any other

@@ -1,0 +1,67 @@
+"""Batch outputs appear whole or not at all, locally and behind an fsspec URL."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mlcycle.core.errors import InvalidInput
+from mlcycle.serve.batch_io import Output, output_format
+
+BATCH = pa.RecordBatch.from_pydict({"row": [0, 1], "code_1": ["5610A", "4711D"]})
+
+
+@pytest.mark.parametrize(
+    ("name", "chosen", "fmt"),
+    [("a.parquet", None, "parquet"), ("out/A.CSV", None, "csv"), ("s3://b/x.parquet", None,
+     "parquet"), ("scores", "csv", "csv")],
+)  # fmt: skip
+def test_the_format_comes_from_the_option_else_the_suffix(name, chosen, fmt) -> None:
+    assert output_format(name, chosen) == fmt
+
+
+@pytest.mark.parametrize("name", ["scores", "scores.xlsx", "dir.parquet/out"])
+def test_an_output_named_neither_way_is_refused(name: str) -> None:
+    with pytest.raises(InvalidInput, match=r"Name the output \.parquet or \.csv"):
+        output_format(name, None)
+
+
+def test_a_local_output_is_renamed_into_place_once_whole(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "out.parquet"
+    out = Output(str(target), "parquet", overwrite=False)
+    out.write(BATCH, {"mlcycle.model": "nace/3"})
+    assert not target.exists() and len(list(target.parent.iterdir())) == 1  # the partial
+    out.commit()
+    assert [p.name for p in target.parent.iterdir()] == ["out.parquet"]
+    table = pq.read_table(target)
+    assert table.num_rows == 2 and table.schema.metadata[b"mlcycle.model"] == b"nace/3"
+
+
+def test_a_discarded_output_leaves_nothing_and_an_existing_one_is_kept(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("before\n")
+    with pytest.raises(InvalidInput, match="exists; pass --overwrite"):
+        Output(str(target), "csv", overwrite=False)
+    out = Output(str(target), "csv", overwrite=True)
+    out.write(BATCH, {})
+    out.discard()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    assert target.read_text() == "before\n"
+
+
+def test_an_fsspec_output_is_uploaded_then_moved_onto_its_name() -> None:
+    fs = fsspec.filesystem("memory")
+    out = Output("memory://bucket/scores.parquet", "parquet", overwrite=False)
+    out.write(BATCH, {})
+    assert not fs.exists("/bucket/scores.parquet")
+    out.commit()
+    assert fs.ls("/bucket", detail=False) == ["/bucket/scores.parquet"]
+    assert pq.read_table(io.BytesIO(fs.cat("/bucket/scores.parquet"))).num_rows == 2
+    with pytest.raises(InvalidInput, match="exists; pass --overwrite"):
+        Output("memory://bucket/scores.parquet", "parquet", overwrite=False)
+    fs.rm("/bucket", recursive=True)
