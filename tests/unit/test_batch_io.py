@@ -65,3 +65,26 @@ def test_an_fsspec_output_is_uploaded_then_moved_onto_its_name() -> None:
     with pytest.raises(InvalidInput, match="exists; pass --overwrite"):
         Output("memory://bucket/scores.parquet", "parquet", overwrite=False)
     fs.rm("/bucket", recursive=True)
+
+
+def test_a_chunk_is_scored_a_slice_at_a_time_and_joined_in_order() -> None:
+    import numpy as np
+
+    from mlcycle.core.predictions import Prediction
+    from mlcycle.serve.batch import SLICE_ROWS, _predict
+
+    class Echo:
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def predict(self, texts, k):
+            self.calls.append(len(texts))
+            codes = np.array([[t, t] for t in texts])
+            return Prediction(codes, np.zeros((len(texts), 2)), np.array([not t for t in texts]))
+
+    texts = [str(i) for i in range(2 * SLICE_ROWS + 5)]
+    model = Echo()
+    got = _predict(model, texts, 2)
+    assert model.calls == [SLICE_ROWS, SLICE_ROWS, 5]
+    assert got.codes[:, 0].tolist() == texts and got.empty.shape == (len(texts),)
+    assert got.raw is None
