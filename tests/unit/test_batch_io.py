@@ -71,7 +71,7 @@ def test_a_chunk_is_scored_a_slice_at_a_time_and_joined_in_order() -> None:
     import numpy as np
 
     from mlcycle.core.predictions import Prediction
-    from mlcycle.serve.batch import SLICE_ROWS, _predict
+    from mlcycle.serve.batch import SLICE_ROWS, predict_chunk
 
     class Echo:
         def __init__(self) -> None:
@@ -84,7 +84,7 @@ def test_a_chunk_is_scored_a_slice_at_a_time_and_joined_in_order() -> None:
 
     texts = [str(i) for i in range(2 * SLICE_ROWS + 5)]
     model = Echo()
-    got = _predict(model, texts, 2)
+    got = predict_chunk(model, texts, 2)
     assert model.calls == [SLICE_ROWS, SLICE_ROWS, 5]
     assert got.codes[:, 0].tolist() == texts and got.empty.shape == (len(texts),)
     assert got.raw is None

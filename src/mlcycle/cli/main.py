@@ -27,6 +27,7 @@ from mlcycle.cli import (
     server,
     train,
     tune,
+    worker,
 )
 from mlcycle.cli import deploy as deploy_commands
 from mlcycle.core.errors import MlcycleError
@@ -46,6 +47,7 @@ app.command("tune")(tune.tune)
 app.add_typer(serve.app, name="serve")
 app.command("loadtest")(loadtest.loadtest)
 app.command("predict")(predict.predict)
+app.command("worker")(worker.worker)
 app.add_typer(monitor.app, name="monitor")
 app.command("retrain")(retrain.retrain)
 app.add_typer(deploy_commands.app, name="deploy")

@@ -32,6 +32,8 @@ from mlcycle.serve.feedback import FeedbackService
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.gateway import Gateway
 from mlcycle.serve.holder import ModelHolder
+from mlcycle.serve.job_routes import JobsApi, add_job_routes
+from mlcycle.serve.jobs import JobQueue
 from mlcycle.serve.journal import Journal, journal_folder
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PredictService
@@ -134,6 +136,8 @@ def create_app(
     app.state.follower = follower
     add_error_handlers(app)
     add_routes(app, services)
+    if serve.jobs.redis_url:
+        add_job_routes(app, _jobs_api(settings, holder.ref))
     swapped.append(lambda new, old: document_model(app, services))
     document_security(app, auth)
     app.add_middleware(
@@ -204,6 +208,13 @@ def _follower(holder: ModelHolder, settings: Settings, metrics: Metrics | None) 
         trigger=Path(run_dir) / "reload" if run_dir else None,
         on_reload=reloaded,
     )  # fmt: skip
+
+
+def _jobs_api(settings: Settings, ref: str) -> JobsApi:
+    jobs = settings.serve.jobs
+    assert jobs.redis_url is not None
+    folder = jobs.folder or settings.home / "jobs"
+    return JobsApi(JobQueue(jobs.redis_url, jobs.lease_seconds), folder.resolve(), ref)
 
 
 def _registry_events(ref: str, follower: AliasFollower | None) -> RegistryEvents | None:

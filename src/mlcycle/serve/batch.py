@@ -72,7 +72,7 @@ def score_file(
     served: ServedModel, source: Input, output: Output, job: Job, progress: Progress | None = None
 ) -> BatchResult:
     """Score every row of ``source`` into ``output``; the output appears only when whole."""
-    reader = _Reader(served, source, job)
+    reader = ChunkReader(served, source, job)
     metadata = {"mlcycle.model": f"{served.name}/{served.version}", "mlcycle.model_uri":
                 served.model_uri, "mlcycle.source": source.shown}  # fmt: skip
     start, done = time.perf_counter(), 0
@@ -93,12 +93,12 @@ def score_file(
     return BatchResult(model, done, output.target, output.format, seconds, job.workers)
 
 
-def _scored(served: ServedModel, reader: _Reader, job: Job):
+def _scored(served: ServedModel, reader: ChunkReader, job: Job):
     """(chunk, prediction) in input order, scored here or by forked workers."""
-    chunks = _numbered(read_chunks(reader.source, reader.columns, job.chunk_rows))
+    chunks = numbered(read_chunks(reader.source, reader.columns, job.chunk_rows))
     if job.workers <= 1:
         for first, batch in chunks:
-            yield batch, _predict(served.model, reader.inputs(batch, first, job), job.k)
+            yield batch, predict_chunk(served.model, reader.inputs(batch, first, job), job.k)
         return
     global _MODEL
     _MODEL = served.model  # the workers inherit it: no second load, no second download
@@ -115,7 +115,7 @@ def _scored(served: ServedModel, reader: _Reader, job: Job):
             yield first, future.result()
 
 
-def _numbered(chunks: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, pa.RecordBatch]]:
+def numbered(chunks: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, pa.RecordBatch]]:
     """Each chunk with the number of rows before it."""
     first = 0
     for batch in chunks:
@@ -124,10 +124,10 @@ def _numbered(chunks: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, pa.Record
 
 
 def _work(inputs: Any, k: int) -> Prediction | Values:
-    return _predict(_MODEL, inputs, k)
+    return predict_chunk(_MODEL, inputs, k)
 
 
-def _predict(model: Any, inputs: Any, k: int) -> Prediction | Values:
+def predict_chunk(model: Any, inputs: Any, k: int) -> Prediction | Values:
     """The model's answer for a chunk, scored ``SLICE_ROWS`` texts at a time: a call
     holds a score per text and label (50,000 texts x 732 codes: 146 MB of floats)."""
     if isinstance(inputs, _Staged):
@@ -151,7 +151,7 @@ class _Staged:
     rows: Any
 
 
-class _Reader:
+class ChunkReader:
     """Which columns of the file the model reads, and its inputs from a chunk of them."""
 
     def __init__(self, served: ServedModel, source: Input, job: Job) -> None:

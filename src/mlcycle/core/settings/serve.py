@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _OPEN_PATHS = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -130,6 +130,21 @@ class PredictionLogSettings(BaseModel):
         return self
 
 
+class JobSettings(BaseModel):
+    """Asynchronous scoring jobs (``POST /jobs``, ``mlcycle worker``): off without Redis."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    redis_url: str | None = None  # redis://HOST:PORT/DB
+    # Where uploads, inputs named by path (under inbox/) and results live; None:
+    # HOME/jobs. Every worker and the API must see the same folder (a shared volume).
+    folder: Path | None = None
+    chunk_rows: int = Field(50_000, ge=1)
+    # A worker renews its claim on a job every third of this; a job whose claim lapses
+    # (the worker died) is resumed by another from its last finished chunk.
+    lease_seconds: float = Field(30.0, gt=0.0)
+
+
 class ServeSettings(BaseModel):
     """``mlcycle serve``: the model it answers with, where it listens, request limits."""
 
@@ -158,6 +173,7 @@ class ServeSettings(BaseModel):
     metrics: bool = True
     auth: AuthSettings = Field(default_factory=AuthSettings)
     prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
 
     @model_validator(mode="after")
     def _bodies_end_before_the_grace(self) -> ServeSettings:
