@@ -24,6 +24,8 @@ from tests.integration.test_serve_process import Server, _free_port, _start, _st
 
 pytestmark = pytest.mark.slow
 JOBS = {"MLCYCLE_SERVE__JOBS__CHUNK_ROWS": "2000", "MLCYCLE_SERVE__JOBS__LEASE_SECONDS": "3"}
+# Requests of 10 texts: a body limit of 120 kB, which a job's upload is not held to.
+SMALL_REQUESTS = {"MLCYCLE_SERVE__MAX_BATCH": "10"}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,7 @@ def _env(home: Path, redis_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def api(home: Path, redis_url: str) -> Iterator[Server]:
-    server = _start(home, "--model", "nace@production", **_env(home, redis_url))
+    server = _start(home, "--model", "nace@production", **_env(home, redis_url), **SMALL_REQUESTS)
     yield server
     if server.process.poll() is None:
         _stop(server)
@@ -112,6 +114,7 @@ def test_a_job_whose_worker_is_killed_is_resumed_with_no_row_lost_or_doubled(
     record = _job(api, job_id)
     assert record["status"] == "done", record
     assert (record["resumed"], record["version"], record["rows_done"]) == ("1", "nace/1", "40000")
+    assert not (home / "jobs" / job_id / "parts").exists() and len(body) > 1_000_000
     result = httpx.get(f"{api.url}/jobs/{job_id}/result", timeout=60)
     assert result.status_code == 200
     table = pq.read_table(io.BytesIO(result.content))

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mlcycle.core.errors import MlcycleError
 from mlcycle.data.predlog import new_request_id
 from mlcycle.serve.auth import Authenticator
+from mlcycle.serve.job_routes import JOBS_PATH
 from mlcycle.serve.predict import PREDICT_PATH, PredictService, body_chunks
 from mlcycle.serve.recorder import Recorder
 from mlcycle.serve.responses import HttpError, send_json
@@ -26,7 +27,7 @@ from mlcycle.serve.validation import check_declared_length
 # probing random paths cannot grow the metrics without bound.
 ROUTES = frozenset(
     ["/predict", "/feedback", "/admin/reload", "/health", "/ready", "/metrics", "/",
-     "/docs", "/openapi.json", "/hooks/registry"]
+     "/docs", "/openapi.json", "/hooks/registry", "/jobs"]
 )  # fmt: skip
 API_KEY_SCOPE = "mlcycle.api_key"
 ANSWER_SCOPE = "mlcycle.answer"
@@ -80,7 +81,8 @@ class Gateway:
                 )
                 await send_json(send, status, body, request_id)
                 return
-            if scope["method"] in ("POST", "PUT", "PATCH"):
+            if scope["method"] in ("POST", "PUT", "PATCH") and path != JOBS_PATH:
+                # A job's upload is a whole file, bounded by its own limit.
                 check_declared_length(content_length, self.service.current_limits())
             scope[API_KEY_SCOPE] = key_name
             status = await self._forward(scope, receive, send)

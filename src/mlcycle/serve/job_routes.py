@@ -27,6 +27,7 @@ from mlcycle.core.errors import Conflict, InvalidInput, NotFound
 from mlcycle.data.sources import is_url
 from mlcycle.serve.jobs import JobQueue
 
+JOBS_PATH = "/jobs"
 REMOTE = ("s3", "gs", "gcs", "az", "abfs", "abfss")
 UPLOADS = {"text/csv": ".csv", "application/vnd.apache.parquet": ".parquet",
            "application/octet-stream": ".bin"}  # fmt: skip
@@ -45,7 +46,7 @@ class JobsApi:
 
 
 def add_job_routes(app: FastAPI, jobs: JobsApi) -> None:
-    @app.post("/jobs", summary="Score a whole file in the background", status_code=202)
+    @app.post(JOBS_PATH, summary="Score a whole file in the background", status_code=202)
     async def submit(request: Request) -> Response:
         kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if kind == "application/json":

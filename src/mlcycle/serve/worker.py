@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -124,6 +125,7 @@ def _score_file(claim: _Claim, served: ServedModel, source: Input) -> int:
         done = first + batch.num_rows
         claim.queue.update(claim.job_id, chunks_done=index + 1, rows_done=done)
     _join(parts, claim.where / RESULT, source, served)
+    shutil.rmtree(parts, ignore_errors=True)  # only a resumed job needed them
     return done
 
 
