@@ -23,6 +23,10 @@ QUEUE, RUNNING = f"{PREFIX}:queue", f"{PREFIX}:running"
 T = TypeVar("T")
 
 
+class QueueUnavailable(Unavailable):
+    """Redis does not answer (not the job's input: that failure ends the job)."""
+
+
 def job_key(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}"
 
@@ -50,7 +54,7 @@ class JobQueue:
         try:
             return operation()
         except redis.RedisError as exc:
-            raise Unavailable(
+            raise QueueUnavailable(
                 f"Jobs are unavailable: Redis at {self.shown} does not answer ({exc}); "
                 "online prediction goes on."
             ) from None

@@ -30,10 +30,11 @@ from mlcycle.data.sources import fetch
 from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.batch import ChunkReader, Job, numbered, predict_chunk
 from mlcycle.serve.batch_io import Input, Output, open_input, read_chunks
-from mlcycle.serve.jobs import JobQueue
+from mlcycle.serve.jobs import JobQueue, QueueUnavailable
 
 log = logging.getLogger(__name__)
 RESULT = "result.parquet"
+_RETRY_S = 5.0
 Loader = Any  # (ref: str) -> ServedModel
 
 
@@ -54,8 +55,15 @@ def work(queue: JobQueue, folder: Path, load: Loader, stop: threading.Event, chu
     """
     name, finished = worker_name(), 0
     while not stop.is_set():
-        queue.requeue_lapsed()
-        job_id = queue.claim(name, wait_s=1.0)
+        try:
+            queue.requeue_lapsed()
+            job_id = queue.claim(name, wait_s=1.0)
+        except QueueUnavailable as exc:
+            if once:
+                raise
+            log.warning("%s Trying again in %.0f s.", exc.message, _RETRY_S)
+            stop.wait(_RETRY_S)  # a restarted Redis finds its workers still there
+            continue
         if job_id is None:
             if once:
                 return finished
@@ -76,6 +84,9 @@ def run_job(queue: JobQueue, job_id: str, name: str, folder: Path, load: Loader,
             rows = _score(claim, served)
     except LeaseLost:
         log.warning("Job %s was taken over by another worker; leaving it.", job_id)
+        return 0
+    except QueueUnavailable as exc:  # Redis went away: its lease lapses, another resumes it
+        log.warning("Job %s stopped: %s", job_id, exc.message)
         return 0
     except MlcycleError as exc:
         queue.finish(job_id, status="failed", error=exc.message)
