@@ -16,6 +16,14 @@ from mlcycle.core.settings import default_project, get_settings
 from mlcycle.core.settings.root import OWN_TRACKING_URI_ENV
 from mlcycle.core.tracking import tracking_restored
 
+# pyspark (the test extra's) ends the process with exit code 0 when imported under a
+# __main__ that has neither a spec nor a file, taking it for a doctest run; pytest-xdist's
+# workers are such a process, and MLflow imports pyspark.sql.connect whenever it infers a
+# signature (to check for Spark frames). The worker gets a name for its __main__.
+_MAIN = sys.modules["__main__"]
+if getattr(_MAIN, "__spec__", None) is None and not hasattr(_MAIN, "__file__"):
+    _MAIN.__file__ = "<pytest-xdist worker>"
+
 
 def project_path(home: Path) -> Path:
     """A test project's file: beside its home (``home.yaml``), so the home is left for

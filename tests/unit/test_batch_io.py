@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 
 import fsspec
@@ -55,16 +56,17 @@ def test_a_discarded_output_leaves_nothing_and_an_existing_one_is_kept(tmp_path:
 
 
 def test_an_fsspec_output_is_uploaded_then_moved_onto_its_name() -> None:
-    fs = fsspec.filesystem("memory")
-    out = Output("memory://bucket/scores.parquet", "parquet", overwrite=False)
+    fs = fsspec.filesystem("memory")  # one per process: a bucket of this test's own
+    bucket = f"/bucket-{uuid.uuid4().hex}"
+    out = Output(f"memory://{bucket}/scores.parquet", "parquet", overwrite=False)
     out.write(BATCH, {})
-    assert not fs.exists("/bucket/scores.parquet")
+    assert not fs.exists(f"{bucket}/scores.parquet")
     out.commit()
-    assert fs.ls("/bucket", detail=False) == ["/bucket/scores.parquet"]
-    assert pq.read_table(io.BytesIO(fs.cat("/bucket/scores.parquet"))).num_rows == 2
+    assert fs.ls(bucket, detail=False) == [f"{bucket}/scores.parquet"]
+    assert pq.read_table(io.BytesIO(fs.cat(f"{bucket}/scores.parquet"))).num_rows == 2
     with pytest.raises(InvalidInput, match="exists; pass --overwrite"):
-        Output("memory://bucket/scores.parquet", "parquet", overwrite=False)
-    fs.rm("/bucket", recursive=True)
+        Output(f"memory://{bucket}/scores.parquet", "parquet", overwrite=False)
+    fs.rm(bucket, recursive=True)
 
 
 def test_a_chunk_is_scored_a_slice_at_a_time_and_joined_in_order() -> None:

@@ -6,7 +6,7 @@ On a cluster (or ``local[N]``), with mlcycle installed on the executors::
     from pyspark.sql.functions import struct
     from mlcycle.serve.spark import scoring_udf
 
-    score = scoring_udf(spark, "nace@production", k=3)
+    score = scoring_udf(spark, "coder@production", k=3)
     coded = frame.withColumn("prediction", score(struct("text")))
 
 A text model answers ``array<struct<code:string,probability:double>>`` (the top-k codes,
