@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -36,6 +35,7 @@ def predict(
 ) -> None:
     """Score every row of a file; the output appears whole, in input order, or not at all."""
     from mlcycle.cli.views import console, rows_progress
+    from mlcycle.core.processes import usable_cores
     from mlcycle.core.settings import get_settings
     from mlcycle.core.tracking import use_tracking
     from mlcycle.data.sources import fetch, public_source
@@ -51,7 +51,7 @@ def predict(
         use_tracking(settings)
         served = load_served_model(model or settings.served_ref())
         out.print(f"[bold]›[/bold] Scoring with {served.name} version {served.version}")
-        job = Job(k, id_col, text_col, workers or _cores(), chunk_rows)
+        job = Job(k, id_col, text_col, workers or usable_cores(), chunk_rows)
         with rows_progress(out) as progress:
             result = score_file(served, found, target, job, progress)
     if as_json:
@@ -60,7 +60,3 @@ def predict(
     shown = result.to_dict()
     out.print(f"Wrote {result.rows:,} rows to {result.output} in {result.seconds:.1f} s "
               f"({shown['rows_per_second']:,} rows/s, {result.workers} workers).")  # fmt: skip
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -1,4 +1,4 @@
-"""Whether a process of this machine still runs, by its id."""
+"""Processes of this machine: whether one still runs, how many cores this one may use."""
 
 from __future__ import annotations
 
@@ -19,3 +19,11 @@ def alive(pid: int) -> bool:
     except OSError:
         return True  # no /proc (not Linux): kill's answer stands
     return not state.startswith("Z")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity on Linux, else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from mlcycle.core.errors import Conflict, InvalidInput, NotFound
 from mlcycle.data.sources import is_url
 from mlcycle.serve.jobs import JobQueue
+from mlcycle.serve.responses import json_response
 
 JOBS_PATH = "/jobs"
 REMOTE = ("s3", "gs", "gcs", "az", "abfs", "abfss")
@@ -65,11 +66,11 @@ def add_job_routes(app: FastAPI, jobs: JobsApi) -> None:
                 "application/vnd.apache.parquet or application/octet-stream."
             )
         record = await run_in_threadpool(jobs.queue.submit, spec)
-        return _json(202, _shown(record))
+        return json_response(202, _shown(record))
 
     @app.get("/jobs/{job_id}", summary="A job's status and progress")
     async def status(job_id: str) -> Response:
-        return _json(200, _shown(await _record(jobs, job_id)))
+        return json_response(200, _shown(await _record(jobs, job_id)))
 
     @app.get("/jobs/{job_id}/result", summary="A finished job's Parquet result")
     async def result(job_id: str) -> Response:
@@ -150,7 +151,3 @@ async def _upload(chunks: AsyncIterator[bytes], jobs: JobsApi, suffix: str) -> P
 
 def _shown(record: dict[str, str]) -> dict[str, Any]:
     return {key: record[key] for key in _SHOWN if record.get(key) not in (None, "")}
-
-
-def _json(status: int, content: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(content), status, media_type="application/json")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -27,7 +25,7 @@ from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PREDICT_PATH, PredictService, body_chunks
 from mlcycle.serve.recorder import Recorder
 from mlcycle.serve.registry_events import HOOK_PATH, RegistryEvents
-from mlcycle.serve.responses import INTERNAL_ERROR, HttpError
+from mlcycle.serve.responses import INTERNAL_ERROR, HttpError, json_response
 from mlcycle.serve.schemas import (
     ErrorBody,
     FeedbackAnswer,
@@ -160,7 +158,7 @@ def _add_data_routes(app: FastAPI, services: Services) -> None:
         chunks = body_chunks(request.receive, services.limits.body_timeout_s)
         body = await read_body(chunks, services.limits)
         stored = await services.feedback.store(body, request.scope.get(API_KEY_SCOPE))
-        return _json(200, stored)
+        return json_response(200, stored)
 
 
 def _add_admin_routes(app: FastAPI, services: Services) -> None:
@@ -206,7 +204,7 @@ def _add_event_route(app: FastAPI, events: RegistryEvents, limits: Limits) -> No
         done = events.receive(headers, body)
         # Answered before the check runs: MLflow's delivery does not wait on a model load.
         task = BackgroundTask(run_in_threadpool, events.check) if done["accepted"] else None
-        response = _json(202 if done["accepted"] else 200, done)
+        response = json_response(202 if done["accepted"] else 200, done)
         response.background = task
         return response
 
@@ -265,7 +263,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(MlcycleError)
     async def mlcycle_error(request: Request, exc: MlcycleError) -> Response:
-        return _json(exc.http_status, exc.to_dict())
+        return json_response(exc.http_status, exc.to_dict())
 
     @app.exception_handler(HttpError)
     async def wire_error(request: Request, exc: HttpError) -> Response:
@@ -273,13 +271,13 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        return _json(exc.status_code, _http_error_body(request, exc), exc.headers)
+        return json_response(exc.status_code, _http_error_body(request, exc), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or "request"
-        return _json(422, {"error": "invalid_input", "detail": f"{where}: {first['msg']}."})
+        return json_response(422, {"error": "invalid_input", "detail": f"{where}: {first['msg']}."})
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:
@@ -298,9 +296,3 @@ def _http_error_body(request: Request, exc: HTTPException) -> dict[str, str]:
             "detail": f"{method} is not allowed on {path}; use {allowed}.",
         }
     return {"error": "http_error", "detail": str(exc.detail)}
-
-
-def _json(
-    status: int, content: dict[str, Any], headers: Mapping[str, str] | None = None
-) -> Response:
-    return Response(orjson.dumps(content), status, headers, media_type="application/json")

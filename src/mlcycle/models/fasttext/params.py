@@ -9,11 +9,11 @@ fastText's ``quantize`` does, then retrains the classifier on them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from mlcycle.core.errors import InvalidInput
+from mlcycle.core.processes import usable_cores
 
 LOSSES = ("ova", "softmax", "hs")
 
@@ -88,12 +88,7 @@ class FastTextParams:
 
     def threads(self) -> int:
         """Threads to train with: ``thread``, or the cores this process may use."""
-        if self.thread:
-            return self.thread
-        try:
-            return len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            return os.cpu_count() or 1
+        return self.thread or usable_cores()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
