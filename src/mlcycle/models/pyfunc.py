@@ -25,6 +25,7 @@ RUNTIME_MODULES = (
     "core/__init__.py",
     "core/errors.py",
     "core/predictions.py",
+    "core/processes.py",
     "models/__init__.py",
     "models/calibration.py",
     "models/numba_cache.py",
