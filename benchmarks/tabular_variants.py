@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from mlcycle.core.processes import one_native_thread
 from mlcycle.serve.answers import Answer
 from mlcycle.serve.app import create_app
 from mlcycle.serve.bodies import Inputs
-from mlcycle.serve.runner import one_native_thread
 from mlcycle.serve.tabular import TabularPredictor
 
 

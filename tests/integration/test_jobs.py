@@ -122,6 +122,20 @@ def test_a_job_whose_worker_is_killed_is_resumed_with_no_row_lost_or_doubled(
     assert table.column_names == ["siren", "code_1", "probability_1", "code_2",
                                   "probability_2", "empty_text"]  # fmt: skip
     assert table.schema.metadata[b"mlcycle.model"] == b"nace/1"
+    _logged_once(home, record["request_id"], frame, table)
+
+
+def _logged_once(home: Path, request_id: str, frame, table) -> None:
+    """The prediction log holds every row of the job once, under the job's request id,
+    with the version that scored it (a chunk scored again replaced its rows)."""
+    from mlcycle.data.predlog import read_log
+
+    log = read_log(home / "predictions").to_pandas()
+    rows = log[log["request_id"] == request_id].sort_values("index")
+    assert rows["index"].tolist() == list(range(len(frame)))
+    assert rows["text"].tolist() == frame["text"].fillna("").tolist()  # as the model read it
+    assert set(rows["model_version"]) == {"1"} and set(rows["batch_size"]) != {0}
+    assert [codes[0] for codes in rows["codes"]] == table.column("code_1").to_pylist()
 
 
 def test_mistakes_get_a_4xx_in_one_sentence(api: Server, home: Path, redis_url: str) -> None:

@@ -145,6 +145,7 @@ def test_fit_refuses_a_single_class() -> None:
 
 def test_prediction_features_match_training_features(model: FastTextClassifier, data) -> None:
     """The numba kernel and the numpy encoder must see the same rows for a text."""
+    from mlcycle.models.fasttext.forward import flat
     from mlcycle.models.fasttext.kernels import _gather_rows
     from mlcycle.models.fasttext.vocab import encode
 
@@ -167,4 +168,6 @@ def test_prediction_features_match_training_features(model: FastTextClassifier, 
             buf,
         )
         expected = model._rows.matrix()[buf[:n]].mean(axis=0)
-        np.testing.assert_allclose(model._encoder.hidden([tokens[i]])[0], expected, atol=1e-5)
+        np.testing.assert_allclose(
+            model._encoder.hidden(flat([tokens[i]]))[0][0], expected, atol=1e-5
+        )

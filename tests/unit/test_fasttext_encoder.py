@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mlcycle.models.fasttext import FastTextClassifier
-from mlcycle.models.fasttext.forward import Encoder
+from mlcycle.models.fasttext.forward import Encoder, flat
 from mlcycle.tasks.text.generator import generate
 from tests.threads import in_threads
 
@@ -25,6 +25,10 @@ def _encoder(model: FastTextClassifier, capacity: int) -> Encoder:
     return Encoder(model.vocab, model._rows, model.params.wordNgrams, unknown_capacity=capacity)
 
 
+def _hidden(encoder: Encoder, texts: list[list[str]]) -> np.ndarray:
+    return encoder.hidden(flat(texts))[0]
+
+
 def _texts(seed: int, n: int) -> list[list[str]]:
     """Token lists mixing stems of the training texts with words no model has seen."""
     rng = np.random.default_rng(seed)
@@ -34,16 +38,16 @@ def _texts(seed: int, n: int) -> list[list[str]]:
 def test_a_batch_with_more_unknown_words_than_the_cache_holds(model) -> None:
     texts = _texts(1, 200)  # about 300 distinct unknown words, a cache of 10
     small, roomy = _encoder(model, 10), _encoder(model, 10_000)
-    np.testing.assert_array_equal(small.hidden(texts), roomy.hidden(texts))
-    one_by_one = np.vstack([small.hidden([t]) for t in texts])  # renewing as it goes
-    np.testing.assert_array_equal(one_by_one, roomy.hidden(texts))
+    np.testing.assert_array_equal(_hidden(small, texts), _hidden(roomy, texts))
+    one_by_one = np.vstack([_hidden(small, [t]) for t in texts])  # renewing as it goes
+    np.testing.assert_array_equal(one_by_one, _hidden(roomy, texts))
 
 
 def test_threads_renewing_the_cache_get_the_single_thread_answers(model) -> None:
     texts = _texts(2, 400)
-    expected = _encoder(model, 10_000).hidden(texts)
+    expected = _hidden(_encoder(model, 10_000), texts)
     shared = _encoder(model, 40)  # renewed again and again under the readers
-    results = in_threads(lambda worker: np.vstack([shared.hidden([t]) for t in texts[worker::4]]))
+    results = in_threads(lambda worker: np.vstack([_hidden(shared, [t]) for t in texts[worker::4]]))
     for worker, result in enumerate(results):
         assert isinstance(result, np.ndarray), result
         np.testing.assert_array_equal(result, expected[worker::4])

@@ -16,11 +16,13 @@ def worker(
     (serve.jobs.lease_seconds) the job resumes from its last finished chunk.
     """
     from mlcycle.core.errors import InvalidInput
+    from mlcycle.core.processes import one_native_thread
     from mlcycle.core.settings import get_settings
     from mlcycle.core.tracking import use_tracking
     from mlcycle.registry.loading import load_served_model
     from mlcycle.registry.ops import resolve
     from mlcycle.registry.refs import ModelRef
+    from mlcycle.serve.job_log import JobLog
     from mlcycle.serve.jobs import JobQueue
     from mlcycle.serve.worker import work
 
@@ -31,6 +33,7 @@ def worker(
             "Jobs need Redis: set serve.jobs.redis_url (MLCYCLE_SERVE__JOBS__REDIS_URL)."
         )
     use_tracking(settings)
+    one_native_thread()  # one worker per core
     loaded: dict[str, object] = {}
 
     def load(ref: str) -> object:
@@ -42,5 +45,6 @@ def worker(
 
     queue = JobQueue(jobs.redis_url, jobs.lease_seconds)
     folder = (jobs.folder or settings.home / "jobs").resolve()
-    done = work(queue, folder, load, threading.Event(), jobs.chunk_rows, once=once)
+    job_log = JobLog.from_settings(settings)
+    done = work(queue, folder, load, threading.Event(), jobs.chunk_rows, once, job_log)
     typer.echo(f"{done} job{'s' * (done != 1)} finished.")

@@ -47,7 +47,7 @@ RUNTIME_MODULES = (
     "models/fasttext/tree.py",
     "models/fasttext/vocab.py",
 )
-RUNTIME_REQUIREMENTS = ("mlflow", "numpy", "pandas", "numba", "snowballstemmer")
+RUNTIME_REQUIREMENTS = ("mlflow", "numpy", "pandas", "numba", "snowballstemmer", "pystemmer")
 
 
 class TextClassifierModel(PythonModel):

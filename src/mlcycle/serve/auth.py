@@ -18,6 +18,8 @@ from mlcycle.core.settings.serve import ADMIN, AuthSettings, is_admin_path
 from mlcycle.serve.responses import HttpError
 
 MIN_KEY_CHARS = 16
+# Where the gateway leaves the name of the key a request was let in with, for the routes.
+API_KEY_SCOPE = "mlcycle.api_key"
 _BEARER = "bearer "
 
 

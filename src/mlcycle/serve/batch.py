@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.predictions import Prediction, Values
+from mlcycle.core.processes import one_native_thread
 from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.batch_io import Input, Output, read_chunks
 from mlcycle.serve.records import RecordRules
@@ -37,7 +38,7 @@ from mlcycle.serve.text_columns import TEXT_COLUMN, model_columns
 CHUNK_ROWS = 50_000
 SLICE_ROWS = 4096
 _RECORD = re.compile(r"^Record (\d+)")
-_MODEL: Any = None  # the model of this worker process (inherited through fork)
+_READER: ChunkReader | None = None  # a forked worker's reader (the parent's, inherited)
 
 Progress = Callable[[int, int | None], None]
 
@@ -77,9 +78,9 @@ def score_file(
                 served.model_uri, "mlcycle.source": source.shown}  # fmt: skip
     start, done = time.perf_counter(), 0
     try:
-        for batch, result in _scored(served, reader, job):
-            output.write(reader.answer(batch, result, done, job), metadata)
-            done += batch.num_rows
+        for answer in _answers(reader, job):
+            output.write(answer, metadata)
+            done += answer.num_rows
             if progress is not None:
                 progress(done, source.rows)
         if done == 0:
@@ -93,26 +94,28 @@ def score_file(
     return BatchResult(model, done, output.target, output.format, seconds, job.workers)
 
 
-def _scored(served: ServedModel, reader: ChunkReader, job: Job):
-    """(chunk, prediction) in input order, scored here or by forked workers."""
+def _answers(reader: ChunkReader, job: Job) -> Iterator[pa.RecordBatch]:
+    """The output rows of every chunk in input order, scored here or by forked workers.
+
+    Workers get the chunk's columns as read and send back its output rows: turning
+    them into the model's inputs and the answers into columns is theirs to do, so this
+    process, which reads and writes for all of them, does no more than that."""
     chunks = numbered(read_chunks(reader.source, reader.columns, job.chunk_rows))
     if job.workers <= 1:
         for first, batch in chunks:
-            yield batch, predict_chunk(served.model, reader.inputs(batch, first, job), job.k)
+            yield reader.score(batch, first, job)
         return
-    global _MODEL
-    _MODEL = served.model  # the workers inherit it: no second load, no second download
+    global _READER
+    _READER = reader  # the workers inherit it, model included: no second load
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(job.workers, mp_context=context) as pool:
-        pending: deque[tuple[pa.RecordBatch, Future]] = deque()
+    with ProcessPoolExecutor(job.workers, context, one_native_thread) as pool:
+        pending: deque[Future] = deque()
         for first, batch in chunks:
-            pending.append((batch, pool.submit(_work, reader.inputs(batch, first, job), job.k)))
+            pending.append(pool.submit(_work, batch, first, job))
             if len(pending) >= 2 * job.workers:
-                first, future = pending.popleft()
-                yield first, future.result()
+                yield pending.popleft().result()
         while pending:
-            first, future = pending.popleft()
-            yield first, future.result()
+            yield pending.popleft().result()
 
 
 def numbered(chunks: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, pa.RecordBatch]]:
@@ -123,8 +126,9 @@ def numbered(chunks: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, pa.RecordB
         first += batch.num_rows
 
 
-def _work(inputs: Any, k: int) -> Prediction | Values:
-    return predict_chunk(_MODEL, inputs, k)
+def _work(batch: pa.RecordBatch, first: int, job: Job) -> pa.RecordBatch:
+    assert _READER is not None, "only for workers forked by _answers"
+    return _READER.score(batch, first, job)
 
 
 def predict_chunk(model: Any, inputs: Any, k: int) -> Prediction | Values:
@@ -156,6 +160,7 @@ class ChunkReader:
 
     def __init__(self, served: ServedModel, source: Input, job: Job) -> None:
         self.source = source
+        self.model = served.model
         self.text = served.task == "text-classification"
         if self.text:
             self.features = [job.text_col, *model_columns(served.model)]
@@ -167,6 +172,11 @@ class ChunkReader:
         wanted = [*self.features, *([job.id_col] if job.id_col else [])]
         _check_columns(source, wanted, job)
         self.columns = list(dict.fromkeys(wanted))
+
+    def score(self, batch: pa.RecordBatch, first: int, job: Job) -> pa.RecordBatch:
+        """The output rows of ``batch``, whose first row is row ``first`` (0-based)."""
+        answer = predict_chunk(self.model, self.inputs(batch, first, job), job.k)
+        return self.answer(batch, answer, first, job)
 
     def inputs(self, batch: pa.RecordBatch, first: int, job: Job) -> Any:
         """The model's inputs for ``batch``, whose first row is row ``first`` (0-based)."""
@@ -200,7 +210,7 @@ class ChunkReader:
             columns["value"] = pa.array(result.values, pa.float64())
         else:
             for j in range(result.codes.shape[1]):
-                columns[f"code_{j + 1}"] = pa.array(result.codes[:, j].tolist(), pa.string())
+                columns[f"code_{j + 1}"] = pa.array(result.codes[:, j], pa.string())
                 columns[f"probability_{j + 1}"] = pa.array(result.probs[:, j], pa.float64())
             if self.text and result.empty is not None:
                 columns["empty_text"] = pa.array(result.empty, pa.bool_())

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlcycle.core.errors import MlcycleError
 from mlcycle.data.predlog import new_request_id
-from mlcycle.serve.auth import Authenticator
+from mlcycle.serve.auth import API_KEY_SCOPE, Authenticator
 from mlcycle.serve.job_routes import JOBS_PATH
 from mlcycle.serve.predict import PREDICT_PATH, PredictService, body_chunks
 from mlcycle.serve.recorder import Recorder
@@ -29,7 +29,6 @@ ROUTES = frozenset(
     ["/predict", "/feedback", "/admin/reload", "/health", "/ready", "/metrics", "/",
      "/docs", "/openapi.json", "/hooks/registry", "/jobs"]
 )  # fmt: skip
-API_KEY_SCOPE = "mlcycle.api_key"
 ANSWER_SCOPE = "mlcycle.answer"
 _REQUEST_ID = b"x-request-id"
 

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlcycle.core.errors import Conflict, InvalidInput, NotFound
 from mlcycle.data.sources import is_url
+from mlcycle.serve.auth import API_KEY_SCOPE
 from mlcycle.serve.jobs import JobQueue
 from mlcycle.serve.responses import json_response
 
@@ -32,8 +33,8 @@ JOBS_PATH = "/jobs"
 REMOTE = ("s3", "gs", "gcs", "az", "abfs", "abfss")
 UPLOADS = {"text/csv": ".csv", "application/vnd.apache.parquet": ".parquet",
            "application/octet-stream": ".bin"}  # fmt: skip
-_SHOWN = ("id", "status", "model", "version", "shown", "k", "id_col", "text_col", "created",
-          "finished", "chunks_done", "rows_done", "resumed", "error")  # fmt: skip
+_SHOWN = ("id", "request_id", "status", "model", "version", "shown", "k", "id_col", "text_col",
+          "created", "finished", "chunks_done", "rows_done", "resumed", "error")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ def add_job_routes(app: FastAPI, jobs: JobsApi) -> None:
                 "Send JSON naming the input, or the file itself as text/csv, "
                 "application/vnd.apache.parquet or application/octet-stream."
             )
+        # Who queued it, for the prediction log (the key's name, never the key).
+        spec["api_key"] = request.scope.get(API_KEY_SCOPE) or ""
         record = await run_in_threadpool(jobs.queue.submit, spec)
         return json_response(202, _shown(record))
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from mlcycle.core.errors import Unavailable
 from mlcycle.core.urls import hide_password
+from mlcycle.data.predlog import new_request_id
 
 PREFIX = "mlcycle:jobs"
 QUEUE, RUNNING = f"{PREFIX}:queue", f"{PREFIX}:running"
@@ -62,8 +63,11 @@ class JobQueue:
     def submit(self, spec: dict[str, str]) -> dict[str, str]:
         """Queue a job; its record (id, status queued, the spec)."""
         job_id = uuid.uuid4().hex
-        record = {**spec, "id": job_id, "status": "queued", "created": _now(),
-                  "chunks_done": "0", "rows_done": "0", "resumed": "0"}  # fmt: skip
+        # The job's id in the prediction log, where it is one request of many rows.
+        request_id = new_request_id(time.time_ns() // 1_000_000)
+        record = {**spec, "id": job_id, "request_id": request_id, "status": "queued",
+                  "created": _now(), "chunks_done": "0", "rows_done": "0",
+                  "resumed": "0"}  # fmt: skip
 
         def queue() -> None:
             pipe = self.redis.pipeline()

@@ -16,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from mlcycle.core.errors import Conflict, MlcycleError
-from mlcycle.serve.auth import Authenticator
+from mlcycle.serve.auth import API_KEY_SCOPE, Authenticator
 from mlcycle.serve.feedback import FeedbackService
 from mlcycle.serve.follow import AliasFollower
-from mlcycle.serve.gateway import ANSWER_SCOPE, API_KEY_SCOPE
+from mlcycle.serve.gateway import ANSWER_SCOPE
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PREDICT_PATH, PredictService, body_chunks

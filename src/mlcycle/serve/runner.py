@@ -25,6 +25,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from mlcycle.core.processes import one_native_thread
 from mlcycle.core.settings import get_settings
 from mlcycle.serve.app import RUN_DIR_ENV, create_app
 from mlcycle.serve.listen import WorkerSocket, spreads_connections
@@ -34,32 +35,12 @@ MODEL_ENV = "MLCYCLE_SERVE__MODEL"
 FACTORY = "mlcycle.serve.runner:app_factory"
 # uvicorn's httptools connection, with deadlines for slow clients.
 PROTOCOL = "mlcycle.serve.protocol:DeadlineHttpProtocol"
-NATIVE_THREADS = 1  # BLAS and OpenMP threads per worker
-NATIVE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def app_factory() -> FastAPI:
     """The app of one worker, serving the model named by the settings."""
     one_native_thread()
     return create_app()
-
-
-def one_native_thread() -> None:
-    """Run this worker's native thread pools (BLAS for matrix products, OpenMP for
-    scikit-learn's tree ensembles) on one thread each.
-
-    A worker is one core's worth of serving, and more cores mean more workers. Idle pool
-    threads spin between calls: measured here on 2 cores, OpenBLAS's tripled the CPU a
-    1,000-text batch costs (44 ms instead of 18), and HistGradientBoosting's OpenMP
-    threads made one-record predictions several times slower on a busy machine
-    (``benchmarks/bench_serve_tabular.py --levers``). The environment covers the pools
-    that start later (scikit-learn's OpenMP runtime loads with the model, and a pool
-    reads its size once, for every thread); threadpoolctl the pools already running.
-    """
-    from threadpoolctl import threadpool_limits
-
-    os.environ.update(dict.fromkeys(NATIVE_THREAD_VARIABLES, str(NATIVE_THREADS)))
-    threadpool_limits(limits=NATIVE_THREADS)
 
 
 def run_server(ref: str, host: str, port: int, workers: int = 1) -> None:

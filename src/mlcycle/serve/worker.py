@@ -16,9 +16,10 @@ import os
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from mlcycle.data.sources import fetch
 from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.batch import ChunkReader, Job, numbered, predict_chunk
 from mlcycle.serve.batch_io import Input, Output, open_input, read_chunks
+from mlcycle.serve.job_log import Chunk, JobLog
 from mlcycle.serve.jobs import JobQueue, QueueUnavailable
 
 log = logging.getLogger(__name__)
@@ -47,8 +49,9 @@ def worker_name() -> str:
 
 
 def work(queue: JobQueue, folder: Path, load: Loader, stop: threading.Event, chunk_rows: int,
-         once: bool = False) -> int:  # fmt: skip
-    """Take and score jobs until ``stop`` is set (``once``: until the queue is empty).
+         once: bool = False, job_log: JobLog | None = None) -> int:  # fmt: skip
+    """Take and score jobs until ``stop`` is set (``once``: until the queue is empty);
+    with ``job_log`` their rows go to the prediction log.
 
     Returns:
         How many jobs this worker finished.
@@ -68,19 +71,19 @@ def work(queue: JobQueue, folder: Path, load: Loader, stop: threading.Event, chu
             if once:
                 return finished
             continue
-        finished += run_job(queue, job_id, name, folder, load, chunk_rows)
+        finished += run_job(queue, job_id, name, folder, load, chunk_rows, job_log)
     return finished
 
 
 def run_job(queue: JobQueue, job_id: str, name: str, folder: Path, load: Loader,
-            chunk_rows: int) -> int:  # fmt: skip
+            chunk_rows: int, job_log: JobLog | None = None) -> int:  # fmt: skip
     """Score one claimed job; 1 when it ended here (done or failed), 0 when taken over."""
     record = queue.get(job_id) or {}
     try:
         with _holding(queue, job_id, name) as held:
             served = load(record.get("version") or record["model"])
             queue.update(job_id, version=f"{served.name}/{served.version}")
-            claim = _Claim(queue, job_id, record, folder / job_id, chunk_rows, held)
+            claim = _Claim(queue, job_id, record, folder / job_id, chunk_rows, held, job_log)
             rows = _score(claim, served)
     except LeaseLost:
         log.warning("Job %s was taken over by another worker; leaving it.", job_id)
@@ -109,6 +112,7 @@ class _Claim:
     where: Path  # FOLDER/ID
     chunk_rows: int
     held: threading.Event  # cleared when another worker took the job over
+    log: JobLog | None = None  # where its rows are logged, if anywhere
 
 
 def _score(claim: _Claim, served: ServedModel) -> int:
@@ -131,13 +135,25 @@ def _score_file(claim: _Claim, served: ServedModel, source: Input) -> int:
             raise LeaseLost
         part = parts / f"{index:06d}.parquet"
         if not part.exists():  # a resumed job skips what the last worker finished
-            answer = predict_chunk(served.model, reader.inputs(batch, first, job), job.k)
-            _write_part(part, reader.answer(batch, answer, first, job))
+            _write_part(part, _scored(claim, served, reader, job, Chunk(index, first, batch)))
         done = first + batch.num_rows
         claim.queue.update(claim.job_id, chunks_done=index + 1, rows_done=done)
     _join(parts, claim.where / RESULT, source, served)
     shutil.rmtree(parts, ignore_errors=True)  # only a resumed job needed them
     return done
+
+
+def _scored(claim: _Claim, served: ServedModel, reader: ChunkReader, job: Job,
+            chunk: Chunk) -> Any:  # fmt: skip
+    """The output rows of ``chunk``, logged first when the job is (a chunk scored again
+    replaces its log rows: ``mlcycle.serve.job_log``)."""
+    start = time.perf_counter()
+    inputs = reader.inputs(chunk.batch, chunk.first, job)
+    answer = predict_chunk(served.model, inputs, job.k)
+    if claim.log is not None and claim.record.get("request_id"):  # older jobs have none
+        scored = replace(chunk, inputs=inputs, answer=answer, seconds=time.perf_counter() - start)
+        claim.log.write(claim.record, served, scored, reader.source.rows, reader.features)
+    return reader.answer(chunk.batch, answer, chunk.first, job)
 
 
 def _write_part(part: Path, batch: Any) -> None:

@@ -32,7 +32,7 @@ from mlcycle.models.calibration import Calibration
 from mlcycle.models.fasttext import training
 from mlcycle.models.fasttext.categories import Categories, split_inputs
 from mlcycle.models.fasttext.cleaner import TextCleaner, default_cleaner
-from mlcycle.models.fasttext.forward import Encoder
+from mlcycle.models.fasttext.forward import Encoder, flat
 from mlcycle.models.fasttext.params import FastTextParams
 from mlcycle.models.fasttext.ranking import top_k
 from mlcycle.models.fasttext.rows import InputRows
@@ -79,7 +79,7 @@ class FastTextClassifier:
         names, y = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
         if len(names) < 2:
             raise InvalidInput("Training needs at least two distinct labels.")
-        tokens = [self.cleaner.tokens(t) for t in texts]
+        tokens = self.cleaner.token_lists(texts)
         self._out_codes = None  # a model fitted again forgets its previous quantization
         self.calibration = None  # and its calibration: the scores it mapped are gone
         self.labels = [str(n) for n in names]
@@ -144,7 +144,7 @@ class FastTextClassifier:
             )
         self.prune()
         y = np.asarray([index[str(x)] for x in labels], dtype=np.int32)
-        tokens = [self.cleaner.tokens(t) for t in texts]
+        tokens = self.cleaner.token_lists(texts)
         self._quantize(tokens, y, progress, self._category_ids(frame, len(texts)))
         self.params = replace(self.params, quantize=True)
         return self
@@ -159,7 +159,7 @@ class FastTextClassifier:
         rows = quantize_rows(rows, p.dsub, p.cutoff, eos, p.seed, p.threads())
         self._set_weights(rows, out)
         if p.retrain:
-            hidden = self._hidden(tokens, ids)
+            hidden, _ = self._hidden(flat(tokens), ids)
             rng = np.random.default_rng(p.seed)
             training.retrain(out, hidden, y, p, self.label_counts, rng, progress)
         if p.qout:
@@ -201,37 +201,31 @@ class FastTextClassifier:
         ``texts`` may be a table with a ``text`` column and the model's categorical
         columns; a column it lacks, or a missing value, is unknown."""
         texts, frame = split_inputs(texts)
-        ids = self._category_ids(frame, len(texts))
-        return self.predict_tokens([self.cleaner.tokens(t) for t in texts], k, ids)
-
-    def predict_tokens(
-        self, token_lists: Sequence[Sequence[str]], k: int = 1, ids: np.ndarray | None = None
-    ) -> Prediction:
-        """Like ``predict`` for texts already cleaned into tokens (``ids``: their
-        categorical rows; None: every column unknown)."""
         if self._encoder is None or self._out is None:
             raise ModelError("The model is not trained; call fit() or load() first.")
         n_labels = len(self.labels)
         k = max(1, min(int(k), n_labels))
-        if not token_lists:
+        if not texts:
             nothing = np.empty((0, k), dtype=np.float32)
             return Prediction(np.empty((0, k), dtype=str), nothing, None, nothing)
-        scores = self._scores(self._hidden(token_lists, ids))
+        ids = self._category_ids(frame, len(texts))
+        hidden, empty = self._hidden(self.cleaner.flat_tokens(texts), ids)
+        scores = self._scores(hidden)
         top = top_k(scores, k) if k < n_labels else np.argsort(-scores, axis=1, kind="stable")
         raw = self._probabilities(scores, top).astype(np.float32, copy=False)
         probs = raw if self.calibration is None else self.calibration.apply_ranked(raw)
-        empty = np.fromiter((not tokens for tokens in token_lists), bool, len(token_lists))
         return Prediction(self._label_array[top], probs, empty, raw)
 
-    def _hidden(self, token_lists, ids: np.ndarray | None) -> np.ndarray:
-        """The hidden vectors: the texts' averages plus their categorical rows."""
+    def _hidden(self, tokens: list[str], ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The texts' hidden vectors (their averages plus their categorical rows) and
+        which texts had no token; ``tokens`` flat, as ``Encoder.unit_ids`` reads them."""
         assert self._encoder is not None
-        hidden = self._encoder.hidden(token_lists)
+        hidden, empty = self._encoder.hidden(tokens)
         if self.categories is not None:
             if ids is None:
-                ids = self.categories.ids(None, len(token_lists))
+                ids = self.categories.ids(None, len(hidden))
             hidden += self.categories.embed(ids)
-        return hidden
+        return hidden, empty
 
     def _scores(self, hidden: np.ndarray) -> np.ndarray:
         """Ranking scores: logits for ova and softmax, log-probabilities for hs."""

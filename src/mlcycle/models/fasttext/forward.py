@@ -13,8 +13,9 @@ a full cache is replaced by a fresh one, never overwritten under a reader.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -32,10 +33,6 @@ class Units:
     rows: np.ndarray  # (capacity,) how many input rows each sum counts for
     hashes: np.ndarray  # (capacity,) the token's hash, for word n-grams
     index: dict[str, int]  # token -> unit; grows as unknown tokens are seen
-
-    @property
-    def full(self) -> bool:
-        return len(self.index) >= len(self.sums)
 
 
 class _Full(Exception):
@@ -85,64 +82,57 @@ class Encoder:
         units.hashes[:n] = full.hashes[:n]
         return units
 
-    def _add_unknown(self, units: Units, token: str) -> int:
-        """Cache an unknown token's sub-word sum in ``units``; return its unit id."""
+    def _add_unknown(self, units: Units, tokens: Iterable[str]) -> None:
+        """Cache the sub-word sums of ``tokens``, unknown to the vocabulary, in ``units``
+        (all of a batch's at once: one call to the kernel rather than one a token)."""
         with self._lock:
-            unit = units.index.get(token)
-            if unit is not None:
-                return unit
-            if units.full:
+            new = [token for token in tokens if token not in units.index]
+            first, end = len(units.index), len(units.index) + len(new)
+            if end > len(units.sums):
                 if self._units is units:
                     self._units = self._renewed(units)
                 raise _Full
-            unit = len(units.index)
-            sums, counts = self.rows.sums([self.vocab.token_rows(token, -1)])
-            units.sums[unit] = sums[0]
-            units.rows[unit] = counts[0]
-            units.hashes[unit] = token_hash(token)
-            units.index[token] = unit  # published last: readers see a complete row
-            return unit
+            if not new:
+                return
+            sums, counts = self.rows.sums([self.vocab.token_rows(token, -1) for token in new])
+            units.sums[first:end] = sums
+            units.rows[first:end] = counts
+            units.hashes[first:end] = [token_hash(token) for token in new]
+            for unit, token in enumerate(new, first):
+                units.index[token] = unit  # published last: readers see complete rows
 
-    def unit_ids(
-        self, token_lists: Sequence[Sequence[str]]
-    ) -> tuple[np.ndarray, np.ndarray, Units]:
-        """Unit id of every token, EOS closing each text, the offsets and their units."""
+    def unit_ids(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray, Units]:
+        """Unit id of every token, the texts' offsets into them, and their units.
+
+        ``tokens`` are the texts' tokens in one list, EOS closing each text
+        (:meth:`~mlcycle.models.fasttext.cleaner.TextCleaner.flat_tokens`)."""
         for _ in range(2):
             units = self._units
             try:
-                return (*self._ids(units, token_lists), units)
+                return (*self._ids(units, tokens), units)
             except _Full:
                 continue  # the cache was renewed: start again on the fresh one
         # This call has more unknown tokens than a whole cache holds: units of its own.
-        unknown = len({token for tokens in token_lists for token in tokens})
-        units = self._renewed(self._units, unknown)
-        return (*self._ids(units, token_lists), units)
+        units = self._renewed(self._units, len(set(tokens)))
+        return (*self._ids(units, tokens), units)
 
-    def _ids(
-        self, units: Units, token_lists: Sequence[Sequence[str]]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        get = units.index.get
-        ids: list[int | None] = []
-        offsets = [0]
-        eos = units.index[EOS]
-        for tokens in token_lists:
-            ids.extend(map(get, tokens))
-            ids.append(eos)
-            offsets.append(len(ids))
-        if None in ids:
-            flat = [tok for tokens in token_lists for tok in (*tokens, EOS)]
-            ids = [
-                self._add_unknown(units, tok) if u is None else u
-                for u, tok in zip(ids, flat, strict=False)
-            ]
-        return np.array(ids, dtype=np.int64), np.array(offsets, dtype=np.int64)
+    def _ids(self, units: Units, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.fromiter(map(units.index.get, tokens, repeat(-1)), np.int64, len(tokens))
+        missing = np.flatnonzero(ids < 0)
+        if missing.size:
+            unknown = [tokens[p] for p in missing.tolist()]
+            self._add_unknown(units, dict.fromkeys(unknown))  # first seen, first stored
+            ids[missing] = list(map(units.index.__getitem__, unknown))
+        ends = np.flatnonzero(ids == units.index[EOS])
+        return ids, np.concatenate(([0], ends + 1))
 
-    def hidden(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
-        """The averaged feature vector of each text (EOS appended, as in training)."""
+    def hidden(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The averaged feature vector of each text, and which texts had no token but
+        EOS; ``tokens`` as for :meth:`unit_ids`."""
         from mlcycle.models.fasttext.gather import hidden_batch
 
-        ids, offsets, units = self.unit_ids(token_lists)
-        out = np.empty((len(token_lists), units.sums.shape[1]), dtype=np.float32)
+        ids, offsets, units = self.unit_ids(tokens)
+        out = np.empty((len(offsets) - 1, units.sums.shape[1]), dtype=np.float32)
         hidden_batch(
             ids,
             offsets,
@@ -155,4 +145,9 @@ class Encoder:
             self._stored,
             out,
         )
-        return out
+        return out, np.diff(offsets) == 1
+
+
+def flat(token_lists: Sequence[Sequence[str]]) -> list[str]:
+    """Token lists as :meth:`Encoder.unit_ids` reads them: in one list, EOS after each."""
+    return [token for tokens in token_lists for token in (*tokens, EOS)]

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EOS = "</s>"  # appended to every text, as fastText does; it acts as a learned bias
+# Closes every text, as in fastText, where it acts as a learned bias; the cleaner emits it.
+from mlcycle.models.fasttext.cleaner import END as EOS
+
 NGRAM_MULTIPLIER = np.uint64(116_049_371)
 
 
