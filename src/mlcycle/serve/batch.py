@@ -13,6 +13,7 @@ model reads (``empty_text``). The Parquet output names the model version it came
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import re
 import time
@@ -107,15 +108,21 @@ def _answers(reader: ChunkReader, job: Job) -> Iterator[pa.RecordBatch]:
         return
     global _READER
     _READER = reader  # the workers inherit it, model included: no second load
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(job.workers, context, one_native_thread) as pool:
-        pending: deque[Future] = deque()
-        for first, batch in chunks:
-            pending.append(pool.submit(_work, batch, first, job))
-            if len(pending) >= 2 * job.workers:
+    # Objects made so far (MLflow's modules, the model) are left out of the workers'
+    # garbage collections, which would otherwise write into, and so copy, their pages.
+    gc.freeze()
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(job.workers, context, one_native_thread) as pool:
+            pending: deque[Future] = deque()
+            for first, batch in chunks:
+                pending.append(pool.submit(_work, batch, first, job))
+                if len(pending) >= 2 * job.workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    finally:
+        gc.unfreeze()
 
 
 def numbered(chunks: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, pa.RecordBatch]]:
