@@ -182,8 +182,12 @@ class ChunkReader:
 
     def score(self, batch: pa.RecordBatch, first: int, job: Job) -> pa.RecordBatch:
         """The output rows of ``batch``, whose first row is row ``first`` (0-based)."""
-        answer = predict_chunk(self.model, self.inputs(batch, first, job), job.k)
-        return self.answer(batch, answer, first, job)
+        return self.answer(batch, self.predicted(batch, first, job)[1], first, job)
+
+    def predicted(self, batch: pa.RecordBatch, first: int, job: Job) -> tuple[Any, Any]:
+        """The model's inputs for ``batch`` and its answer to them."""
+        inputs = self.inputs(batch, first, job)
+        return inputs, predict_chunk(self.model, inputs, job.k)
 
     def inputs(self, batch: pa.RecordBatch, first: int, job: Job) -> Any:
         """The model's inputs for ``batch``, whose first row is row ``first`` (0-based)."""

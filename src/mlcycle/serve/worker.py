@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from mlcycle.core.errors import MlcycleError
 from mlcycle.data.sources import fetch
 from mlcycle.models.protocol import ServedModel
-from mlcycle.serve.batch import ChunkReader, Job, numbered, predict_chunk
+from mlcycle.serve.batch import ChunkReader, Job, numbered
 from mlcycle.serve.batch_io import Input, Output, open_input, read_chunks
 from mlcycle.serve.job_log import Chunk, JobLog
 from mlcycle.serve.jobs import JobQueue, QueueUnavailable
@@ -148,8 +148,7 @@ def _scored(claim: _Claim, served: ServedModel, reader: ChunkReader, job: Job,
     """The output rows of ``chunk``, logged first when the job is (a chunk scored again
     replaces its log rows: ``mlcycle.serve.job_log``)."""
     start = time.perf_counter()
-    inputs = reader.inputs(chunk.batch, chunk.first, job)
-    answer = predict_chunk(served.model, inputs, job.k)
+    inputs, answer = reader.predicted(chunk.batch, chunk.first, job)
     if claim.log is not None and claim.record.get("request_id"):  # older jobs have none
         scored = replace(chunk, inputs=inputs, answer=answer, seconds=time.perf_counter() - start)
         claim.log.write(claim.record, served, scored, reader.source.rows, reader.features)
