@@ -66,6 +66,7 @@ def _log_production(home: Path, rows: pd.DataFrame, target: str, regression: boo
         "probabilities": [[] if regression else [1.0]] * n,
         "latency_ms": [1.0] * n, "api_key": [None] * n, "record": records,
         "value": [0.0 if regression else None] * n, "first_of_request": [True] * n,
+        "arm": [None] * n,
     }  # fmt: skip
     write_partitioned(home / "predictions", pa.Table.from_pydict(predictions, PREDICTION_SCHEMA))
     truth = rows[target].tolist()

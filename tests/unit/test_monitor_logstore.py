@@ -58,6 +58,7 @@ def prediction_table(
             "record": pa.nulls(len(ids), pa.string()),
             "value": pa.nulls(len(ids), pa.float64()),
             "first_of_request": pa.nulls(len(ids), pa.bool_()),  # as files written before it
+            "arm": pa.nulls(len(ids), pa.string()),
         },
         schema=PREDICTION_SCHEMA,
     )

@@ -85,6 +85,11 @@ PREDICTION_SCHEMA = pa.schema(
         # and latencies per request read these rows; files written before the column
         # read it as null, which means ``index = 0``.
         ("first_of_request", pa.bool_()),
+        # Which side of an online experiment answered (``mlcycle serve`` with
+        # serve.experiment): ``champion`` or ``canary`` in this log, ``shadow`` in the
+        # shadow log (the challenger's answers nobody received, :func:`shadow_root`).
+        # Null outside experiments and in files written before the column: the champion.
+        ("arm", pa.string()),
     ]
 )
 
@@ -134,6 +139,12 @@ def log_roots(settings: Settings) -> tuple[Root, Root]:
     log = settings.serve.prediction_log
     home = settings.home
     return _root(log.dir, home / "predictions"), _root(log.feedback_dir, home / "feedback")
+
+
+def shadow_root(settings: Settings) -> Root:
+    """Where a shadow challenger's answers are logged (same schema, ``arm`` = shadow):
+    kept apart, so monitoring the answers clients got never counts them."""
+    return _root(settings.serve.prediction_log.shadow_dir, settings.home / "shadow")
 
 
 def _root(value: Path | str | None, default: Path) -> Root:

@@ -67,7 +67,7 @@ def render(
         InvalidInput: No environment given, or one that ``deploy.environments`` lacks.
     """
     names = _known(settings, list(environments))
-    image = image or settings.deploy.image or f"mlcycle:{__version__}"
+    image = image or default_image(settings)
     result = RenderResult(out=out, environments=names, image=image)
     values = _placeholders(settings, image)
     project = project_source().read_text(encoding="utf-8")
@@ -138,6 +138,18 @@ def _known(settings: Settings, names: list[str]) -> list[str]:
                 f"Unknown environment '{name}'; deploy.environments has {', '.join(known)}."
             )
     return list(dict.fromkeys(names))
+
+
+def default_image(settings: Settings) -> str:
+    """``deploy.image``, else what ``make image`` tags: mlcycle:VERSION."""
+    return settings.deploy.image or f"mlcycle:{__version__}"
+
+
+def rendered_template(settings: Settings, relative: str, image: str | None = None) -> str:
+    """One packaged template (``argo/pipeline/training.yaml``...) with the project's values."""
+    image = image or default_image(settings)
+    text = (templates() / relative).read_text(encoding="utf-8")
+    return _substitute(text, _placeholders(settings, image), Path(relative))
 
 
 def _placeholders(settings: Settings, image: str) -> dict[str, str]:

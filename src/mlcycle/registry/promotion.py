@@ -107,16 +107,7 @@ def promote(
             return MoveResult(name, alias, candidate.version, current.version, "none", reason)
         if not force:
             _check_sequence(candidate, alias, settings)
-        judging = judging_holdout(candidate, settings)
-        ctx = GateContext(
-            alias,
-            Subject.load(candidate),
-            Subject.load(current) if current is not None else None,
-            judging.holdout,
-            settings,
-            task_of(settings),
-            judging.problem,
-        )
+        ctx = gate_context(candidate, current, alias, settings)
         results = run_gates(ctx, gates_for(alias, settings.registry))
         passed = all(g.passed for g in results)
         action = PROMOTE if passed else FORCE if force else REFUSED
@@ -127,12 +118,46 @@ def promote(
             name, alias, action, previous, candidate.version, reason, [g.to_dict() for g in results]
         )
         append_event(event, settings)
-        judged = judging.holdout.summary() if judging.holdout is not None else None
+        judged = ctx.holdout.summary() if ctx.holdout is not None else None
         result = MoveResult(
             name, alias, candidate.version, previous, action, reason, results, event, judged
         )
         _log_evidence(candidate, result, settings)
     return result
+
+
+def gate_context(
+    candidate: VersionInfo, current: VersionInfo | None, alias: str, settings: Settings
+) -> GateContext:
+    """What the gates guarding ``alias`` judge ``candidate`` with, against ``current``."""
+    judging = judging_holdout(candidate, settings)
+    return GateContext(
+        alias,
+        Subject.load(candidate),
+        Subject.load(current) if current is not None else None,
+        judging.holdout,
+        settings,
+        task_of(settings),
+        judging.problem,
+    )
+
+
+def judge(
+    name: str,
+    version: str | int,
+    alias: str,
+    settings: Settings | None = None,
+    gates: list[str] | None = None,
+) -> tuple[GateContext, list[GateResult]]:
+    """The gates guarding ``alias`` (or ``gates``) run on ``name/version``, moving and
+    recording nothing: what ``promote`` would decide now (a pipeline's ``gates`` step)."""
+    settings = settings or get_settings()
+    environment(alias, settings.registry)
+    candidate = resolve(ModelRef(name, version=str(version)))
+    _check_task(candidate, settings)
+    ctx = gate_context(candidate, holder(name, alias), alias, settings)
+    names = gates_for(alias, settings.registry) if gates is None else gates
+    return ctx, run_gates(ctx, names)
 
 
 def _check_task(candidate: VersionInfo, settings: Settings) -> None:

@@ -55,6 +55,8 @@ class LogRecord(NamedTuple):
     # text (an empty dict: the model reads columns, the request sent none). Last, with
     # a default: journal lines written before it decode positionally without it.
     columns: dict[str, list[Any]] | None = None
+    # The experiment arm that answered (champion, canary, shadow); None outside one.
+    arm: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,7 @@ def prediction_table(records: Sequence[LogRecord], salt: bytes | None = None) ->
         "record": _column_records(records, rows),
         "value": pa.nulls(rows, pa.float64()),
         "first_of_request": pa.array(first, pa.bool_()),
+        "arm": per_record([r.arm for r in records], pa.string()),
     }
     if any(r.records for r in records):
         columns.update(_tabular_columns(records, columns, per_record(

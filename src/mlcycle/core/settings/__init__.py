@@ -12,6 +12,7 @@ from mlcycle.core.settings.model import (
     TrainSettings,
 )
 from mlcycle.core.settings.monitor import MonitorSettings, duration_seconds
+from mlcycle.core.settings.pipeline import PipelineSettings, PipelineStep, parse_reference
 from mlcycle.core.settings.registry import GATE_NAMES, RegistrySettings
 from mlcycle.core.settings.root import (
     Settings,
@@ -21,7 +22,12 @@ from mlcycle.core.settings.root import (
     project_file,
     project_source,
 )
-from mlcycle.core.settings.serve import AuthSettings, PredictionLogSettings, ServeSettings
+from mlcycle.core.settings.serve import (
+    AuthSettings,
+    ExperimentSettings,
+    PredictionLogSettings,
+    ServeSettings,
+)
 from mlcycle.core.settings.tune import TuneSettings
 
 __all__ = [
@@ -32,9 +38,12 @@ __all__ = [
     "DataSettings",
     "DeployEnvironment",
     "DeploySettings",
+    "ExperimentSettings",
     "FeatureType",
     "ModelSettings",
     "MonitorSettings",
+    "PipelineSettings",
+    "PipelineStep",
     "PredictionLogSettings",
     "ProjectRetrain",
     "RegistrySettings",
@@ -48,6 +57,7 @@ __all__ = [
     "duration_seconds",
     "get_settings",
     "load_settings",
+    "parse_reference",
     "project_file",
     "project_source",
 ]

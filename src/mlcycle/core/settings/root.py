@@ -29,6 +29,7 @@ from mlcycle.core.errors import InvalidInput
 from mlcycle.core.settings.deploy import DeploySettings
 from mlcycle.core.settings.model import DataSettings, ModelSettings, TrainSettings
 from mlcycle.core.settings.monitor import MonitorSettings
+from mlcycle.core.settings.pipeline import PipelineSettings
 from mlcycle.core.settings.registry import RegistrySettings
 from mlcycle.core.settings.serve import ServeSettings
 from mlcycle.core.settings.tune import TuneSettings
@@ -62,6 +63,7 @@ class Settings(BaseSettings):
     tune: TuneSettings = Field(default_factory=TuneSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     deploy: DeploySettings = Field(default_factory=DeploySettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
 
     @field_validator("experiment")
     @classmethod

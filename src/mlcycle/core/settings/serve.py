@@ -115,6 +115,8 @@ class PredictionLogSettings(BaseModel):
     # <home>/feedback.
     dir: Path | str | None = None
     feedback_dir: Path | str | None = None
+    # The challenger's answers in shadow mode (serve.experiment); default <home>/shadow.
+    shadow_dir: Path | str | None = None
     flush_seconds: float = Field(2.0, gt=0.0, le=300.0)
     # Texts held in memory waiting for the writer; past this new records are dropped
     # (and counted) rather than slowing or failing predictions.
@@ -143,6 +145,25 @@ class JobSettings(BaseModel):
     # A worker renews its claim on a job every third of this; a job whose claim lapses
     # (the worker died) is resumed by another from its last finished chunk.
     lease_seconds: float = Field(30.0, gt=0.0)
+
+
+class ExperimentSettings(BaseModel):
+    """An online experiment: a second version (the challenger) beside the served one.
+
+    ``shadow``: a ``share`` of requests is also scored by the challenger, off the
+    response path; clients get the champion's answer, both are logged (the challenger's
+    in the shadow log). ``canary``: a ``share`` of requests is answered by the
+    challenger, chosen per client key or per request id (``sticky``); answers say which
+    version spoke.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["off", "shadow", "canary"] = "off"
+    # The challenger's alias on the served model (or a NAME@ALIAS / NAME/VERSION ref).
+    challenger: str = "challenger"
+    share: float = Field(1.0, ge=0.0, le=1.0)
+    sticky: Literal["key", "request"] = "key"
 
 
 class ServeSettings(BaseModel):
@@ -174,6 +195,7 @@ class ServeSettings(BaseModel):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
 
     @model_validator(mode="after")
     def _bodies_end_before_the_grace(self) -> ServeSettings:
