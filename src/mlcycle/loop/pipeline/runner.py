@@ -74,16 +74,17 @@ def run_pipeline(
     folder = project_dir()
     with _importable(folder):
         check_runnable(pipeline, selected, folder, settings)
-        recorder = Recorder(settings)
-        result = PipelineResult(recorder.start(trigger, selected), trigger)
-        known = _upstream_outputs(pipeline, selected, recorder)
+        run = _Run(pipeline, folder, settings, Recorder(settings), force)
+        result = PipelineResult(run.recorder.start(trigger, selected), trigger)
+        run.known = _upstream_outputs(pipeline, selected, run.recorder)
         for name in selected:
-            record = _one_step(pipeline, name, known, result, folder, settings, recorder, force)
-            recorder.write(record)
+            record = run.step(name, blocked_by=[u for u in pipeline.upstream[name]
+                                                if u in result.failed])  # fmt: skip
+            run.recorder.write(record)
             result.steps.append(record)
-            known.update(record.outputs)
+            run.known.update(record.outputs)
             say(record)
-        recorder.finish(bool(result.failed))
+        run.recorder.finish(bool(result.failed))
     return result
 
 
@@ -105,7 +106,9 @@ def check_runnable(
         code_digest(step, folder, settings)  # a missing script is said now
 
 
-def _upstream_outputs(pipeline: Pipeline, selected: list[str], recorder: Recorder) -> dict:
+def _upstream_outputs(
+    pipeline: Pipeline, selected: list[str], recorder: Recorder
+) -> dict[str, str | None]:
     """Outputs of steps left out of this run (``--from``), as their last success left them."""
     known: dict[str, str | None] = {}
     for name in {u for s in selected for u in pipeline.upstream[s]} - set(selected):
@@ -119,45 +122,58 @@ def _upstream_outputs(pipeline: Pipeline, selected: list[str], recorder: Recorde
     return known
 
 
-def _one_step(
-    pipeline: Pipeline,
-    name: str,
-    known: dict[str, str | None],
-    result: PipelineResult,
-    folder: Path,
-    settings: Settings,
-    recorder: Recorder,
-    force: bool,
-) -> StepRecord:
-    step = pipeline.steps[name]
-    stopped = [u for u in pipeline.upstream[name] if u in result.failed]
-    if stopped:
-        return StepRecord(name, BLOCKED, message=f"not run: {', '.join(stopped)} failed")
-    inputs = {
-        ref: known[ref] if ref in known else current(ref, folder, settings) for ref in step.inputs
-    }
-    implicit = _implicit_inputs(step, settings)
-    key = step_key(step, code_digest(step, folder, settings), {**inputs, **implicit})
-    cached = None if force else recorder.succeeded(name, key)
-    if cached is not None and _still_there(cached.outputs, folder, settings):
-        return StepRecord(name, SKIPPED, key, cached.outputs, reused=cached.reused)
-    began = time.monotonic()
-    try:
-        figures = run_step(step, inputs, folder, settings)
-    except MlcycleError as exc:
-        return StepRecord(name, FAILED, key, seconds=time.monotonic() - began, message=exc.message)
-    except Exception as exc:  # a user's function: its failure is said, the others go on
-        message = f"{type(exc).__name__}: {exc}"
-        return StepRecord(name, FAILED, key, seconds=time.monotonic() - began, message=message)
-    outputs = {ref: current(ref, folder, settings) for ref in step.outputs}
-    missing = [ref for ref, value in outputs.items() if value is None]
-    seconds = time.monotonic() - began
-    if missing:
-        said = f"it did not write {', '.join(missing)}"
-        return StepRecord(name, FAILED, key, seconds=seconds, message=said)
-    record = StepRecord(name, SUCCEEDED, key, dict(outputs), seconds)  # type: ignore[arg-type]
-    record.message = ", ".join(f"{k} {v:.4g}" for k, v in sorted(figures.items())[:6])
-    return record
+@dataclass
+class _Run:
+    """One run's state: where it works, what the steps so far wrote (``known``)."""
+
+    pipeline: Pipeline
+    folder: Path
+    settings: Settings
+    recorder: Recorder
+    force: bool
+    known: dict[str, str | None] = field(default_factory=dict)
+
+    def step(self, name: str, blocked_by: list[str]) -> StepRecord:
+        """Run, skip or block step ``name``; what happened to it."""
+        if blocked_by:
+            return StepRecord(name, BLOCKED, message=f"not run: {', '.join(blocked_by)} failed")
+        step = self.pipeline.steps[name]
+        inputs = {ref: self._fingerprint(ref) for ref in step.inputs}
+        implicit = _implicit_inputs(step, self.settings)
+        code = code_digest(step, self.folder, self.settings)
+        key = step_key(step, code, {**inputs, **implicit})
+        cached = None if self.force else self.recorder.succeeded(name, key)
+        if cached is not None and _still_there(cached.outputs, self.folder, self.settings):
+            return StepRecord(name, SKIPPED, key, cached.outputs, reused=cached.reused)
+        return self._execute(name, step, inputs, key)
+
+    def _fingerprint(self, ref: str) -> str | None:
+        """As an earlier step of this run left it, else as it is now (a source)."""
+        if ref in self.known:
+            return self.known[ref]
+        return current(ref, self.folder, self.settings)
+
+    def _execute(
+        self, name: str, step: PipelineStep, inputs: dict[str, str | None], key: str
+    ) -> StepRecord:
+        began = time.monotonic()
+        try:
+            figures = run_step(step, inputs, self.folder, self.settings)
+        except MlcycleError as exc:
+            return StepRecord(name, FAILED, key, seconds=time.monotonic() - began,
+                              message=exc.message)  # fmt: skip
+        except Exception as exc:  # a user's function: its failure is said, the others go on
+            return StepRecord(name, FAILED, key, seconds=time.monotonic() - began,
+                              message=f"{type(exc).__name__}: {exc}")  # fmt: skip
+        seconds = time.monotonic() - began
+        written = {ref: current(ref, self.folder, self.settings) for ref in step.outputs}
+        missing = [ref for ref, value in written.items() if value is None]
+        if missing:
+            return StepRecord(name, FAILED, key, seconds=seconds,
+                              message=f"it did not write {', '.join(missing)}")  # fmt: skip
+        outputs = {ref: value for ref, value in written.items() if value is not None}
+        said = ", ".join(f"{k} {v:.4g}" for k, v in sorted(figures.items())[:6])
+        return StepRecord(name, SUCCEEDED, key, outputs, seconds, said)
 
 
 def _implicit_inputs(step: PipelineStep, settings: Settings) -> dict[str, str | None]:
