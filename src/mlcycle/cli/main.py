@@ -21,6 +21,7 @@ from mlcycle.cli import (
     loadtest,
     models,
     monitor,
+    pipeline,
     predict,
     retrain,
     serve,
@@ -30,6 +31,7 @@ from mlcycle.cli import (
     worker,
 )
 from mlcycle.cli import deploy as deploy_commands
+from mlcycle.cli import init as init_project
 from mlcycle.core.errors import MlcycleError
 from mlcycle.core.logs import quiet_library_defaults
 
@@ -50,9 +52,11 @@ app.command("predict")(predict.predict)
 app.command("worker")(worker.worker)
 app.add_typer(monitor.app, name="monitor")
 app.command("retrain")(retrain.retrain)
+app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(deploy_commands.app, name="deploy")
 app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)
+app.command("init")(init_project.init)
 app.add_typer(server.app, name="server")
 app.command("login")(server.login)
 

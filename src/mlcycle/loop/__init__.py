@@ -8,6 +8,10 @@
   :mod:`~mlcycle.loop.examples`, with the HTTP client of :mod:`~mlcycle.loop.traffic`.
 - :mod:`~mlcycle.loop.move_in`: ``mlcycle server import``, an embedded store copied into
   the team server (datasets through the server layer, models through the registry).
+- :mod:`~mlcycle.loop.scaffold`: ``mlcycle init``, a new project from the packaged copier
+  template (``templates/project``), with columns, sample and behaviour cases read from
+  the data (:mod:`~mlcycle.loop.scaffold_data`) or wrapping an MLflow model
+  (:mod:`~mlcycle.loop.scaffold_model`).
 
 Submodules are imported where used (they import the stages: pandas, MLflow).
 """
@@ -19,6 +23,9 @@ __all__ = [
     "mlproject",
     "move_in",
     "retrain",
+    "scaffold",
+    "scaffold_data",
+    "scaffold_model",
     "traffic",
     "training_set",
 ]

@@ -87,7 +87,7 @@ def import_model(
     use_tracking(settings)
     source = model_source(model_uri)
     inferred = task is None
-    task = task or infer_task(_signature(source, model_uri), model_uri)
+    task = task or infer_task(model_signature(source, model_uri), model_uri)
     described = name == settings.model.name
     _check_task(task, inferred, name, model_uri, settings, described)
     rows = _holdout_rows(holdout, task, described, settings) if holdout else None
@@ -216,8 +216,12 @@ def _copy_folder(folder: Path, settings: Settings) -> str:
     return f"runs:/{run.info.run_id}/model"
 
 
-def _signature(source: str, shown: str) -> Any:
-    """The model's signature (None when it was logged without one)."""
+def model_signature(source: str, shown: str) -> Any:
+    """The signature of the MLflow model at ``source`` (None when logged without one).
+
+    Raises:
+        NotFound: there is no model there (``shown`` names it for the user).
+    """
     import mlflow
 
     try:

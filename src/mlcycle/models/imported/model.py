@@ -32,6 +32,8 @@ class PyfuncModel:
         self.pyfunc = pyfunc
         self.task = task
         self.columns = _input_names(pyfunc)
+        # Serving smoke-tests a tabular model on its first example record.
+        self.example = _example_records(pyfunc) if task != TEXT_TASK else None
         raw = _raw_model(pyfunc)
         ranked = task != "regression" and hasattr(raw, "predict_proba")
         self._proba = raw if ranked and hasattr(raw, "classes_") else None
@@ -130,6 +132,20 @@ def _input_names(pyfunc: Any) -> list[str]:
     if schema is None or not schema.has_input_names():
         return []
     return [str(name) for name in schema.input_names()]
+
+
+def _example_records(pyfunc: Any) -> list[dict[str, Any]] | None:
+    """The input example logged with the model, as records (None without a table one)."""
+    try:
+        example = pyfunc.input_example
+    except Exception:  # an example MLflow cannot read back is no example
+        return None
+    if not isinstance(example, pd.DataFrame) or example.empty:
+        return None
+    return [
+        {str(k): (None if pd.isna(v) else v) for k, v in row.items()}
+        for row in example.to_dict("records")
+    ]
 
 
 def _column(output: Any, rows: int) -> np.ndarray:
