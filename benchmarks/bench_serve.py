@@ -19,6 +19,11 @@ Each round runs every scenario on every server, the order alternating from round
 round; the tables give the median of the rounds. Servers are warmed before the first
 round. After the rounds, mlcycle's /metrics give the log rows written and dropped.
 
+With ``--shadow`` the run compares instead mlcycle with shadow scoring off and on at
+100% (``serve.experiment``: every request also scored by the challenger alias, off the
+response path), same workers, same scenarios, alternating: throughput ratio and the
+champion's p99 (medians over rounds), and the shadow answers scored and dropped.
+
 Without ``--home`` a temporary project home is made and the default model trained and
 promoted there, as a user would (``mlcycle train``; ``mlcycle models promote``).
 
@@ -27,6 +32,7 @@ Usage::
     .venv/bin/python benchmarks/bench_serve.py [--home DIR] [--model nace@production]
         [--workers 1] [--scale-workers 2] [--duration 10] [--rounds 3] [--plain]
         [--json OUT] [--markdown benchmarks/SERVE_RESULTS.md]
+        [--shadow [--challenger challenger]]
 """
 
 from __future__ import annotations
@@ -62,6 +68,9 @@ BARS = {
     "batch_scaling": 1.6,
 }
 SECTION = "## Production mode"
+SHADOW_SECTION = "## Shadow scoring cost"
+# issue 18: the champion's p99 with shadow on at 100% within 10% of shadow off
+SHADOW_P99_BAR = 1.10
 LUA = r"""
 local queue, n = {}, 0
 function init(args)
@@ -108,8 +117,9 @@ def prepare_home(home: Path | None, model: str, env: dict[str, str]) -> Path:
     return home
 
 
-def production_settings(work: Path, key: str, plain: bool) -> Path:
-    """The project file mlcycle serves with: keys, log and metrics on (off with plain)."""
+def production_settings(work: Path, key: str, plain: bool, challenger: str | None = None) -> Path:
+    """The project file mlcycle serves with: keys, log and metrics on (off with plain);
+    with ``challenger``, shadow scoring of every request by it."""
     digest = hashlib.sha256(key.encode()).hexdigest()
     import yaml
 
@@ -120,9 +130,12 @@ def production_settings(work: Path, key: str, plain: bool) -> Path:
     project["serve"] = {
         "metrics": not plain,
         "auth": {"enabled": not plain, "keys": {"bench": digest}},
-        "prediction_log": {"enabled": not plain, "dir": str(work / "predictions")},
-    }
-    path = work / "mlcycle.yaml"
+        "prediction_log": {"enabled": not plain, "dir": str(work / "predictions"),
+                           "shadow_dir": str(work / "shadow")},
+    }  # fmt: skip
+    if challenger is not None:
+        project["serve"]["experiment"] = {"mode": "shadow", "share": 1.0, "challenger": challenger}
+    path = work / ("mlcycle-shadow.yaml" if challenger else "mlcycle.yaml")
     path.write_text(yaml.safe_dump(project, allow_unicode=True, sort_keys=False))
     return path
 
@@ -261,15 +274,23 @@ def wrk(url: str, script: Path, bodies: Path, connections: int, seconds: float, 
 
 
 def log_counts(handle: dict[str, Any]) -> dict[str, float]:
-    """Prediction-log rows written and dropped, from the server's own metrics."""
+    """Prediction-log rows written and dropped, and the shadow challenger's answers,
+    drops and errors, from the server's own metrics."""
     response = httpx.get(handle["base"] + "/metrics", timeout=10)
-    counts = {"written": 0.0, "dropped": 0.0}
+    names = {
+        "written": 'mlcycle_prediction_log_records_total{outcome="written"}',
+        "dropped": 'mlcycle_prediction_log_records_total{outcome="dropped"}',
+        "shadow_answers": "mlcycle_shadow_answers_total",
+        "shadow_dropped": "mlcycle_shadow_dropped_total",
+        "challenger_errors": "mlcycle_challenger_errors_total",
+    }
+    counts = dict.fromkeys(names, 0.0)
     if response.status_code != 200:
         return counts
     for line in response.text.splitlines():
-        for outcome in counts:
-            if line.startswith(f'mlcycle_prediction_log_records_total{{outcome="{outcome}"}}'):
-                counts[outcome] = float(line.rsplit(" ", 1)[1])
+        for outcome, name in names.items():
+            if line.startswith(name) and line[len(name)] in " {":
+                counts[outcome] += float(line.rsplit(" ", 1)[1])
     return counts
 
 
@@ -285,6 +306,12 @@ def measure(args: argparse.Namespace, env: dict[str, str], work: Path) -> dict[s
         "mlcycle": ("mlcycle", args.workers, ours_env),
         f"mlcycle-{args.scale_workers}w": ("mlcycle", args.scale_workers, ours_env),
     }
+    if args.shadow:  # the same server with shadow scoring off and on at 100%
+        project = production_settings(work, key, args.plain, args.challenger)
+        servers = {
+            "mlcycle": ("mlcycle", args.workers, ours_env),
+            "mlcycle-shadow": ("mlcycle", args.workers, {**env, "MLCYCLE_PROJECT": str(project)}),
+        }
     handles = {label: start(api, label, args.model, w, e) for label, (api, w, e) in servers.items()}
     plan = {  # label -> scenario -> connections
         label: {"single": args.connections, "batch": args.batch_connections * w}
@@ -349,6 +376,71 @@ def summarise(measured: dict, args: argparse.Namespace) -> dict[str, Any]:
         for name, value in checks.items()
     }
     return {"medians": med, "checks": checks, "bars": BARS, "passed": passed}
+
+
+def summarise_shadow(measured: dict) -> dict[str, Any]:
+    """Medians with shadow off and on, and what shadow scoring costs the champion."""
+    runs = measured["runs"]
+    med = {s: {c: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+               for c, rs in by.items()} for s, by in runs.items()}  # fmt: skip
+    off, on = med["mlcycle"], med["mlcycle-shadow"]
+    checks = {
+        f"{scenario}_{what}": on[scenario][key] / off[scenario][key]
+        for scenario in ("single", "batch")
+        for what, key in (("throughput_ratio", "req_per_s"), ("p99_ratio", "p99_ms"))
+    }
+    return {"medians": med, "checks": checks, "p99_bar": SHADOW_P99_BAR}
+
+
+def shadow_markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Namespace,
+                    model_info: dict) -> str:  # fmt: skip
+    """The shadow-cost section: shadow off against shadow on at 100%."""
+    loads = [
+        r["load_average"] for by in measured["runs"].values() for rs in by.values() for r in rs
+    ]
+    checks, logs = summary["checks"], measured["logs"]["mlcycle-shadow"]
+    scored = logs["shadow_answers"] + logs["shadow_dropped"]
+    lines = [
+        f"{SHADOW_SECTION}: shadow off vs on at 100% (issue 18)",
+        "",
+        f"Command: `python benchmarks/bench_serve.py --shadow --workers {args.workers} "
+        f"--duration {args.duration:g} --rounds {args.rounds}`",
+        "",
+        "- Both servers in production mode (prediction log, metrics, API keys); the shadow "
+        f"one also scores every request with `{args.challenger}` (here the same model "
+        "version loaded a second time, so the challenger costs what the champion does) and "
+        "logs its answers in the shadow log.",
+        f"- Machine: {env_info['machine']}; wrk (1 thread) on the same cores, loopback; "
+        f"1-minute load average {min(loads):.2f} to {max(loads):.2f} during the runs. A "
+        "shared 2-core machine is noisy: single runs vary by 10% and more.",
+        f"- Model: {model_info['name']} version {model_info['version']} "
+        f"({model_info['labels']} codes). Single: 1 text per request, {args.connections} "
+        f"connections; batch: 1,000 texts, {args.batch_connections} connections per "
+        f"worker; wrk at full speed (the servers saturated). Median of {args.rounds} rounds.",
+        "",
+    ]
+    lines += _runs_table(summary["medians"], measured)
+    lines += [
+        "",
+        "| measure | shadow on / off | target |",
+        "| --- | ---: | --- |",
+        f"| single-text req/s | {checks['single_throughput_ratio']:.2f} | (the cost) |",
+        f"| single-text champion p99 | {checks['single_p99_ratio']:.2f} "
+        f"| <= {SHADOW_P99_BAR:.2f} ({_holds(checks['single_p99_ratio'])}) |",
+        f"| 1,000-text batches texts/s | {checks['batch_throughput_ratio']:.2f} | (the cost) |",
+        f"| 1,000-text batches champion p99 | {checks['batch_p99_ratio']:.2f} "
+        f"| <= {SHADOW_P99_BAR:.2f} ({_holds(checks['batch_p99_ratio'])}) |",
+        "",
+        f"Shadow requests over the whole run: {logs['shadow_answers']:,.0f} scored, "
+        f"{logs['shadow_dropped']:,.0f} dropped because the queue was full "
+        f"({100 * logs['shadow_dropped'] / scored if scored else 0:.1f}%), "
+        f"{logs['challenger_errors']:,.0f} challenger errors.",
+    ]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _holds(p99_ratio: float) -> str:
+    return "holds" if p99_ratio <= SHADOW_P99_BAR else "does NOT hold"
 
 
 def environment() -> dict[str, str]:
@@ -481,14 +573,14 @@ def _bars_table(summary: dict, args: argparse.Namespace) -> list[str]:
     return lines + [f"| {b} | {t} | {m} | {'yes' if ok else 'NO'} |" for b, t, m, ok in bars]
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the production-mode section of ``path`` (or append it), keep the rest."""
+def write_section(path: Path, section: str, heading: str = SECTION) -> None:
+    """Replace the section of ``path`` under ``heading`` (or append it), keep the rest."""
     text = path.read_text() if path.exists() else ""
-    start = text.find(SECTION)
+    start = text.find(heading)
     if start < 0:
         text = text.rstrip("\n") + ("\n\n" if text else "") + section
     else:
-        end = text.find("\n## ", start + len(SECTION))
+        end = text.find("\n## ", start + len(heading))
         text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
     path.write_text(text)
 
@@ -515,6 +607,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plain", action="store_true", help="mlcycle without log/metrics/keys.")
     parser.add_argument("--json", type=Path, help="Write raw runs and medians here.")
     parser.add_argument("--markdown", type=Path, default=HERE / "SERVE_RESULTS.md")
+    parser.add_argument(
+        "--shadow",
+        action="store_true",
+        help="Compare shadow scoring off and on at 100%% instead of mlflow.",
+    )
+    parser.add_argument(
+        "--challenger",
+        default="challenger",
+        help="The shadow challenger: an alias of --model's model, or a ref.",
+    )
     args = parser.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLCYCLE_", "MLFLOW_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # mlflow runs `uvicorn` from PATH
@@ -533,11 +635,15 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if args.home is None:  # the temporary home made for this run
             shutil.rmtree(home, ignore_errors=True)
-    summary = summarise(measured, args)
     env_info = environment()
-    report = markdown(summary, measured, env_info, args, info)
+    if args.shadow:
+        summary = summarise_shadow(measured)
+        report = shadow_markdown(summary, measured, env_info, args, info)
+    else:
+        summary = summarise(measured, args)
+        report = markdown(summary, measured, env_info, args, info)
     print(report)
-    write_section(args.markdown, report)
+    write_section(args.markdown, report, SHADOW_SECTION if args.shadow else SECTION)
     if args.json:
         payload = {**measured, **summary, "environment": env_info, "model": info,
                    "args": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip

@@ -224,3 +224,36 @@ def _until_answered(url: str) -> httpx.Response:
         except httpx.TransportError:
             time.sleep(0.2)
     raise AssertionError(f"nothing answered at {url}")
+
+
+def test_a_shadow_challenger_scores_records_beside_the_champion(
+    store: Store, tmp_path: Path
+) -> None:
+    experiment = {"MODE": "shadow", "CHALLENGER": "diabetes/2"}
+    server = _start(
+        store.home, "--model", "diabetes/1", MLCYCLE_PROJECT=str(store.projects["diabetes"]),
+        MLCYCLE_SERVE__PREDICTION_LOG__DIR=str(tmp_path / "log"),
+        MLCYCLE_SERVE__PREDICTION_LOG__SHADOW_DIR=str(tmp_path / "shadow"),
+        **{f"MLCYCLE_SERVE__EXPERIMENT__{k}": v for k, v in experiment.items()},
+    )  # fmt: skip
+    try:
+        records = [PATIENT, {**PATIENT, "bmi": 22.0}]
+        answers = [
+            httpx.post(f"{server.url}/predict", json={"records": records}).json() for _ in range(20)
+        ]
+    finally:
+        code, err = _stop(server)
+    assert code == 0, err
+    assert {answer["model"]["version"] for answer in answers} == {"1"}
+    newer = _pipeline(store, "models:/diabetes/2").predict(pd.DataFrame(records))
+    champion = predlog.read_log(tmp_path / "log").to_pylist()
+    shadow = predlog.read_log(tmp_path / "shadow").to_pylist()
+    assert len(champion) == len(shadow) == 40
+    assert {(r["model_version"], r["arm"]) for r in champion} == {("1", "champion")}
+    assert {(r["model_version"], r["arm"]) for r in shadow} == {("2", "shadow")}
+    ours = {(r["request_id"], r["index"]): r for r in shadow}
+    for answer in answers:
+        for index, expected in enumerate(newer):
+            row = ours[answer["request_id"], index]
+            assert row["value"] == pytest.approx(expected, abs=1e-9)
+            assert json.loads(row["record"]) == records[index]

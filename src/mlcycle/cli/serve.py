@@ -54,12 +54,25 @@ def serve(
     host = host or settings.serve.host
     port = check_port(host, settings.serve.port if port is None else port)  # 0: a free one
     workers = workers or settings.serve.workers
+    experiment = settings.serve.experiment
+    challenger = None
+    if experiment.mode != "off":
+        from mlcycle.serve.app import challenger_ref
+
+        # A bad reference stops here; a missing challenger does not (the champion serves).
+        challenger = challenger_ref(ref, experiment.challenger)
     auth = "API keys required" if settings.serve.auth.enabled else "no API keys"
     typer.echo(
         f"Serving {version.name} version {version.version} ({ref}) on http://{host}:{port} "
         f"with {workers} worker{'s' if workers > 1 else ''}, {auth}; docs at /docs.",
         err=True,
     )
+    if challenger is not None:
+        typer.echo(
+            f"Experiment: {experiment.mode} with {challenger} on {experiment.share:.0%} of "
+            "requests (/ready says whether it is loaded).",
+            err=True,
+        )
     run_server(ref, host, port, workers)
 
 

@@ -15,6 +15,8 @@ import asyncio
 import inspect
 import logging
 import os
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -25,9 +27,10 @@ from fastapi import FastAPI
 from mlcycle import __version__
 from mlcycle.core.errors import MlcycleError
 from mlcycle.core.settings import Settings, get_settings
-from mlcycle.data.predlog import log_roots
+from mlcycle.data.predlog import Root, log_roots, shadow_root
 from mlcycle.serve.answers import AnyPredictor
 from mlcycle.serve.auth import Authenticator
+from mlcycle.serve.experiment import Experiment
 from mlcycle.serve.feedback import FeedbackService
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.gateway import Gateway
@@ -47,6 +50,7 @@ from mlcycle.serve.routes import (
     document_model,
     document_security,
 )
+from mlcycle.serve.shadow import ShadowScorer
 from mlcycle.serve.truths import ClassRule, LabelRule, TruthRule, ValueRule
 from mlcycle.serve.validation import Limits
 from mlcycle.tasks import Task, task_of
@@ -107,13 +111,16 @@ def create_app(
         settings.served_ref(), model, on_swap=on_swap,
         labels=task, make=predictor_factory(task, serve.max_value_chars),
     )  # fmt: skip
-    follower = None if model is not None else _follower(holder, settings, metrics)
+    follower = None if model is not None else _follower(holder, settings, _reloaded(metrics))
     limits = Limits.from_settings(serve)
+    experiment = None
+    if serve.experiment.mode != "off":
+        experiment = _experiment(settings, holder, limits, metrics, recorder)
     events = _registry_events(holder.ref, follower)
     auth = Authenticator(serve.auth, signed_paths=(HOOK_PATH,) if events else ())
     services = Services(
         holder=holder,
-        predict=PredictService(holder, limits, recorder),
+        predict=PredictService(holder, limits, recorder, experiment),
         feedback=FeedbackService(
             recorder, serve.max_batch, auth.admin_names, _truth_rule(task, holder)
         ),
@@ -123,6 +130,7 @@ def create_app(
         limits=limits,
         kind="text" if task.text_column is not None else task.kind,
         events=events,
+        experiment=experiment,
     )
     app = FastAPI(
         title="mlcycle prediction API",
@@ -146,9 +154,14 @@ def create_app(
     return app
 
 
-def _recorder(settings: Settings, metrics: Metrics | None) -> Recorder:
+def _recorder(
+    settings: Settings, metrics: Metrics | None, predictions: Root | None = None
+) -> Recorder:
+    """The log's recorder; ``predictions``: another root for the answers (the shadow's)."""
     config = settings.serve.prediction_log
     roots = log_roots(settings) if config.enabled else None
+    if roots is not None and predictions is not None:
+        roots = (predictions, roots[1])
     return Recorder(
         metrics,
         roots,
@@ -182,7 +195,61 @@ def _on_swap(metrics: Metrics | None) -> Callable[[AnyPredictor, AnyPredictor | 
     return changed
 
 
-def _follower(holder: ModelHolder, settings: Settings, metrics: Metrics | None) -> AliasFollower:
+def _reloaded(metrics: Metrics | None) -> Callable[[ReloadResult], None]:
+    def reloaded(result: ReloadResult) -> None:
+        if metrics is not None:
+            metrics.reloads.labels("swapped" if result.swapped else "failed").inc()
+
+    return reloaded
+
+
+def _experiment(
+    settings: Settings,
+    champion: ModelHolder,
+    limits: Limits,
+    metrics: Metrics | None,
+    requests: Recorder,
+) -> Experiment:
+    """The challenger beside ``champion``: its holder, follower and shadow scorer (which
+    scores while ``requests`` shows the worker idle)."""
+    serve = settings.serve
+    config = serve.experiment
+    holder = ModelHolder(
+        challenger_ref(champion.ref, config.challenger), labels=champion.labels,
+        make=champion.make,
+    )  # fmt: skip
+    scorer = None
+    if config.mode == "shadow":
+        recorder = _recorder(settings, None, shadow_root(settings))
+        scorer = ShadowScorer(
+            holder, limits, recorder, metrics, lambda: (requests.arrived, requests.in_flight)
+        )
+    experiment = Experiment(config, holder, scorer, metrics, serve.reload_seconds)
+    experiment.follower = _follower(
+        holder, settings, experiment.reloaded, on_error=experiment.failed, always=True
+    )
+    return experiment
+
+
+def challenger_ref(served: str, challenger: str) -> str:
+    """The challenger's reference: an alias of the served model, or a reference itself."""
+    from mlcycle.registry.refs import ModelRef
+
+    if "@" in challenger or "/" in challenger:
+        return str(ModelRef.parse(challenger))
+    return f"{ModelRef.parse(served).name}@{challenger}"
+
+
+def _follower(
+    holder: ModelHolder,
+    settings: Settings,
+    on_reload: Callable[[ReloadResult], None],
+    on_error: Callable[[MlcycleError], None] | None = None,
+    always: bool = False,
+) -> AliasFollower:
+    """Keeps ``holder`` on its reference (an alias: every ``serve.reload_seconds``, or
+    ``always``; else only when triggered)."""
+
     def resolve() -> str:
         from mlcycle.core.tracking import use_tracking
         from mlcycle.registry.ops import resolve
@@ -196,17 +263,13 @@ def _follower(holder: ModelHolder, settings: Settings, metrics: Metrics | None) 
 
         return load_served_model(f"{ModelRef.parse(holder.ref).name}/{version}")
 
-    def reloaded(result: ReloadResult) -> None:
-        if metrics is not None:
-            metrics.reloads.labels("swapped" if result.swapped else "failed").inc()
-
     run_dir = os.environ.get(RUN_DIR_ENV)
-    follows = _is_alias(holder.ref)
+    follows = always or _is_alias(holder.ref)
     return AliasFollower(
         holder, resolve, load,
         interval=settings.serve.reload_seconds if follows else 0.0,
         trigger=Path(run_dir) / "reload" if run_dir else None,
-        on_reload=reloaded,
+        on_reload=on_reload, on_error=on_error,
     )  # fmt: skip
 
 
@@ -250,28 +313,42 @@ def _lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        holder, follower = services.holder, services.follower
+        holder, follower, experiment = services.holder, services.follower, services.experiment
+        loads = []
         if holder.predictor is None:
-            loading = holder.load_in_background(lambda: _load_registered(holder.ref, settings))
-            # Accept connections once the model is in: with several workers sharing one
-            # socket, a worker still loading would otherwise take requests and answer 503
-            # while its siblings are ready. A load slower than this starts serving anyway
-            # (health answers, ready and predict say 503 until the model is in).
-            await asyncio.to_thread(loading.join, STARTUP_WAIT_S)
+            loads.append(holder.load_in_background(lambda: _load_registered(holder.ref, settings)))
+        if experiment is not None:
+            ref = experiment.holder.ref
+            loads.append(experiment.load_in_background(lambda: _load_registered(ref, settings)))
+        # Accept connections once the models are in: with several workers sharing one
+        # socket, a worker still loading would otherwise take requests and answer 503
+        # while its siblings are ready. A load slower than this starts serving anyway
+        # (health answers, ready and predict say 503 until the model is in).
+        await asyncio.to_thread(_join, loads, STARTUP_WAIT_S)
         if follower is not None:
             follower.start()
         services.recorder.start()
+        if experiment is not None:
+            experiment.start()
         try:
             yield
         finally:
             # uvicorn runs this once requests in flight have finished: nothing is lost.
             if follower is not None:
                 follower.stop()
+            if experiment is not None:
+                experiment.stop()
             services.recorder.stop()
             if services.metrics is not None:
                 services.metrics.close()
 
     return lifespan
+
+
+def _join(threads: list[threading.Thread], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _load_registered(ref: str, settings: Settings) -> ServedModel:

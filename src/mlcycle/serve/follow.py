@@ -51,6 +51,7 @@ class AliasFollower:
         interval: float,
         trigger: Path | None = None,
         on_reload: Callable[[ReloadResult], None] | None = None,
+        on_error: Callable[[MlcycleError], None] | None = None,
     ) -> None:
         """
         Args:
@@ -60,6 +61,8 @@ class AliasFollower:
             interval: Seconds between registry checks; 0 checks only when triggered.
             trigger: A file whose change makes every worker check at once.
             on_reload: Called after each swap or failed load (for metrics).
+            on_error: Called when a periodic check cannot ask the registry (instead of
+                logging a warning each time).
         """
         self.holder = holder
         self.resolve = resolve
@@ -67,6 +70,7 @@ class AliasFollower:
         self.interval = interval
         self.trigger = trigger
         self.on_reload = on_reload
+        self.on_error = on_error
         self._failed: str | None = None  # a version that failed; retried once it changes
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -133,7 +137,11 @@ class AliasFollower:
             try:
                 self.check()
             except MlcycleError as exc:
-                log.warning("Cannot check %s in the registry: %s", self.holder.ref, exc.message)
+                if self.on_error is not None:
+                    self.on_error(exc)
+                else:
+                    log.warning("Cannot check %s in the registry: %s", self.holder.ref,
+                                exc.message)  # fmt: skip
             except Exception:
                 log.exception("Checking %s in the registry failed", self.holder.ref)
 

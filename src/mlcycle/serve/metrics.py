@@ -92,6 +92,19 @@ class Metrics:
         self.feedback = pc.Counter(
             "mlcycle_feedback_records", "Feedback rows stored.", registry=own
         )
+        # serve.experiment: what the challenger did beside the champion.
+        self.shadow_answers = pc.Counter(
+            "mlcycle_shadow_answers", "Requests the shadow challenger answered (logged in "
+            "the shadow log).", registry=own,
+        )  # fmt: skip
+        self.shadow_dropped = pc.Counter(
+            "mlcycle_shadow_dropped", "Requests sampled for the shadow challenger but not "
+            "scored: its queue was full.", registry=own,
+        )  # fmt: skip
+        self.challenger_errors = pc.Counter(
+            "mlcycle_challenger_errors", "Challenger failures, by stage (load: it could not "
+            "be found or loaded; answer: it failed on a request).", ["stage"], registry=own,
+        )  # fmt: skip
         self.in_flight = pc.Gauge(
             "mlcycle_http_requests_in_flight", "Requests being answered.",
             multiprocess_mode="livesum", registry=own,

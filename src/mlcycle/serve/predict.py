@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +24,8 @@ from starlette.types import Receive
 
 from mlcycle.core.errors import MlcycleError
 from mlcycle.data.predlog import new_request_id
-from mlcycle.serve.answers import Answer
+from mlcycle.serve.answers import Answer, AnyPredictor
+from mlcycle.serve.bodies import Inputs
 from mlcycle.serve.faults import answered
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.logrecords import LogRecord
@@ -37,6 +39,9 @@ from mlcycle.serve.validation import (
     read_body,
 )
 
+if TYPE_CHECKING:
+    from mlcycle.serve.experiment import Experiment
+
 log = logging.getLogger(__name__)
 
 PREDICT_PATH = "/predict"
@@ -48,10 +53,17 @@ Outcome = tuple[int, bytes, str, Answer | None]
 class PredictService:
     """Turns a raw ``/predict`` request into a status and JSON bytes, never raising."""
 
-    def __init__(self, holder: ModelHolder, limits: Limits, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        holder: ModelHolder,
+        limits: Limits,
+        recorder: Recorder,
+        experiment: Experiment | None = None,
+    ) -> None:
         self.holder = holder
         self.limits = limits
         self.recorder = recorder
+        self.experiment = experiment  # serve.experiment: a challenger beside the model
 
     def current_limits(self) -> Limits:
         """The limits of requests to the model answering now (the server's before one is
@@ -70,8 +82,11 @@ class PredictService:
         start = time.perf_counter()
         ms = time.time_ns() // 1_000_000
         request_id = new_request_id(ms)
+        arm = None
         try:
             predictor = self.holder.require()
+            if self.experiment is not None:
+                predictor, arm = self.experiment.arm(predictor, request_id, api_key)
             limits = predictor.request_limits(self.limits)
             check_content_type(content_type)
             check_declared_length(content_length, limits)
@@ -92,21 +107,44 @@ class PredictService:
         except Exception:
             log.exception("POST %s failed", PREDICT_PATH)
             return 500, INTERNAL_ERROR, request_id, None
-        served = predictor.served
         latency_ms = (time.perf_counter() - start) * 1000.0
-        tabular = answer.inputs is not None
-        logged = answer.inputs if answer.inputs is not None else inputs.items
-        # A text model's columns go beside its texts (aligned: faults are out of both).
-        record = LogRecord(
-            request_id, ms, served.name, served.version, logged, answer.codes, answer.probs,
-            latency_ms, api_key, None, answer.values, tabular, columns=inputs.columns,
-        )  # fmt: skip
-        if answer.faults:  # only predictions are logged: see mlcycle.serve.faults
-            size = len(answer.codes) + len(answer.faults)
-            record = record._replace(indexes=answered(answer.faults, size), batch_size=size)
+        record = log_record(predictor, inputs, answer, (request_id, ms, latency_ms, api_key), arm)
         if record.texts:
             self.recorder.prediction(record)
+            if self.experiment is not None:  # after the log: never before the champion's
+                self.experiment.shadow(raw, request_id, ms, api_key)
         return 200, answer.body, request_id, answer
+
+
+def log_record(
+    predictor: AnyPredictor,
+    inputs: Inputs,
+    answer: Answer,
+    request: tuple[str, int, float, str | None],
+    arm: str | None = None,
+) -> LogRecord:
+    """The prediction-log record of one answer.
+
+    Args:
+        predictor: The predictor that answered (its model's name and version are logged).
+        inputs: The request's parsed inputs.
+        answer: Its answer.
+        request: Request id, arrival in Unix ms, latency in ms and API-key name.
+        arm: The experiment arm that answered (None outside an experiment).
+    """
+    request_id, ms, latency_ms, api_key = request
+    served = predictor.served
+    tabular = answer.inputs is not None
+    logged = answer.inputs if answer.inputs is not None else inputs.items
+    # A text model's columns go beside its texts (aligned: faults are out of both).
+    record = LogRecord(
+        request_id, ms, served.name, served.version, logged, answer.codes, answer.probs,
+        latency_ms, api_key, None, answer.values, tabular, columns=inputs.columns, arm=arm,
+    )  # fmt: skip
+    if answer.faults:  # only predictions are logged: see mlcycle.serve.faults
+        size = len(answer.codes) + len(answer.faults)
+        record = record._replace(indexes=answered(answer.faults, size), batch_size=size)
+    return record
 
 
 async def body_chunks(receive: Receive, timeout: float) -> AsyncIterator[bytes]:

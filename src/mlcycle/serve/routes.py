@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from mlcycle.core.errors import Conflict, MlcycleError
 from mlcycle.serve.auth import API_KEY_SCOPE, Authenticator
+from mlcycle.serve.experiment import Experiment
 from mlcycle.serve.feedback import FeedbackService
 from mlcycle.serve.follow import AliasFollower
 from mlcycle.serve.gateway import ANSWER_SCOPE
@@ -76,6 +77,7 @@ class Services:
     limits: Limits
     kind: str = "text"  # the task's answers: text, classification or regression
     events: RegistryEvents | None = None  # alias events from a team server's webhook
+    experiment: Experiment | None = None  # serve.experiment: a challenger beside the model
 
 
 _SUMMARIES = {
@@ -213,17 +215,25 @@ def _add_probe_routes(app: FastAPI, services: Services) -> None:
     """/health, /ready and / (which model)."""
     holder = services.holder
 
-    @app.get("/health", summary="The process is alive", response_model=Status)
+    @app.get(
+        "/health", summary="The process is alive", response_model=Status,
+        response_model_exclude_none=True,
+    )  # fmt: skip
     async def health() -> dict[str, str]:
         return {"status": "alive"}
 
+    experiment = services.experiment
+
     @app.get(
         "/ready", summary="The model is loaded", response_model=Status,
-        responses=_errors(503),
+        response_model_exclude_none=True, responses=_errors(503),
     )  # fmt: skip
-    async def ready() -> dict[str, str]:
+    async def ready() -> dict[str, Any]:
         holder.require()
-        return {"status": "ready"}
+        if experiment is None:
+            return {"status": "ready"}
+        # Ready with the champion alone when the challenger is missing: it says why.
+        return {"status": "ready", "experiment": experiment.status()}
 
     @app.get(
         "/", summary="The model served", response_model=ModelInfo,

@@ -177,10 +177,24 @@ class ModelInfo(BaseModel):
     )
 
 
+class ExperimentStatus(BaseModel):
+    """An online experiment's state (``serve.experiment``)."""
+
+    mode: str = Field(description="shadow or canary.")
+    challenger: str = Field(description="The challenger's reference.")
+    version: str | None = Field(None, description="Its version answering; none when missing.")
+    share: float = Field(description="The share of requests it scores (shadow) or answers.")
+    sticky: str | None = Field(None, description="canary: key or request.")
+    error: str | None = Field(
+        None, description="Why the challenger is not answering: the champion answers alone."
+    )
+
+
 class Status(BaseModel):
     """A probe's answer."""
 
     status: str
+    experiment: ExperimentStatus | None = None
 
 
 class ErrorBody(BaseModel):

@@ -103,6 +103,10 @@ class TabularPredictor:
         prediction = await self.batcher.submit(part, k)
         return self.render(request_id, records, prediction, k, inputs.mlflow)
 
+    def answer_inputs(self, inputs: Inputs, request_id: str) -> Answer:
+        """Like ``respond``, in the calling thread (a shadow scorer's): waits for the model."""
+        return self.answer(inputs.items, inputs.k, request_id, inputs.mlflow)
+
     def answer(
         self, records: Sequence[dict[str, Any]], k: int, request_id: str, mlflow: bool = False
     ) -> Answer:

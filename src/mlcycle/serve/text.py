@@ -94,6 +94,13 @@ class Predictor:
             answer = await run_in_threadpool(self.answer, texts, k, request_id, faults)
         return answer
 
+    def answer_inputs(self, inputs: Inputs, request_id: str) -> Answer:
+        """Like ``respond``, in the calling thread (a shadow scorer's): waits for the model."""
+        if not inputs.items:
+            return self.render(request_id, _NOTHING, inputs.faults)
+        texts = text_columns.batch(inputs.items, inputs.columns)
+        return self.answer(texts, inputs.k, request_id, inputs.faults)
+
     def answer(
         self, texts: Sequence[str], k: int, request_id: str, faults: Sequence[Fault] = ()
     ) -> Answer:

@@ -1,0 +1,238 @@
+"""Online experiments against real servers: shadow and canary under load, a missing
+challenger, a share out of range (``serve.experiment``)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+import subprocess
+import threading
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from mlcycle.core.settings import Settings
+from mlcycle.data import predlog
+from mlcycle.registry.ops import register, resolve, set_alias
+from mlcycle.serve.experiment import share_point
+from mlcycle.train.pipeline import train_model
+from tests.conftest import write_project
+from tests.integration.test_serve_process import MLCYCLE, SMALL_MODEL, VOCABULARY, _free_port
+from tests.integration.test_serve_production import (
+    LIMIT_S,
+    TEXTS,
+    Load,
+    _env,
+    _registry,
+    _start,
+    _stop,
+)
+
+KEYS = {f"client-{i:02d}": f"experiment-key-{i:02d}-0123456789abcdef" for i in range(40)}
+LOAD_KEY = "integration-key-0123456789abcdef"  # the key Load sends
+_KEY_LINES = "".join(
+    f"      {name}: {hashlib.sha256(key.encode()).hexdigest()}\n"
+    for name, key in {**KEYS, "integration": LOAD_KEY}.items()
+)
+SETTINGS_FILE = f"""
+serve:
+  reload_seconds: 0.5
+  auth:
+    enabled: true
+    keys:
+{_KEY_LINES}  prediction_log: {{flush_seconds: 0.5}}
+"""
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``nace@production`` is version 1, ``nace@challenger`` version 2 (the same model
+    registered again: the versions tell the arms apart)."""
+    home = tmp_path_factory.mktemp("experiment")
+    rng = random.Random(2)
+    codes = [rng.choice(sorted(VOCABULARY)) for _ in range(400)]
+    texts = [" ".join(rng.sample(VOCABULARY[code], 3)) for code in codes]
+    pd.DataFrame({"text": texts, "nace": codes}).to_csv(home / "train.csv", index=False)
+    write_project(home, SETTINGS_FILE)
+    with _registry(home):
+        result = train_model(str(home / "train.csv"), SMALL_MODEL, settings=Settings(home=home))
+        set_alias(result.name, "production", result.version)
+        version = register(resolve(f"{result.name}/{result.version}").source, result.name)
+        set_alias(result.name, "challenger", version.version)
+    return home
+
+
+def _experiment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    env = {f"MLCYCLE_SERVE__EXPERIMENT__{k.upper()}": v for k, v in settings.items()}
+    return {
+        **env,
+        "MLCYCLE_SERVE__PREDICTION_LOG__DIR": str(tmp_path / "log"),
+        "MLCYCLE_SERVE__PREDICTION_LOG__SHADOW_DIR": str(tmp_path / "shadow"),
+    }
+
+
+def _rows(root: Path) -> dict[tuple[str, int], tuple[str, str]]:
+    """(request id, index) -> (model version, arm) of every row of a log."""
+    table = predlog.read_log(root, columns=["request_id", "index", "model_version", "arm"])
+    columns = [table.column(c).to_pylist() for c in table.column_names]
+    return {(r, i): (v, a) for r, i, v, a in zip(*columns, strict=True)}
+
+
+def _metric(url: str, name: str) -> float:
+    lines = httpx.get(f"{url}/metrics").text.splitlines()
+    return sum(float(x.rsplit(" ", 1)[1]) for x in lines if x.startswith(name))
+
+
+class KeyedLoad:
+    """Threads sending /predict with the keys in turn, recording (key, answer)."""
+
+    def __init__(self, url: str, requests: int, threads: int = 8) -> None:
+        self.url = url
+        self.answers: list[tuple[str, dict]] = []
+        self.failures: list[str] = []
+        self._turns = itertools.islice(itertools.cycle(sorted(KEYS)), requests)
+        self._lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run) for _ in range(threads)]
+
+    def run(self) -> KeyedLoad:
+        for thread in self.threads:
+            thread.start()
+        for thread in self.threads:
+            thread.join(LIMIT_S * 2)
+        return self
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while True:
+                with self._lock:
+                    name = next(self._turns, None)
+                if name is None:
+                    return
+                headers = {"X-API-Key": KEYS[name]}
+                response = client.post("/predict", json={"texts": TEXTS[:2]}, headers=headers)
+                if response.status_code == 200:
+                    self.answers.append((name, response.json()))
+                else:
+                    self.failures.append(f"{response.status_code} {response.text}")
+
+
+def test_shadow_at_full_share_logs_both_versions_under_load(home: Path, tmp_path: Path) -> None:
+    server = _start(home, **_experiment(tmp_path, mode="shadow", share="1"))
+    try:
+        with Load(server.url, threads=6) as load:
+            load.wait_for(lambda: len(load.answers) >= 2500, "2,500 answers")
+        ready = httpx.get(f"{server.url}/ready").json()
+        dropped = _metric(server.url, "mlcycle_shadow_dropped_total")
+    finally:
+        code, err = _stop(server)  # drains the shadow queue and writes both logs
+    assert code == 0, err
+    assert load.failures == []
+    assert ready["experiment"] == {
+        "mode": "shadow", "challenger": "nace@challenger", "version": "2", "share": 1.0,
+    }  # fmt: skip
+    assert {answer["model"]["version"] for _, answer in load.answers} == {"1"}
+    answered = {(a["request_id"], i) for _, a in load.answers for i in range(len(a["predictions"]))}
+    champion, shadow = _rows(tmp_path / "log"), _rows(tmp_path / "shadow")
+    assert set(champion) == answered and set(champion.values()) == {("1", "champion")}
+    assert set(shadow) <= answered and set(shadow.values()) in ({("2", "shadow")}, set())
+    # A request the challenger had no spare capacity for is dropped and counted, never
+    # half-logged: every request is shadowed whole or counted once. Workers have idle
+    # time between these clients' requests, so most are shadowed even on a busy machine.
+    shadowed = {request for request, _ in shadow}
+    assert all((request, i) in shadow for request, i in answered if request in shadowed)
+    assert len(shadowed) + dropped == len(load.answers)
+    assert len(shadowed) >= len(load.answers) / 2, (len(shadowed), dropped)
+
+
+def test_canary_is_sticky_per_key_and_logged_per_arm(home: Path, tmp_path: Path) -> None:
+    server = _start(home, **_experiment(tmp_path, mode="canary", share="0.3", sticky="key"))
+    try:
+        load = KeyedLoad(server.url, requests=1200).run()
+    finally:
+        code, err = _stop(server)
+    assert code == 0, err
+    assert load.failures == [] and len(load.answers) == 1200
+    versions = defaultdict(set)
+    for name, answer in load.answers:
+        versions[name].add(answer["model"]["version"])
+    assert all(len(seen) == 1 for seen in versions.values())  # a key always gets one arm
+    canary = {name for name, seen in versions.items() if seen == {"2"}}
+    assert canary == {name for name in KEYS if share_point(name) < 0.3}
+    assert 0.15 <= len(canary) / len(KEYS) <= 0.45  # about 30% of the keys
+    rows = _rows(tmp_path / "log")
+    assert len(rows) == 2 * len(load.answers)
+    for name, answer in load.answers:
+        arm = "canary" if name in canary else "champion"
+        expected = (answer["model"]["version"], arm)
+        assert rows[answer["request_id"], 0] == rows[answer["request_id"], 1] == expected
+    assert not (tmp_path / "shadow").exists()
+
+
+def test_canary_sticky_per_request_splits_requests(home: Path, tmp_path: Path) -> None:
+    env = _experiment(tmp_path, mode="canary", share="0.3", sticky="request")
+    server = _start(home, workers=1, **env)
+    try:
+        load = KeyedLoad(server.url, requests=600, threads=4).run()
+    finally:
+        code, err = _stop(server)
+    assert code == 0, err
+    assert load.failures == []
+    canary = [a for _, a in load.answers if a["model"]["version"] == "2"]
+    assert all(share_point(a["request_id"]) < 0.3 for a in canary)
+    assert 0.2 <= len(canary) / len(load.answers) <= 0.4
+    arms = {arm for _, arm in _rows(tmp_path / "log").values()}
+    assert arms == {"champion", "canary"}
+
+
+def test_a_missing_challenger_leaves_the_champion_answering(home: Path, tmp_path: Path) -> None:
+    env = _experiment(tmp_path, mode="shadow", challenger="later")
+    server = _start(home, workers=1, **env)
+    try:
+        ready = httpx.get(f"{server.url}/ready").json()
+        with Load(server.url, threads=2) as load:
+            load.wait_for(lambda: len(load.answers) >= 100, "100 answers")
+            # still looked for, every reload_seconds
+            load.wait_for(
+                lambda: _metric(server.url, 'mlcycle_challenger_errors_total{stage="load"}') >= 3,
+                "three looks for the challenger",
+            )
+            with _registry(home):
+                set_alias("nace", "later", "2")
+            load.wait_for(
+                lambda: httpx.get(f"{server.url}/ready").json()["experiment"].get("version") == "2",
+                "the challenger once its alias exists",
+            )
+            load.wait_for(
+                lambda: _metric(server.url, "mlcycle_shadow_answers_total") >= 20,
+                "shadow answers",
+            )
+    finally:
+        code, err = _stop(server)
+    assert code == 0, err
+    assert load.failures == []
+    assert {a["model"]["version"] for _, a in load.answers} == {"1"}
+    assert ready["status"] == "ready"
+    assert "version" not in ready["experiment"]  # none loaded
+    assert "later" in ready["experiment"]["error"]
+    said = [line for line in err.splitlines() if "The challenger nace@later is not served" in line]
+    assert len(said) == 1, err  # once, though looked for many times
+    assert "the champion answers alone" in said[0]
+    assert set(_rows(tmp_path / "shadow").values()) == {("2", "shadow")}
+
+
+def test_a_share_outside_0_1_is_one_sentence_at_start(home: Path) -> None:
+    result = subprocess.run(
+        [MLCYCLE, "serve", "--port", str(_free_port())],
+        env=_env(home, MLCYCLE_SERVE__EXPERIMENT__MODE="canary",
+                 MLCYCLE_SERVE__EXPERIMENT__SHARE="1.5"),
+        cwd=home, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "serve.experiment.share" in result.stderr
+    assert "less than or equal to 1" in result.stderr

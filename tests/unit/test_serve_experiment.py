@@ -1,0 +1,138 @@
+"""Online experiments without a server: which arm answers, the shadow queue's bound and
+what a shadow answer logs (``mlcycle.serve.experiment``, ``mlcycle.serve.shadow``)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from mlcycle.core.errors import InvalidInput, NotFound
+from mlcycle.core.settings import ExperimentSettings, ServeSettings
+from mlcycle.serve.answers import Answer
+from mlcycle.serve.app import challenger_ref
+from mlcycle.serve.bodies import Inputs
+from mlcycle.serve.experiment import Experiment, share_point
+from mlcycle.serve.holder import ModelHolder
+from mlcycle.serve.logrecords import LogRecord
+from mlcycle.serve.shadow import QUEUE_REQUESTS, ShadowJob, ShadowScorer
+from mlcycle.serve.validation import Limits
+
+
+class FakePredictor:
+    """Answers every text with ``code``; fails on the text ``boom``."""
+
+    def __init__(self, version: str, code: str = "5610A") -> None:
+        self.served = SimpleNamespace(name="nace", version=version)
+        self.version = version
+        self.code = code
+
+    def request_limits(self, limits: Limits) -> Limits:
+        return limits
+
+    def parse(self, body: bytes, limits: Limits) -> Inputs:
+        if body == b"bad":
+            raise InvalidInput("not for this model")
+        return Inputs(body.decode().split(","), 1, False)
+
+    def answer_inputs(self, inputs: Inputs, request_id: str) -> Answer:
+        if "boom" in inputs.items:
+            raise RuntimeError("boom")
+        return Answer(b"{}", [[self.code]] * len(inputs.items), [[0.9]] * len(inputs.items))
+
+
+class Records:
+    def __init__(self) -> None:
+        self.logged: list[LogRecord] = []
+
+    def prediction(self, record: LogRecord) -> None:
+        self.logged.append(record)
+
+
+def _holder(predictor: Any = None) -> ModelHolder:
+    holder = ModelHolder("nace@challenger")
+    holder.predictor = predictor
+    return holder
+
+
+def _experiment(mode: str, share: float, sticky: str = "key", loaded: bool = True) -> Experiment:
+    config = ExperimentSettings(mode=mode, share=share, sticky=sticky)
+    return Experiment(config, _holder(FakePredictor("2") if loaded else None))
+
+
+def test_share_points_are_fixed_and_spread() -> None:
+    assert share_point("client-a") == share_point("client-a")
+    points = [share_point(f"request-{i}") for i in range(20_000)]
+    assert all(0.0 <= p < 1.0 for p in points)
+    assert sum(p < 0.3 for p in points) / len(points) == pytest.approx(0.3, abs=0.02)
+
+
+def test_canary_is_sticky_per_key_and_falls_back_to_the_request_id() -> None:
+    experiment, champion = _experiment("canary", 0.3), FakePredictor("1")
+    for key in (f"client-{i}" for i in range(50)):
+        arms = {experiment.arm(champion, f"id-{n}", key)[1] for n in range(20)}
+        assert arms == {"canary" if share_point(key) < 0.3 else "champion"}
+    without = {n: experiment.arm(champion, f"id-{n}", None) for n in range(200)}
+    for n, (predictor, arm) in without.items():
+        assert (arm == "canary") == (share_point(f"id-{n}") < 0.3)
+        assert predictor.version == ("2" if arm == "canary" else "1")
+
+
+def test_sticky_request_ignores_the_key() -> None:
+    experiment, champion = _experiment("canary", 0.5, sticky="request"), FakePredictor("1")
+    arms = {experiment.arm(champion, f"id-{n}", "one-client")[1] for n in range(100)}
+    assert arms == {"canary", "champion"}
+
+
+def test_the_champion_answers_in_shadow_mode_and_without_a_challenger() -> None:
+    champion = FakePredictor("1")
+    assert _experiment("shadow", 1.0).arm(champion, "id", "k") == (champion, "champion")
+    missing = _experiment("canary", 1.0, loaded=False)
+    assert missing.arm(champion, "id", "k") == (champion, "champion")
+
+
+def test_a_missing_challenger_is_said_once_and_shown(caplog: pytest.LogCaptureFixture) -> None:
+    experiment = _experiment("shadow", 1.0, loaded=False)
+    for _ in range(3):
+        experiment.failed(NotFound("Model nace has no alias 'later'."))
+    said = [r for r in caplog.records if "is not served" in r.getMessage()]
+    assert len(said) == 1 and "the champion answers alone" in said[0].getMessage()
+    status = experiment.status()
+    assert status["error"] == "Model nace has no alias 'later'." and status["version"] is None
+
+
+def test_challenger_references() -> None:
+    assert challenger_ref("nace@production", "challenger") == "nace@challenger"
+    assert challenger_ref("models:/nace/3", "staging") == "nace@staging"
+    assert challenger_ref("nace@production", "other@candidate") == "other@candidate"
+    assert challenger_ref("nace@production", "nace/4") == "nace/4"
+
+
+def _scorer(records: Records, predictor: Any = None) -> ShadowScorer:
+    holder = _holder(predictor or FakePredictor("2", code="4711D"))
+    limits = Limits.from_settings(ServeSettings())
+    return ShadowScorer(holder, limits, records, None)  # type: ignore[arg-type]
+
+
+def test_the_shadow_queue_drops_past_its_bound() -> None:
+    scorer = _scorer(Records())  # not started: nothing is taken off the queue
+    accepted = [scorer.submit(ShadowJob(b"a", f"id-{n}", 0, None)) for n in range(1010)]
+    assert sum(accepted) == QUEUE_REQUESTS and scorer.dropped == 10
+
+
+def test_a_shadow_answer_is_logged_with_the_champions_request_id() -> None:
+    records = Records()
+    scorer = _scorer(records)
+    scorer.score(ShadowJob(b"brasserie,salon", "id-1", 123, "client-a"))
+    (record,) = records.logged
+    assert (record.request_id, record.ms, record.api_key) == ("id-1", 123, "client-a")
+    assert (record.model_version, record.arm, record.codes) == ("2", "shadow", [["4711D"]] * 2)
+
+
+def test_a_failing_challenger_is_counted_and_never_raises() -> None:
+    records = Records()
+    scorer = _scorer(records)
+    scorer.score(ShadowJob(b"bad", "id-1", 0, None))
+    scorer.score(ShadowJob(b"boom", "id-2", 0, None))
+    assert scorer.failed == 2 and records.logged == []
