@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -100,6 +101,70 @@ def check(
             names = ", ".join(r.rule for r in result.breached)
             typer.echo(f"Breached: {names}.", err=True)
     raise typer.Exit(result.exit_code)
+
+
+@app.command("compare")
+def compare(
+    since: str | None = SINCE,
+    start: str | None = FROM,
+    end: str | None = TO,
+    json_out: bool = typer.Option(False, "--json", help="Print every figure as JSON."),
+) -> None:
+    """Champion vs challenger on shadow or canary traffic: agreement, live quality."""
+    from mlcycle.cli.views import console
+    from mlcycle.core.settings import get_settings
+    from mlcycle.monitor.compare import compare_window
+
+    settings = get_settings()
+    begin, stop = window_bounds(since, start, end, settings.monitor.window)
+    result = compare_window(settings, begin, stop)
+    figures = result.to_dict()
+    if json_out:
+        print_json(figures)
+        return
+    out = console()
+    out.print(f"{figures['window']['start']} to {figures['window']['end']}.")
+    for c in figures["comparisons"]:
+        _print_comparison(out, c, f"{result.confidence:.0%}")
+
+
+def _print_comparison(out: Any, c: dict[str, Any], level: str) -> None:
+    """One comparison: who against whom, agreement, the metrics' table, the test used."""
+    from rich import box
+    from rich.table import Table
+
+    from mlcycle.monitor.compare import table_rows
+
+    rows, labelled = c["rows"], c["labelled"]
+    out.print(
+        f"\n{c['mode'].capitalize()}: version {c['champion_version']} (champion, "
+        f"{rows['champion']:,} rows, {labelled['champion']:,} labelled) vs "
+        f"{c['challenger_version']} (challenger, {rows['challenger']:,} rows, "
+        f"{labelled['challenger']:,} labelled)"
+    )
+    agreement = c.get("agreement") or {}
+    if rate := agreement.get("rate"):
+        out.print(f"Agreement: {rate['value']:.1%} [{rate['low']:.1%}, {rate['high']:.1%}]")
+    pairs = [f"{d['champion']} -> {d['challenger']} ({d['count']:,})"
+             for d in agreement.get("disagreements", [])[:5]]  # fmt: skip
+    if pairs:
+        out.print("Top disagreements: " + ", ".join(pairs))
+    largest = [f"{r['row']}: {r['champion']:.4g} -> {r['challenger']:.4g}"
+               for r in agreement.get("largest", [])[:3]]  # fmt: skip
+    if largest:
+        out.print("Largest differences: " + ", ".join(largest))
+    if not c["metrics"]:
+        out.print("No labelled rows on both sides yet: send feedback to compare quality.")
+        return
+    header = ["metric", "champion", "challenger", f"difference ({level} interval)", "p"]
+    shown = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)  # fits 80 columns
+    for name in header:
+        shown.add_column(name, no_wrap=True)
+    for row in table_rows(c):
+        shown.add_row(*row)
+    out.print(shown)
+    for test in sorted({m["difference"]["test"] for m in c["metrics"].values()}):
+        out.print(f"Test: {test}.")
 
 
 @app.command("dashboard")

@@ -12,7 +12,9 @@
 4. Promote it through the environments, each behind its gates against the current
    holder on the same holdout, up to ``monitor.retrain.stop_at`` (the environment
    before production when a human approves production). A server following the alias
-   swaps to it by itself.
+   swaps to it by itself. ``stop_at: challenger`` promotes nowhere: the new version
+   holds ``challenger`` (recorded in the audit trail), a server in shadow or canary
+   mode picks it up, and the ``live`` gate decides its promotion on live feedback.
 
 The training run is the retrain's one MLflow run: tagged with the trigger, the data
 and the outcome, with the whole decision as ``retrain/retrain.json``.
@@ -34,6 +36,7 @@ from mlcycle.train.pipeline import Reporter, TrainResult, train_model
 
 IMPORTED_FAMILY = "pyfunc"  # models trained by the user's own code (models import)
 NOT_NEEDED, PROMOTED, STAGED, REFUSED = "not-needed", "promoted", "staged", "refused"
+CHALLENGER = "challenger"  # stop_at challenger: the live gate decides later
 
 
 @dataclass
@@ -109,10 +112,12 @@ def promote_through(
 
     names = environment_names(settings.registry)
     stop_at = settings.monitor.retrain.stop_at or names[-1]
+    if stop_at == CHALLENGER:
+        return CHALLENGER, [_name_challenger(settings, trained, trigger)]
     if stop_at not in names:
         raise InvalidInput(
             f"monitor.retrain.stop_at is {stop_at!r}, not a configured environment "
-            f"({', '.join(names)}); fix it in the project file."
+            f"({', '.join(names)}) nor {CHALLENGER!r}; fix it in the project file."
         )
     targets = names[: names.index(stop_at) + 1]
     promotions = []
@@ -125,6 +130,15 @@ def promote_through(
         if not moved.moved and moved.action != "none":
             return REFUSED, promotions
     return (PROMOTED if stop_at == names[-1] else STAGED), promotions
+
+
+def _name_challenger(settings: Settings, trained: TrainResult, trigger: str) -> dict[str, Any]:
+    """Hold ``challenger`` with the new version, recorded; the live gate judges later."""
+    from mlcycle.registry.challenger import name_challenger
+
+    reason = f"retrain ({trigger}): challenger until the live gate decides"
+    moved = name_challenger(trained.name, str(trained.version), reason, settings)
+    return moved.to_dict()
 
 
 def _record(result: RetrainResult) -> None:

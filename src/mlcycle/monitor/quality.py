@@ -17,26 +17,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
 from mlcycle.core.errors import InvalidInput
+from mlcycle.models.intervals import CONFIDENCE, Estimate, differing_pairs, wilson_interval
 from mlcycle.monitor.results import require_data
 from mlcycle.tasks.labels import Nomenclature
 
-CONFIDENCE = 0.95
 TOP_K = 5
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A metric and its confidence interval."""
-
-    value: float
-    low: float
-    high: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {"value": self.value, "low": self.low, "high": self.high}
+# Estimate, CONFIDENCE and wilson_interval moved to mlcycle.models.intervals (the gates
+# use them too); they stay importable from here.
+__all__ = [
+    "CONFIDENCE",
+    "Estimate",
+    "LiveQuality",
+    "confused_pairs",
+    "flag_patterns",
+    "hit_flags",
+    "live_quality",
+    "quality_from_flags",
+    "wilson_interval",
+]
 
 
 @dataclass(frozen=True)
@@ -92,17 +92,6 @@ def quality_from_flags(
         name: Estimate(float(point[i]), float(low[i]), float(high[i]))
         for i, name in enumerate(names)
     }
-
-
-def wilson_interval(
-    share: np.ndarray, n: int, confidence: float = CONFIDENCE
-) -> tuple[np.ndarray, np.ndarray]:
-    """The Wilson score interval of each observed share of ``n`` trials."""
-    z = float(norm.ppf(0.5 + confidence / 2.0))
-    z2n = z * z / n
-    centre = (share + z2n / 2.0) / (1.0 + z2n)
-    half = z / (1.0 + z2n) * np.sqrt(share * (1.0 - share) / n + z2n / (4.0 * n))
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def hit_flags(
@@ -192,27 +181,8 @@ def confused_pairs(
         counts: Rows per pair when the pairs come aggregated; one each when None.
         top: How many pairs to return.
     """
-    true = np.asarray(true_codes, dtype=str).ravel()
-    predicted = np.asarray(predicted_codes, dtype=str).ravel()
-    weights = np.ones(true.size) if counts is None else np.asarray(counts, dtype=np.float64)
-    if predicted.size != true.size or weights.size != true.size:
-        raise InvalidInput("True codes, predicted codes and counts must have the same length.")
-    wrong = true != predicted
-    if not wrong.any():
-        return []
-    n_wrong = int(wrong.sum())
-    codes, inverse = np.unique(np.concatenate((true[wrong], predicted[wrong])), return_inverse=True)
-    pair = inverse[:n_wrong].astype(np.int64) * codes.size + inverse[n_wrong:]
-    pairs, pair_of = np.unique(pair, return_inverse=True)
-    tally = np.bincount(pair_of, weights=weights[wrong], minlength=pairs.size)
-    order = np.lexsort((pairs, -tally))[:top]
-    errors = float(tally.sum())
+    pairs = differing_pairs(true_codes, predicted_codes, counts, top)
     return [
-        {
-            "true": str(codes[pairs[i] // codes.size]),
-            "predicted": str(codes[pairs[i] % codes.size]),
-            "count": round(tally[i]),
-            "share_of_errors": float(tally[i] / errors),
-        }
-        for i in order.tolist()
+        {"true": a, "predicted": b, "count": count, "share_of_errors": share}
+        for a, b, count, share in pairs
     ]

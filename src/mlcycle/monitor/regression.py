@@ -11,12 +11,9 @@ other, and judge a regression on its features and its live error.
 Live error joins feedback (``true_value``) to the predictions: RMSE, MAE and the bias
 (mean of predicted minus true), each with a 95% percentile bootstrap interval. All three
 are means of per-row values (RMSE through the mean squared error), so the bootstrap
-draws row counts, never rows: up to :data:`EXACT_ROWS` labelled rows it resamples the
-rows themselves; beyond, the rows sorted by absolute error form :data:`GROUPS`
-equal groups, a multinomial draw says how many rows each group gives a resample, and
-the spread within a group adds a normal term of the same variance (each group is a
-large sample of near-equal errors, so its sum is near-normal). The cost then does not
-grow with the number of labelled rows.
+draws row counts, never rows, with the rows grouped by absolute error beyond a few
+hundred (:func:`mlcycle.models.intervals.bootstrap_means`): the cost does not grow
+with the number of labelled rows.
 """
 
 from __future__ import annotations
@@ -26,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlcycle.data.feature_profile import QUANTILES
+from mlcycle.models.intervals import CONFIDENCE, RESAMPLES, Estimate, bootstrap_means
 from mlcycle.monitor import aggregates as agg
 from mlcycle.monitor import numeric
 from mlcycle.monitor.logstore import Window
@@ -37,18 +35,13 @@ from mlcycle.monitor.panels import (
     TimeSeries,
     ValuePredictionPanel,
 )
-from mlcycle.monitor.quality import CONFIDENCE, Estimate
 from mlcycle.monitor.results import DriftResult, require_data
 
 if TYPE_CHECKING:
     from mlcycle.data.profile import ReferenceProfile
 
-EXACT_ROWS = 500
-GROUPS = 500
 LARGEST = 10
 TRAINED = ("rmse", "mae", "r2")
-
-RESAMPLES = 2000  # bootstrap resamples of the errors' means
 
 
 def value_panel(
@@ -136,27 +129,3 @@ def error_estimates(
         "mae": Estimate(float(point[1]), float(low[1]), float(high[1])),
         "bias": Estimate(float(point[2]), float(low[2]), float(high[2])),
     }
-
-
-def bootstrap_means(
-    columns: np.ndarray, order: np.ndarray, resamples: int = RESAMPLES, seed: int = 0
-) -> np.ndarray:
-    """``(resamples, columns)`` bootstrap means of the columns of ``(rows, columns)``.
-
-    ``order`` sorts the rows into groups of similar values when there are more than
-    :data:`EXACT_ROWS` of them (see the module docstring).
-    """
-    rows = columns.shape[0]
-    rng = np.random.default_rng(seed)
-    if rows <= EXACT_ROWS:
-        draws = rng.multinomial(rows, np.full(rows, 1.0 / rows), size=resamples)
-        return draws @ columns / rows
-    ranked = columns[np.argsort(order, kind="stable")]
-    starts = np.arange(GROUPS) * rows // GROUPS  # strictly increasing: rows > GROUPS
-    sizes = np.diff(np.append(starts, rows))
-    means = np.add.reduceat(ranked, starts, axis=0) / sizes[:, None]
-    centred = ranked - np.repeat(means, sizes, axis=0)
-    variances = np.add.reduceat(centred**2, starts, axis=0) / sizes[:, None]
-    counts = rng.multinomial(rows, sizes / rows, size=resamples)  # (resamples, groups)
-    spread = np.sqrt(counts @ variances) * rng.standard_normal((resamples, columns.shape[1]))
-    return (counts @ means + spread) / rows

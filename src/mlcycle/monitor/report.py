@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlcycle.monitor import report_sections as section
 from mlcycle.monitor import svg
+from mlcycle.monitor.compare import experiment_panel, render_panel
 from mlcycle.monitor.summary import Summary, build_summary
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ def make_report(
     that want the typed panels call :func:`~mlcycle.monitor.summary.build_summary`.
     """
     summary = build_summary(settings, start, end)
+    # Only the report pays for reading the shadow log (check and the dashboard do not).
+    summary.experiment = experiment_panel(settings, start, end)
     if output is not None:
         write_report(summary, output)
     return summary.to_dict()
@@ -83,12 +86,17 @@ def render(summary: Summary) -> str:
         ("Text input", section.text, summary.text is not None),
         ("Input features", section.features, summary.features is not None),
         (f"Live {'error' if regression else 'accuracy'} (feedback)", section.quality, True),
+        ("Online experiment (champion vs challenger)", _experiment, bool(summary.experiment)),
     ):
         if shown:
             parts.append(f"<h2>{title}</h2>{renderer(summary)}")
     data = json.dumps(summary.to_dict(), ensure_ascii=False).replace("</", "<\\/")
     parts.append(f"<script type='application/json' id='figures'>{data}</script></body></html>")
     return "".join(parts)
+
+
+def _experiment(summary: Summary) -> str:
+    return render_panel(summary.experiment or {})
 
 
 def _volume(summary: Summary) -> str:

@@ -111,10 +111,13 @@ class Summary:
     text: TextPanel | None = None
     features: FeatureDriftPanel | None = None
     notes: list[str] = field(default_factory=list)
+    # Shadow or canary traffic compared (monitor.compare), filled by the report only.
+    experiment: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         names = ("generated_at", "task", "window", "model", "log", "notes", "volume", "service",
-                 "prediction", "confidence", "text", "features", "quality")  # fmt: skip
+                 "prediction", "confidence", "text", "features", "quality",
+                 "experiment")  # fmt: skip
         return {name: jsonable(getattr(self, name)) for name in names
                 if getattr(self, name) is not None}  # fmt: skip
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 
 from mlcycle.core.errors import InvalidInput
-from mlcycle.core.settings.registry import GATE_NAMES, EnvironmentSettings, RegistrySettings
+from mlcycle.core.settings.registry import (
+    DEFAULT_GATES,
+    GATE_NAMES,
+    EnvironmentSettings,
+    RegistrySettings,
+)
 
 _ALIAS = re.compile(r"^[A-Za-z][\w-]*$")
 
@@ -40,9 +45,10 @@ def previous_environment(alias: str, settings: RegistrySettings) -> str | None:
 
 
 def gates_for(alias: str, settings: RegistrySettings) -> list[str]:
-    """The enabled gates guarding ``alias``, in the order they run."""
+    """The enabled gates guarding ``alias``, in the order they run (without a list: every
+    gate but ``live``, which needs an experiment's traffic)."""
     chosen = environment(alias, settings).gates
-    wanted = GATE_NAMES if chosen is None else chosen
+    wanted = DEFAULT_GATES if chosen is None else chosen
     return [name for name in GATE_NAMES if name in wanted and _enabled(name, settings)]
 
 

@@ -25,6 +25,7 @@ from mlcycle.models.calibration import auto_coding_threshold
 from mlcycle.models.calibration_metrics import auto_coding_figures
 from mlcycle.models.protocol import ServedModel
 from mlcycle.registry.holdouts import unseen_note
+from mlcycle.registry.live import live_verdict
 from mlcycle.registry.loading import load_served_model
 from mlcycle.registry.manifest import download_verified
 from mlcycle.registry.ops import VersionInfo
@@ -402,12 +403,23 @@ def p99_latency_ms(model: Any, inputs: Sequence[Any], samples: int) -> float:
     return float(np.percentile(timings, 99) * 1000.0)
 
 
+def live(ctx: GateContext) -> GateResult:
+    """Not worse than the alias holder on live feedback (shadow or canary traffic)."""
+    holder = None if ctx.champion is None else ctx.champion.info.version
+    regression = ctx.task.kind == "regression"
+    found = live_verdict(ctx.candidate.info.version, holder, ctx.settings, regression)
+    return GateResult(
+        "live", found.passed, found.figure, found.threshold, found.detail, found.checks
+    )
+
+
 GATES: dict[str, Callable[[GateContext], GateResult]] = {
     "contract": contract,
     "quality": quality,
     "champion": champion,
     "behaviour": behaviour_gate,
     "latency": latency,
+    "live": live,
 }
 _NEEDS_MODEL = {"quality", "champion", "behaviour", "latency"}
 _NEEDS_HOLDOUT = {"quality", "champion", "behaviour", "latency"}

@@ -108,7 +108,9 @@ class RetrainSettings(BaseModel):
     """What ``mlcycle retrain`` trains on and how far it may promote on its own."""
 
     # The last environment a retrain promotes to; None: the last configured one.
-    # Set it to the environment before production when a human approves production.
+    # Set it to the environment before production when a human approves production,
+    # or to ``challenger``: the new version then only holds that alias (a shadow or
+    # canary server runs it) and the ``live`` gate decides its promotion later.
     stop_at: str | None = None
     # Feedback-labelled production texts join the training set (the holdout never does).
     use_feedback: bool = True

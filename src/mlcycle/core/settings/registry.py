@@ -9,6 +9,7 @@ which way they go), so a setting left out here means "the task's default"::
       gates:
         quality: {minimums: {accuracy_top1: 0.8}}
         champion: {margin: 0.005}
+        live: {margin: 0.01, min_labelled: 200}   # only where an environment lists it
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-GATE_NAMES = ("contract", "quality", "champion", "behaviour", "latency")
+from mlcycle.core.settings.monitor import duration_seconds
+
+GATE_NAMES = ("contract", "quality", "champion", "behaviour", "latency", "live")
+# An environment without a gate list runs these: not ``live``, which needs an online
+# experiment's traffic (a project lists it: ``gates: [contract, live]``).
+DEFAULT_GATES = tuple(name for name in GATE_NAMES if name != "live")
 _NAME = re.compile(r"^[A-Za-z][\w-]*$")
 
 
@@ -90,14 +96,45 @@ class ContractGate(BaseModel):
     timeout_s: float = Field(180.0, gt=0.0)
 
 
+class LiveGate(BaseModel):
+    """The candidate against the alias holder on live feedback (``serve.experiment``).
+
+    The candidate is the version a shadow or canary server ran as challenger; the
+    labelled requests of the last ``window`` (default ``monitor.window``) are compared
+    as ``monitor compare`` does: paired when shadowed, arm against arm for a canary.
+    Passes when the candidate's top-1 accuracy is not lower than the holder's by more
+    than ``margin`` (regression: its RMSE not higher by more than ``relative_margin``,
+    a share of the holder's RMSE) at ``confidence``: the one-sided bound of the
+    difference's bootstrap interval must clear the margin. Refuses with fewer than
+    ``min_labelled`` labelled requests answered by both (each arm, for a canary).
+    """
+
+    enabled: bool = True
+    margin: float = Field(0.01, ge=0.0, le=1.0)
+    relative_margin: float = Field(0.02, ge=0.0, le=10.0)
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    min_labelled: int = Field(200, ge=1)
+    # None: monitor.window.
+    window: str | None = None
+    seed: int = 0
+
+    @field_validator("window")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            duration_seconds(value)
+        return value
+
+
 class GateSettings(BaseModel):
     contract: ContractGate = Field(default_factory=ContractGate)
     quality: QualityGate = Field(default_factory=QualityGate)
     champion: ChampionGate = Field(default_factory=ChampionGate)
     behaviour: BehaviourGate = Field(default_factory=BehaviourGate)
     latency: LatencyGate = Field(default_factory=LatencyGate)
+    live: LiveGate = Field(default_factory=LiveGate)
 
-    @field_validator("contract", "quality", "champion", "behaviour", "latency", mode="before")
+    @field_validator(*GATE_NAMES, mode="before")
     @classmethod
     def _empty_is_default(cls, value: Any) -> Any:
         """``behaviour:`` with nothing under it (its last setting commented out) is the
@@ -114,7 +151,7 @@ class HoldoutSettings(BaseModel):
 
 
 class EnvironmentSettings(BaseModel):
-    """One environment (an alias); ``gates`` None means every enabled gate."""
+    """One environment (an alias); ``gates`` None means every enabled gate but ``live``."""
 
     name: str
     gates: list[str] | None = None
