@@ -182,6 +182,9 @@ def _first_error(exc: ValidationError) -> str:
         )
     if not first["loc"] and first["type"] == "value_error":  # a check across sections
         return f"The project file {source} is invalid: {first['ctx']['error']}."
+    if source == default_project():  # no project file: the value came from a variable
+        variable = "MLCYCLE_" + "__".join(str(part).upper() for part in first["loc"])
+        return f"Setting '{where}' is invalid ({first['msg']}); fix {variable}."
     return (
         f"Setting '{where}' is invalid ({first['msg']}); fix it in {source} "
         "or the MLCYCLE_ environment variables."
