@@ -3,11 +3,11 @@
     pipeline:
       schedule: "0 4 * * 1"          # Argo CronWorkflow, or a crontab line
       steps:
-        add: {uses: data-add, inputs: [file:data/register.csv], outputs: [dataset:sirene]}
-        train: {uses: train, inputs: [dataset:sirene], outputs: [model:nace]}
-        report: {command: python report.py, inputs: [model:nace], outputs: [file:report.html],
+        add: {uses: data-add, inputs: [file:data/customers.csv], outputs: [dataset:customers]}
+        train: {uses: train, inputs: [dataset:customers], outputs: [model:churn]}
+        report: {command: python report.py, inputs: [model:churn], outputs: [file:report.html],
                  code: [report.py]}
-        promote: {uses: promote, inputs: [model:nace], params: {to: staging}}
+        promote: {uses: promote, inputs: [model:churn], params: {to: staging}}
 
 A reference is ``KIND:VALUE`` with KIND ``file`` (a path, relative to the project
 file's folder), ``dataset`` (a stored dataset's name) or ``model`` (a registered model's
