@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import cli_env
+from tests.integration.test_live_experiment import home as live_home  # noqa: F401 (fixture)
 from tests.integration.test_monitor import Monitored, monitored  # noqa: F401 (fixture)
 from tests.integration.test_monitor_tabular import (  # noqa: F401 (fixture)
     Tabular,
@@ -122,6 +123,25 @@ def test_dashboard_shows_feature_drift_and_live_error_of_a_regression(
         assert tools.evaluate("document.getElementById('features').hidden") is False
         assert "Live error" in text["accuracy"] and "RMSE on 300 labelled" in text["accuracy"]
         assert "auto-coding" not in text["drift"]
+        assert tools.evaluate("document.getElementById('experiment').hidden") is True
+        assert tools.errors() == []
+
+
+def test_dashboard_shows_the_online_experiment(
+    live_home: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with _dashboard_in_chromium(live_home, tmp_path) as (tools, url):
+        for domain in ("Runtime.enable", "Log.enable", "Page.enable"):
+            tools.call(domain, session=True)
+        tools.call("Page.navigate", session=True, url=url)
+        _wait_for(tools, "document.body.dataset.updated || ''")
+        assert tools.evaluate("document.getElementById('experiment').hidden") is False
+        text = tools.evaluate("document.querySelector('#experiment').innerText")
+        # The shadowed versions 2, 3 and 4 against the champion, version 1.
+        for challenger in ("2", "3", "4"):
+            assert f"shadow: version 1 vs {challenger}" in text, text
+        assert "agreement" in text and "accuracy_top1 difference" in text and "p = " in text
         assert tools.errors() == []
 
 

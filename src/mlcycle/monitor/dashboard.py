@@ -4,7 +4,9 @@ Starlette serves one static page (``assets/dashboard.html``, plain JavaScript an
 inline SVG) and ``/api/summary``, the same JSON as ``monitor report --json`` for the
 last ``window`` of traffic; the page shows the panels the project's task has. The page
 fetches it every ``refresh`` seconds; the server rebuilds the summary at most that often,
-whatever the number of open pages.
+whatever the number of open pages. The online experiment's comparison (shadow or canary
+traffic, :mod:`mlcycle.monitor.compare`) rides along, rebuilt at most once a minute: its
+bootstrap intervals cost more than the rest and move slowly.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from starlette.routing import Route
 
 from mlcycle.core.errors import MlcycleError
 from mlcycle.core.settings.monitor import duration_seconds
+from mlcycle.monitor.compare import experiment_panel
 from mlcycle.monitor.summary import build_summary
+
+EXPERIMENT_MAX_AGE_S = 60.0
 
 if TYPE_CHECKING:
     from mlcycle.core.settings import Settings
@@ -39,14 +44,23 @@ class SummaryCache:
         self._lock = threading.Lock()
         self._value: dict[str, Any] | None = None
         self._built = 0.0
+        self._experiment: dict[str, Any] | None = None
+        self._compared = -EXPERIMENT_MAX_AGE_S
 
     def get(self) -> dict[str, Any]:
         with self._lock:
             if self._value is None or time.monotonic() - self._built >= self.max_age:
                 end = datetime.now(UTC)
                 self._value = build_summary(self.settings, end - self.span, end).to_dict()
+                self._value["experiment"] = self._compare(end)
                 self._built = time.monotonic()
             return self._value
+
+    def _compare(self, end: datetime) -> dict[str, Any] | None:
+        if time.monotonic() - self._compared >= max(self.max_age, EXPERIMENT_MAX_AGE_S):
+            self._experiment = experiment_panel(self.settings, end - self.span, end)
+            self._compared = time.monotonic()
+        return self._experiment
 
 
 def _page(refresh: float) -> str:
