@@ -69,10 +69,17 @@ BARS = {
 }
 SECTION = "## Production mode"
 SHADOW_SECTION = "## Shadow scoring cost"
+PACED_SECTION = "## Paced shadow scoring cost"
 # issue 18: the champion's p99 with shadow on at 100% within 10% of shadow off
 SHADOW_P99_BAR = 1.10
 LUA = r"""
 local queue, n = {}, 0
+-- --pace-ms: each connection waits this long after an answer, so the load stays below
+-- what the servers can do (wrk has no fixed rate; the rate then follows the latency).
+local pace = tonumber(os.getenv("WRK_PACE_MS") or "0")
+if pace > 0 then
+  function delay() return pace end
+end
 function init(args)
   local headers = {["Content-Type"] = "application/json"}
   if args[2] then headers["Authorization"] = "Bearer " .. args[2] end
@@ -247,13 +254,16 @@ def group_cpu_s(group: int) -> float:
 
 
 def wrk(url: str, script: Path, bodies: Path, connections: int, seconds: float, key: str,
-        server_group: int) -> dict:  # fmt: skip
+        server_group: int, pace_ms: int = 0) -> dict:  # fmt: skip
     """Run wrk once; return req/s, latency percentiles in ms and the CPU both sides used."""
     # One wrk thread: it drives >50k req/s, and leaves the rest of the cores to servers.
     command = f"wrk -t1 -c{connections} -d{seconds:g}s --timeout 10s -s {script}".split()
     command += [url, "--", str(bodies)] + ([key] if key else [])
     server_before = group_cpu_s(server_group)
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {**os.environ, "WRK_PACE_MS": str(pace_ms)}
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
     out = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     server_cpu = group_cpu_s(server_group) - server_before
@@ -323,7 +333,7 @@ def measure(args: argparse.Namespace, env: dict[str, str], work: Path) -> dict[s
         api = servers[label][0]
         auth = key if api == "mlcycle" and not args.plain else ""
         return wrk(handles[label]["url"], script, files[api, scenario], plan[label][scenario],
-                   seconds, auth, handles[label]["process"].pid)  # fmt: skip
+                   seconds, auth, handles[label]["process"].pid, args.pace_ms)  # fmt: skip
 
     try:
         for label in servers:  # warm-up: first-request paths, allocators
@@ -400,11 +410,18 @@ def shadow_markdown(summary: dict, measured: dict, env_info: dict, args: argpars
     ]
     checks, logs = summary["checks"], measured["logs"]["mlcycle-shadow"]
     scored = logs["shadow_answers"] + logs["shadow_dropped"]
+    paced = f" --pace-ms {args.pace_ms}" if args.pace_ms else ""
+    load = (
+        f"each connection waits {args.pace_ms} ms after each answer (a load below saturation)"
+        if args.pace_ms
+        else "wrk at full speed (the servers saturated)"
+    )
+    heading = PACED_SECTION if args.pace_ms else SHADOW_SECTION
     lines = [
-        f"{SHADOW_SECTION}: shadow off vs on at 100% (issue 18)",
+        f"{heading}: shadow off vs on at 100% (issue 18)",
         "",
         f"Command: `python benchmarks/bench_serve.py --shadow --workers {args.workers} "
-        f"--duration {args.duration:g} --rounds {args.rounds}`",
+        f"--duration {args.duration:g} --rounds {args.rounds}{paced}`",
         "",
         "- Both servers in production mode (prediction log, metrics, API keys); the shadow "
         f"one also scores every request with `{args.challenger}` (here the same model "
@@ -416,7 +433,7 @@ def shadow_markdown(summary: dict, measured: dict, env_info: dict, args: argpars
         f"- Model: {model_info['name']} version {model_info['version']} "
         f"({model_info['labels']} codes). Single: 1 text per request, {args.connections} "
         f"connections; batch: 1,000 texts, {args.batch_connections} connections per "
-        f"worker; wrk at full speed (the servers saturated). Median of {args.rounds} rounds.",
+        f"worker; {load}. Median of {args.rounds} rounds.",
         "",
     ]
     lines += _runs_table(summary["medians"], measured)
@@ -613,6 +630,12 @@ def main(argv: list[str] | None = None) -> None:
         help="Compare shadow scoring off and on at 100%% instead of mlflow.",
     )
     parser.add_argument(
+        "--pace-ms",
+        type=int,
+        default=0,
+        help="With --shadow: each connection waits this long between requests (below saturation).",
+    )
+    parser.add_argument(
         "--challenger",
         default="challenger",
         help="The shadow challenger: an alias of --model's model, or a ref.",
@@ -643,7 +666,8 @@ def main(argv: list[str] | None = None) -> None:
         summary = summarise(measured, args)
         report = markdown(summary, measured, env_info, args, info)
     print(report)
-    write_section(args.markdown, report, SHADOW_SECTION if args.shadow else SECTION)
+    heading = (PACED_SECTION if args.pace_ms else SHADOW_SECTION) if args.shadow else SECTION
+    write_section(args.markdown, report, heading)
     if args.json:
         payload = {**measured, **summary, "environment": env_info, "model": info,
                    "args": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip
