@@ -41,7 +41,8 @@ def test_demo_serves_then_detects_drift_retrains_and_swaps(tmp_path: Path) -> No
     # The loop: the drift check fires, the retrain is promoted and served.
     assert "BREACHED  prediction_drift" in out
     assert "The check fires (exit code 1)" in out
-    assert "Retrain outcome: promoted" in out
+    # Which gate refused, when one did (a flake seen once in 3 suite runs, 2026-12-03).
+    assert "Retrain outcome: promoted" in out, out[out.find("7. Retrain") :][:4000]
     assert "Server answers with version 2." in out
     report = home / "monitoring-report.html"
     page = report.read_text()
