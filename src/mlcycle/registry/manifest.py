@@ -10,7 +10,6 @@ MLflow accepts model-version tag values of up to 100,000 characters; a manifest 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlcycle.core.errors import ModelError
+from mlcycle.core.files import file_sha256
 from mlcycle.core.tracking import no_progress_bar
 
 MANIFEST_TAG = "mlcycle.manifest"
@@ -46,20 +46,12 @@ def digest_folder(folder: Path) -> dict[str, str]:
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if path.is_file() and not _outside_model(relative):
-            manifest[relative.as_posix()] = _sha256(path)
+            manifest[relative.as_posix()] = file_sha256(path)
     return manifest
 
 
 def _outside_model(relative: Path) -> bool:
     return relative.as_posix() == _DOWNLOAD_NOTE or _CACHE_FOLDER in relative.parts
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def compare(expected: dict[str, str], found: dict[str, str]) -> list[Difference]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from mlcycle import __version__
 from mlcycle.core.errors import InvalidInput, NotFound
+from mlcycle.core.files import file_sha256
 from mlcycle.core.settings import PipelineStep, Settings, parse_reference
 
 # The settings sections a built-in step's work depends on (its "code" besides mlcycle's).
@@ -43,13 +44,11 @@ def file_digest(path: Path) -> str | None:
     """sha256 of a file, or of a folder's files and their names; None if absent."""
     if not path.exists():
         return None
+    if not path.is_dir():
+        return "sha256:" + file_sha256(path)
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        digest.update(str(file.relative_to(path) if path.is_dir() else "").encode())
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path)}\0{file_sha256(file)}\n".encode())
     return "sha256:" + digest.hexdigest()
 
 
