@@ -1,5 +1,6 @@
 """Online experiments against real servers: shadow and canary under load, a missing
-challenger, a share out of range (``serve.experiment``)."""
+challenger, a challenger that fails on some requests, a share out of range
+(``serve.experiment``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import itertools
 import random
 import subprocess
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,7 +19,9 @@ import pytest
 
 from mlcycle.core.settings import Settings
 from mlcycle.data import predlog
+from mlcycle.registry.imports import import_model
 from mlcycle.registry.ops import register, resolve, set_alias
+from mlcycle.serve.answers import INLINE_ITEMS
 from mlcycle.serve.experiment import share_point
 from mlcycle.train.pipeline import train_model
 from tests.conftest import write_project
@@ -34,6 +38,7 @@ from tests.integration.test_serve_production import (
 
 KEYS = {f"client-{i:02d}": f"experiment-key-{i:02d}-0123456789abcdef" for i in range(40)}
 LOAD_KEY = "integration-key-0123456789abcdef"  # the key Load sends
+_LOAD_HEADERS = {"X-API-Key": LOAD_KEY}
 _KEY_LINES = "".join(
     f"      {name}: {hashlib.sha256(key.encode()).hexdigest()}\n"
     for name, key in {**KEYS, "integration": LOAD_KEY}.items()
@@ -45,6 +50,25 @@ serve:
     enabled: true
     keys:
 {_KEY_LINES}  prediction_log: {{flush_seconds: 0.5}}
+"""
+
+# A challenger (an MLflow model from code) that answers 5610A to every text but fails on
+# a text saying "explode", and on more texts at once than the server answers inline.
+EXPLODING = f"""\
+import mlflow.models
+import pandas as pd
+from mlflow.pyfunc import PythonModel
+
+
+class Exploding(PythonModel):
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> list[str]:
+        texts = list(model_input.iloc[:, 0])
+        if len(texts) > {INLINE_ITEMS} or any("explode" in text for text in texts):
+            raise RuntimeError("the challenger exploded")
+        return ["5610A"] * len(texts)
+
+
+mlflow.models.set_model(Exploding())
 """
 
 
@@ -64,6 +88,33 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         version = register(resolve(f"{result.name}/{result.version}").source, result.name)
         set_alias(result.name, "challenger", version.version)
     return home
+
+
+@pytest.fixture(scope="module")
+def exploding(home: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The version of ``nace@exploding``: the exploding challenger, imported."""
+    import mlflow.pyfunc
+
+    folder = tmp_path_factory.mktemp("exploding")
+    (folder / "exploding.py").write_text(EXPLODING)
+    example = pd.DataFrame({"text": ["brasserie menu"]})
+    mlflow.pyfunc.save_model(
+        folder / "model", python_model=str(folder / "exploding.py"), input_example=example
+    )
+    with _registry(home):
+        challenger = resolve("nace@challenger").version
+        imported = import_model(str(folder / "model"), "nace", "text-classification",
+                                settings=Settings(home=home))  # fmt: skip
+        set_alias("nace", "exploding", imported.version)
+        set_alias("nace", "challenger", challenger)  # registering moved it: the others' stays
+    return imported.version
+
+
+def _challenger_loaded(url: str, version: str) -> None:
+    deadline = time.monotonic() + LIMIT_S
+    while httpx.get(f"{url}/ready").json()["experiment"].get("version") != version:
+        assert time.monotonic() < deadline, "the challenger did not load"
+        time.sleep(0.1)
 
 
 def _experiment(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -146,6 +197,73 @@ def test_shadow_at_full_share_logs_both_versions_under_load(home: Path, tmp_path
     assert all((request, i) in shadow for request, i in answered if request in shadowed)
     assert len(shadowed) + dropped == len(load.answers)
     assert len(shadowed) >= len(load.answers) / 2, (len(shadowed), dropped)
+
+
+def test_a_shadow_request_of_many_parts_is_logged_whole(
+    home: Path, exploding: str, tmp_path: Path
+) -> None:
+    env = _experiment(tmp_path, mode="shadow", share="1", challenger="exploding")
+    server = _start(home, workers=1, **env)
+    texts: list[object] = [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(2 * INLINE_ITEMS + 22)]
+    faults = {3: "", 70: "   ", len(texts) - 1: 42}  # answered with an error, not logged
+    for index, item in faults.items():
+        texts[index] = item
+    try:
+        _challenger_loaded(server.url, exploding)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            answer = client.post("/predict", json={"texts": texts}, headers=_LOAD_HEADERS)
+            errors = _metric(server.url, "mlcycle_challenger_errors_total")
+    finally:
+        code, err = _stop(server)  # drains the shadow queue and writes both logs
+    assert code == 0, err
+    assert answer.status_code == 200 and errors == 0
+    request_id = answer.json()["request_id"]
+    columns = ["request_id", "index", "batch_size", "timestamp", "text", "first_of_request",
+               "api_key"]  # fmt: skip
+    champion = _log(tmp_path / "log", [*columns, "arm"])
+    shadow = _log(tmp_path / "shadow", [*columns, "model_version", "arm", "codes"])
+    logged = [i for i in range(len(texts)) if i not in faults]
+    assert [row["index"] for row in shadow] == logged
+    assert all(row["request_id"] == request_id for row in shadow)
+    assert {(r["model_version"], r["arm"]) for r in shadow} == {(exploding, "shadow")}
+    assert all(row["codes"] == ["5610A"] for row in shadow)
+    # Row for row as the champion's, but for the arm, version and answer.
+    assert [{c: r[c] for c in columns} for r in shadow] == [
+        {c: r[c] for c in columns} for r in champion
+    ]
+    assert {r["arm"] for r in champion} == {"champion"}
+
+
+def _log(root: Path, columns: list[str]) -> list[dict]:
+    return sorted(predlog.read_log(root, columns=columns).to_pylist(), key=lambda r: r["index"])
+
+
+def test_a_canary_that_fails_leaves_the_champion_answering(
+    home: Path, exploding: str, tmp_path: Path
+) -> None:
+    env = _experiment(tmp_path, mode="canary", share="1", challenger="exploding")
+    server = _start(home, workers=1, **env)
+    bodies = [[TEXTS[i % 4], "explode" if i % 3 == 0 else TEXTS[(i + 1) % 4]] for i in range(30)]
+    try:
+        _challenger_loaded(server.url, exploding)
+        with httpx.Client(base_url=server.url, timeout=30, headers=_LOAD_HEADERS) as client:
+            responses = [client.post("/predict", json={"texts": texts}) for texts in bodies]
+        errors = _metric(server.url, 'mlcycle_challenger_errors_total{stage="answer"}')
+    finally:
+        code, err = _stop(server)
+    assert code == 0, err
+    assert [r.status_code for r in responses] == [200] * len(bodies), responses[0].text
+    rows = _rows(tmp_path / "log")
+    for texts, response in zip(bodies, responses, strict=True):
+        answer = response.json()
+        failed = "explode" in texts
+        expected = ("1", "champion") if failed else (exploding, "canary")
+        assert answer["model"]["version"] == expected[0]
+        assert rows[answer["request_id"], 0] == rows[answer["request_id"], 1] == expected
+    assert errors == sum("explode" in texts for texts in bodies) == 10
+    said = [line for line in err.splitlines() if "The canary challenger nace@exploding" in line]
+    assert len(said) == 1, err  # once, though it failed ten times
+    assert "the challenger exploded" in said[0] and "champion answered instead" in said[0]
 
 
 def test_canary_is_sticky_per_key_and_logged_per_arm(home: Path, tmp_path: Path) -> None:

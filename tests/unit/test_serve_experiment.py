@@ -10,13 +10,15 @@ import pytest
 
 from mlcycle.core.errors import InvalidInput, NotFound
 from mlcycle.core.settings import ExperimentSettings, ServeSettings
-from mlcycle.serve.answers import Answer
+from mlcycle.serve.answers import INLINE_ITEMS, Answer
 from mlcycle.serve.app import challenger_ref
 from mlcycle.serve.bodies import Inputs
 from mlcycle.serve.experiment import Experiment, share_point
+from mlcycle.serve.faults import BLANK, Fault
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.logrecords import LogRecord
-from mlcycle.serve.shadow import QUEUE_REQUESTS, ShadowJob, ShadowScorer
+from mlcycle.serve.metrics import Metrics
+from mlcycle.serve.shadow import QUEUE_ITEMS, QUEUE_REQUESTS, ShadowJob, ShadowScorer
 from mlcycle.serve.validation import Limits
 
 
@@ -109,22 +111,85 @@ def test_challenger_references() -> None:
     assert challenger_ref("nace@production", "nace/4") == "nace/4"
 
 
-def _scorer(records: Records, predictor: Any = None) -> ShadowScorer:
+def _scorer(
+    records: Records, predictor: Any = None, metrics: Metrics | None = None, **kwargs: Any
+) -> ShadowScorer:
     holder = _holder(predictor or FakePredictor("2", code="4711D"))
     limits = Limits.from_settings(ServeSettings())
-    return ShadowScorer(holder, limits, records, None)  # type: ignore[arg-type]
+    return ShadowScorer(holder, limits, records, metrics, **kwargs)  # type: ignore[arg-type]
 
 
 def test_the_shadow_queue_drops_past_its_bound() -> None:
     scorer = _scorer(Records())  # not started: nothing is taken off the queue
-    accepted = [scorer.submit(ShadowJob(b"a", f"id-{n}", 0, None)) for n in range(1010)]
+    accepted = [scorer.submit(ShadowJob(b"a", f"id-{n}", 0, None, 1)) for n in range(1010)]
     assert sum(accepted) == QUEUE_REQUESTS and scorer.dropped == 10
+
+
+def test_the_shadow_queue_drops_past_its_bound_in_texts() -> None:
+    metrics = Metrics()
+    scorer = _scorer(Records(), metrics=metrics)  # not started: nothing is taken off
+    big = [scorer.submit(ShadowJob(b"a", f"id-{n}", 0, None, 1000)) for n in range(25)]
+    small = scorer.submit(ShadowJob(b"a", "id-small", 0, None, 1))
+    assert sum(big) == QUEUE_ITEMS // 1000 and not small  # full, though of few requests
+    assert scorer.dropped == 25 - QUEUE_ITEMS // 1000 + 1
+    assert metrics.registry.get_sample_value("mlcycle_shadow_dropped_total") == scorer.dropped
+
+
+class PartsPredictor(FakePredictor):
+    """Says, in ``events``, each part of a request it answers."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__("2")
+        self.events = events
+
+    def answer_inputs(self, inputs: Inputs, request_id: str) -> Answer:
+        self.events.append(f"part of {len(inputs.items)}")
+        return super().answer_inputs(inputs, request_id)
+
+
+def test_a_shadow_request_is_scored_a_part_at_a_time_while_the_worker_is_idle() -> None:
+    events: list[str] = []
+    predictor, records = PartsPredictor(events), Records()
+    state = {"arrived": 0, "busy_for": 0}
+
+    def activity() -> tuple[int, int]:
+        if events[-1:] == ["part of 64"] and not state["arrived"]:  # a client's request arrives
+            state["arrived"], state["busy_for"] = 1, 3
+        busy = state["busy_for"] > 0
+        state["busy_for"] -= busy
+        events.append("busy" if busy else "idle")
+        return state["arrived"], int(busy)
+
+    scorer = _scorer(records, predictor, activity=activity)
+    texts = [f"text {i}" for i in range(2 * INLINE_ITEMS + 20)]
+    scorer.score(ShadowJob(",".join(texts).encode(), "id-1", 5, None, len(texts)))
+    at = [i for i, event in enumerate(events) if event.startswith("part")]
+    assert [events[i] for i in at] == ["part of 64", "part of 64", "part of 20"]
+    # Between the first part and the second, the scorer waited for the client's request
+    # to be answered and the worker to stay idle (one look more); then it went on.
+    assert events[at[0] + 1 : at[1]] == ["busy", "busy", "busy", "idle"]
+    assert events[at[1] + 1 : at[2]] == ["idle"]
+    (record,) = records.logged  # the parts logged as one answer to the whole request
+    assert (record.request_id, record.texts, record.arm) == ("id-1", texts, "shadow")
+    assert record.codes == [["5610A"]] * len(texts) and record.indexes is None
+
+
+def test_the_parts_of_inputs_keep_their_columns_and_leave_out_the_faults() -> None:
+    faults = (Fault(1, BLANK, "blank"),)
+    inputs = Inputs(["a", "b", "c", "d", "e"], 2, False, faults, {"type_": [1, 2, 3, 4, 5]})
+    parts = list(inputs.parts(2))
+    assert [(p.items, p.columns, p.faults, p.k) for p in parts] == [
+        (["a", "b"], {"type_": [1, 2]}, (), 2),
+        (["c", "d"], {"type_": [3, 4]}, (), 2),
+        (["e"], {"type_": [5]}, (), 2),
+    ]
+    assert list(Inputs([], 1, False, faults).parts(2)) == []
 
 
 def test_a_shadow_answer_is_logged_with_the_champions_request_id() -> None:
     records = Records()
     scorer = _scorer(records)
-    scorer.score(ShadowJob(b"brasserie,salon", "id-1", 123, "client-a"))
+    scorer.score(ShadowJob(b"brasserie,salon", "id-1", 123, "client-a", 2))
     (record,) = records.logged
     assert (record.request_id, record.ms, record.api_key) == ("id-1", 123, "client-a")
     assert (record.model_version, record.arm, record.codes) == ("2", "shadow", [["4711D"]] * 2)
@@ -133,6 +198,6 @@ def test_a_shadow_answer_is_logged_with_the_champions_request_id() -> None:
 def test_a_failing_challenger_is_counted_and_never_raises() -> None:
     records = Records()
     scorer = _scorer(records)
-    scorer.score(ShadowJob(b"bad", "id-1", 0, None))
-    scorer.score(ShadowJob(b"boom", "id-2", 0, None))
+    scorer.score(ShadowJob(b"bad", "id-1", 0, None, 1))
+    scorer.score(ShadowJob(b"boom", "id-2", 0, None, 1))
     assert scorer.failed == 2 and records.logged == []

@@ -5,7 +5,10 @@ challenger off the response path (:mod:`mlcycle.serve.shadow`); clients get the
 champion's answer. ``canary``: a ``share`` of requests is answered by the challenger,
 chosen by a hash of the client's API-key name (``sticky: key``: a client always gets the
 same arm; a request without a key by its id) or of the request id (``sticky: request``);
-the answer's ``model`` says which version spoke. The log says which arm answered.
+the answer's ``model`` says which version spoke. The log says which arm answered. A
+request the canary challenger fails on is answered by the champion (its arm and version
+in the answer and the log): the failure is counted and logged once per kind, and never
+reaches the client.
 
 The challenger has its own holder and follows its alias like the champion. One that
 does not exist or fails to load leaves the champion answering alone: the reason is
@@ -27,7 +30,7 @@ from mlcycle.serve.answers import AnyPredictor
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.metrics import Metrics
-from mlcycle.serve.shadow import ShadowJob, ShadowScorer
+from mlcycle.serve.shadow import ShadowJob, ShadowScorer, error_kind
 
 if TYPE_CHECKING:
     from mlcycle.models.protocol import ServedModel
@@ -75,6 +78,7 @@ class Experiment:
         self.follower: AliasFollower | None = None
         self.reason: str | None = None  # why the challenger is not answering, if it is not
         self._said: str | None = None
+        self._said_kinds: set[str] = set()  # kinds of canary failure already logged
 
     # -- the request path ---------------------------------------------------------------
 
@@ -89,13 +93,33 @@ class Experiment:
         by = key if key is not None and self.sticky == "key" else request_id
         return (challenger, CANARY) if share_point(by) < self.share else (champion, CHAMPION)
 
-    def shadow(self, raw: bytes, request_id: str, ms: int, key: str | None) -> None:
-        """Hand an answered request to the shadow challenger when it is sampled."""
+    def shadow(self, raw: bytes, request_id: str, ms: int, key: str | None, items: int) -> None:
+        """Hand an answered request (of ``items`` texts or records) to the shadow
+        challenger when it is sampled."""
         scorer = self.scorer
         if scorer is None or self.holder.predictor is None:
             return
         if self.share >= 1.0 or share_point(request_id) < self.share:
-            scorer.submit(ShadowJob(raw, request_id, ms, key))
+            scorer.submit(ShadowJob(raw, request_id, ms, key, items))
+
+    def fell_back(self, exc: Exception, version: str) -> str:
+        """The canary challenger (``version``) failed on a request the champion then
+        answered: counted each time, said once per kind of error. Returns the arm that
+        answered instead."""
+        if self.metrics is not None:
+            self.metrics.challenger_errors.labels("answer").inc()
+        kind = error_kind(exc)
+        if kind not in self._said_kinds:
+            self._said_kinds.add(kind)
+            said = exc.message if isinstance(exc, MlcycleError) else repr(exc)
+            log.warning(
+                "The canary challenger %s (version %s) failed on a request, which the "
+                "champion answered instead: %s (said once per kind of error).",
+                self.holder.ref, version, said,
+                exc_info=None if isinstance(exc, MlcycleError) else exc,
+            )  # fmt: skip
+        exc.__traceback__ = None  # its frames may hold the body: let it go now
+        return CHAMPION
 
     # -- the challenger's state ---------------------------------------------------------
 

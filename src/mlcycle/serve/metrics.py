@@ -99,11 +99,13 @@ class Metrics:
         )  # fmt: skip
         self.shadow_dropped = pc.Counter(
             "mlcycle_shadow_dropped", "Requests sampled for the shadow challenger but not "
-            "scored: its queue was full.", registry=own,
+            "scored: its queue was full (of requests, bytes, or texts and records).",
+            registry=own,
         )  # fmt: skip
         self.challenger_errors = pc.Counter(
             "mlcycle_challenger_errors", "Challenger failures, by stage (load: it could not "
-            "be found or loaded; answer: it failed on a request).", ["stage"], registry=own,
+            "be found or loaded; answer: it failed on a request, which a canary's champion "
+            "then answered).", ["stage"], registry=own,
         )  # fmt: skip
         self.in_flight = pc.Gauge(
             "mlcycle_http_requests_in_flight", "Requests being answered.",

@@ -82,20 +82,16 @@ class PredictService:
         start = time.perf_counter()
         ms = time.time_ns() // 1_000_000
         request_id = new_request_id(ms)
-        arm = None
         try:
-            predictor = self.holder.require()
-            if self.experiment is not None:
-                predictor, arm = self.experiment.arm(predictor, request_id, api_key)
-            limits = predictor.request_limits(self.limits)
+            champion = self.holder.require()
+            # The champion's limits, whichever arm answers: it answers if the canary fails.
+            limits = champion.request_limits(self.limits)
             check_content_type(content_type)
             check_declared_length(content_length, limits)
             raw = await read_body(body, limits)
-            if len(raw) > LARGE_BODY_BYTES:  # a parse of milliseconds: leave the loop free
-                inputs = await run_in_threadpool(predictor.parse, raw, limits)
-            else:
-                inputs = predictor.parse(raw, limits)
-            answer = await predictor.respond(inputs, request_id)
+            predictor, arm, inputs, answer = await self._answered(
+                champion, raw, request_id, api_key
+            )
         except MlcycleError as exc:
             # An error from a worker thread is in a reference cycle with anyio's frames,
             # whose locals hold the body (12 MB at most): drop them now rather than at
@@ -112,8 +108,42 @@ class PredictService:
         if record.texts:
             self.recorder.prediction(record)
             if self.experiment is not None:  # after the log: never before the champion's
-                self.experiment.shadow(raw, request_id, ms, api_key)
+                self.experiment.shadow(raw, request_id, ms, api_key, len(inputs.items))
         return 200, answer.body, request_id, answer
+
+    async def _answered(
+        self, champion: AnyPredictor, raw: bytes, request_id: str, api_key: str | None
+    ) -> tuple[AnyPredictor, str | None, Inputs, Answer]:
+        """The predictor and arm that answered, and the inputs and answer: the champion's
+        when the canary challenger fails on the request (its error is the client's only
+        when the champion fails too)."""
+        experiment = self.experiment
+        if experiment is None:
+            return champion, None, *await self._answer(champion, raw, request_id)
+        predictor, arm = experiment.arm(champion, request_id, api_key)
+        try:
+            return predictor, arm, *await self._answer(predictor, raw, request_id)
+        except Exception as exc:
+            if predictor is champion:
+                raise
+            failure = exc
+        try:
+            inputs, answer = await self._answer(champion, raw, request_id)
+        except BaseException:
+            failure.__traceback__ = None  # the request's fault: let its frames go
+            raise
+        return champion, experiment.fell_back(failure, predictor.version), inputs, answer
+
+    async def _answer(
+        self, predictor: AnyPredictor, raw: bytes, request_id: str
+    ) -> tuple[Inputs, Answer]:
+        """Parse a body and answer it with one predictor."""
+        limits = predictor.request_limits(self.limits)
+        if len(raw) > LARGE_BODY_BYTES:  # a parse of milliseconds: leave the loop free
+            inputs = await run_in_threadpool(predictor.parse, raw, limits)
+        else:
+            inputs = predictor.parse(raw, limits)
+        return inputs, await predictor.respond(inputs, request_id)
 
 
 def log_record(

@@ -4,17 +4,21 @@ The request path hands the raw body of a sampled request to a bounded queue (a c
 of microseconds) after its answer is logged; one daemon thread per worker parses it
 with the challenger's own rules, scores it and logs the answer in the shadow log
 (``mlcycle.data.predlog.shadow_root``) with arm ``shadow``, the champion's request id
-and the challenger's version. A full queue drops the request (counted in
-``mlcycle_shadow_dropped_total``) instead of growing memory or slowing clients; a
-failure of the challenger is counted (``mlcycle_challenger_errors_total``) and logged
-once per kind, and never reaches a client.
+and the challenger's version. A full queue (in requests, bytes or texts and records)
+drops the request (counted in ``mlcycle_shadow_dropped_total``) instead of growing
+memory or slowing clients; a failure of the challenger is counted
+(``mlcycle_challenger_errors_total``) and logged once per kind, and never reaches a client.
 
 The champion comes first. A worker's threads share one interpreter lock, so a challenger
 scoring while requests are being answered slows them: the thread scores only once its
 worker has answered every request in hand and none has arrived for ``IDLE_S``, and goes
-on from one queued request to the next while none arrives. Shadow scoring thus takes
-the spare capacity of a worker; a worker that is never idle that long fills the queue
-and drops what comes next, which the drop counter shows.
+on from one queued request to the next while none arrives. A request is scored
+``INLINE_ITEMS`` texts or records at a time, the worker found idle again before each
+part: a client's request arriving meanwhile waits for one part at most, not for a
+thousand texts. The parts' answers are logged together, as one answer to the whole
+request. Shadow scoring thus takes the spare capacity of a worker; a worker that is
+never idle that long fills the queue and drops what comes next, which the drop counter
+shows.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from mlcycle.core.errors import MlcycleError
+from mlcycle.serve.answers import INLINE_ITEMS, Answer, AnyPredictor
+from mlcycle.serve.bodies import Inputs
+from mlcycle.serve.faults import Fault
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import log_record
@@ -36,9 +43,11 @@ from mlcycle.serve.validation import Limits
 log = logging.getLogger(__name__)
 
 SHADOW = "shadow"
-# Requests waiting for the challenger, and their bodies' bytes: past either, drop.
+# Requests waiting for the challenger, their bodies' bytes and their texts or records:
+# past any, drop.
 QUEUE_REQUESTS = 1_000
 QUEUE_BYTES = 64 * 1024 * 1024
+QUEUE_ITEMS = 20_000
 # Seconds a stopping server gives the queue to drain before it drops the rest.
 DRAIN_S = 10.0
 # A worker with no request in flight and none arriving for this long is idle.
@@ -54,6 +63,7 @@ class ShadowJob(NamedTuple):
     request_id: str
     ms: int
     api_key: str | None
+    items: int  # its texts or records the champion read
 
 
 class ShadowScorer:
@@ -85,6 +95,8 @@ class ShadowScorer:
         self._queue: queue.SimpleQueue[ShadowJob | None] = queue.SimpleQueue()
         # Each counter has one writer (event loop: put, scorer thread: got).
         self._put = self._got = self._put_bytes = self._got_bytes = 0
+        self._put_items = self._got_items = 0
+        self._seen = -1  # the worker's arrivals when the scorer last found it idle
         self.answered = self.dropped = self.failed = 0
         self._said: set[str] = set()  # kinds of failure already logged
         self._thread: threading.Thread | None = None
@@ -94,6 +106,7 @@ class ShadowScorer:
         if (
             self._put - self._got >= QUEUE_REQUESTS
             or self._put_bytes - self._got_bytes + len(job.raw) > QUEUE_BYTES
+            or self._put_items - self._got_items + job.items > QUEUE_ITEMS
         ):
             self.dropped += 1
             if self.metrics is not None:
@@ -101,6 +114,7 @@ class ShadowScorer:
             return False
         self._put += 1
         self._put_bytes += len(job.raw)
+        self._put_items += job.items
         self._queue.put(job)
         return True
 
@@ -122,40 +136,41 @@ class ShadowScorer:
         self.recorder.stop()
 
     def _run(self) -> None:
-        seen = -1
         while (job := self._queue.get()) is not None:
-            seen = self._wait_for_idle(seen)
             try:
                 self.score(job)
             finally:
                 self._got += 1
                 self._got_bytes += len(job.raw)
+                self._got_items += job.items
 
-    def _wait_for_idle(self, seen: int) -> int:
-        """Return once no request is in flight and none arrived since ``seen`` (or for
-        ``IDLE_S``); a stopping server does not wait. Returns the arrivals seen."""
+    def _wait_for_idle(self) -> None:
+        """Return once no request is in flight and none arrived since the worker was last
+        found idle (or for ``IDLE_S``); a stopping server does not wait."""
         while not self._stopping.is_set():
             arrived, in_flight = self.activity()
-            if arrived == seen and in_flight == 0:
-                break
-            seen = arrived
+            if arrived == self._seen and in_flight == 0:
+                return
+            self._seen = arrived
             time.sleep(IDLE_S)
-        return seen
 
     def score(self, job: ShadowJob) -> None:
-        """Score one request with the challenger and log its answer; never raises."""
+        """Score one request with the challenger, a part at a time while the worker is
+        idle, and log its answer; never raises."""
         predictor = self.holder.predictor
         if predictor is None:  # it went away (cannot today; cheap to be sure)
             return
-        start = time.perf_counter()
         try:
+            self._wait_for_idle()
+            start = time.perf_counter()
             inputs = predictor.parse(job.raw, predictor.request_limits(self.limits))
-            answer = predictor.answer_inputs(inputs, job.request_id)
+            parsed = time.perf_counter() - start
+            answer, scored = self._answer(predictor, inputs, job.request_id)
         except Exception as exc:
             self._failed(exc, predictor.version)
             return
-        latency_ms = (time.perf_counter() - start) * 1000.0
-        request = (job.request_id, job.ms, latency_ms, job.api_key)
+        # The time spent reading and scoring, not waiting for the worker to be idle.
+        request = (job.request_id, job.ms, (parsed + scored) * 1000.0, job.api_key)
         record = log_record(predictor, inputs, answer, request, SHADOW)
         if record.texts:
             self.recorder.prediction(record)
@@ -163,13 +178,27 @@ class ShadowScorer:
         if self.metrics is not None:
             self.metrics.shadow_answers.inc()
 
+    def _answer(
+        self, predictor: AnyPredictor, inputs: Inputs, request_id: str
+    ) -> tuple[Answer, float]:
+        """The challenger's answer to a request, scored ``INLINE_ITEMS`` at a time with
+        the worker idle before each part, and the seconds spent scoring."""
+        answers: list[Answer] = []
+        seconds = 0.0
+        for part in inputs.parts(INLINE_ITEMS):
+            self._wait_for_idle()
+            start = time.perf_counter()
+            answers.append(predictor.answer_inputs(part, request_id))
+            seconds += time.perf_counter() - start
+        return joined(answers, inputs.faults), seconds
+
     def _failed(self, exc: Exception, version: str) -> None:
         self.failed += 1
         if self.metrics is not None:
             self.metrics.challenger_errors.labels("answer").inc()
         # A request the champion could read but the challenger cannot (other columns,
         # other limits) is the challenger's fault, said once per kind, not per request.
-        kind = exc.code.value if isinstance(exc, MlcycleError) else type(exc).__name__
+        kind = error_kind(exc)
         if kind in self._said:
             return
         self._said.add(kind)
@@ -181,3 +210,20 @@ class ShadowScorer:
             log.error("The shadow challenger %s (version %s) failed on a request "
                       "(said once per kind of error)", self.holder.ref, version,
                       exc_info=exc)  # fmt: skip
+
+
+def error_kind(exc: BaseException) -> str:
+    """What a challenger's failure is said once for: its error code, or its type."""
+    return exc.code.value if isinstance(exc, MlcycleError) else type(exc).__name__
+
+
+def joined(answers: Sequence[Answer], faults: Sequence[Fault]) -> Answer:
+    """One answer from the answers to the parts of a request, in order, with the
+    request's faults: what the log needs of it (no body)."""
+    first = answers[0] if answers else Answer(b"", [], [])
+    values = None if first.values is None else [v for a in answers for v in a.values or ()]
+    inputs = None if first.inputs is None else [i for a in answers for i in a.inputs or ()]
+    return Answer(
+        b"", [c for a in answers for c in a.codes], [p for a in answers for p in a.probs],
+        values, inputs, tuple(faults), sum(a.auto_coded for a in answers),
+    )  # fmt: skip

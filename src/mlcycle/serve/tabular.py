@@ -28,15 +28,20 @@ from starlette.concurrency import run_in_threadpool
 from mlcycle.core.errors import ModelError
 from mlcycle.core.predictions import Prediction, Values
 from mlcycle.models.protocol import ServedModel
-from mlcycle.serve.answers import NO_LABELS, NO_PARENTS, Answer, LabelBook, LabelFacts
+from mlcycle.serve.answers import (
+    INLINE_ITEMS,
+    NO_LABELS,
+    NO_PARENTS,
+    Answer,
+    LabelBook,
+    LabelFacts,
+)
 from mlcycle.serve.batching import MicroBatcher
 from mlcycle.serve.bodies import Inputs, record_inputs
 from mlcycle.serve.records import RecordRules
 from mlcycle.serve.schemas import records_schema
 from mlcycle.serve.validation import Limits
 
-# Requests with more records are predicted on their own in a worker thread.
-INLINE_RECORDS = 64
 # A smoke record's value by column type when the model has no input example.
 _SMOKE_VALUES = {"numeric": 0.0, "categorical": None, "boolean": None, "datetime": None}
 # Records of a model that does not name its columns are sized as 32 columns of 32 letters.
@@ -97,7 +102,7 @@ class TabularPredictor:
     async def respond(self, inputs: Inputs, request_id: str) -> Answer:
         """Answer parsed inputs: small requests batched on the loop, large ones in a thread."""
         records, k = inputs.items, inputs.k
-        if len(records) > INLINE_RECORDS or not self.model.staged:
+        if len(records) > INLINE_ITEMS or not self.model.staged:
             return await run_in_threadpool(self.answer, records, k, request_id, inputs.mlflow)
         part = self.model.prepare(records)
         prediction = await self.batcher.submit(part, k)
