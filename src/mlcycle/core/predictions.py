@@ -25,6 +25,9 @@ class Prediction(NamedTuple):
     # (n, k) float, when the model calibrates its probabilities: its scores before that
     # (``probs`` are then the calibrated ones).
     raw: np.ndarray | None = None
+    # (n, k) int, when the model gives it: where each label is in the model's labels
+    # (what answers are written from without looking the codes up again).
+    rows: np.ndarray | None = None
 
 
 class Values(NamedTuple):

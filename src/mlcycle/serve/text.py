@@ -22,9 +22,17 @@ from mlcycle.core.predictions import Prediction
 from mlcycle.models.calibration import auto_coding_threshold
 from mlcycle.models.protocol import ServedModel
 from mlcycle.serve import text_columns
-from mlcycle.serve.answers import NO_LABELS, NO_PARENTS, Answer, LabelBook, LabelFacts
+from mlcycle.serve.answers import (
+    INLINE_ITEMS,
+    NO_LABELS,
+    NO_PARENTS,
+    Answer,
+    LabelBook,
+    LabelFacts,
+)
 from mlcycle.serve.bodies import Inputs, text_inputs
 from mlcycle.serve.faults import Fault, answered, error_list, with_gaps
+from mlcycle.serve.ranked_json import RankedJson
 from mlcycle.serve.schemas import predict_schema
 
 if TYPE_CHECKING:
@@ -32,8 +40,6 @@ if TYPE_CHECKING:
 
 SMOKE_TEXT = "smoke test of a newly loaded model"
 _NOTHING = Prediction(np.empty((0, 0), dtype=str), np.empty((0, 0), dtype=np.float32))
-# Batches above this run in a worker thread, so one big batch does not stall the loop.
-INLINE_TEXTS = 64
 
 
 class Predictor:
@@ -49,6 +55,7 @@ class Predictor:
         self.threshold = default_threshold if own is None else own
         self.n_labels = len(served.model.labels)
         self._facts = LabelFacts.of(served.model.labels, labels)
+        self._json = RankedJson(served.model.labels, self._facts)
         self._model = {"name": served.name, "version": str(served.version)}
         # One prediction at a time per model, whichever thread asks: a worker is one
         # core's worth of serving (the model itself is safe to share between threads).
@@ -88,7 +95,7 @@ class Predictor:
         if not inputs.items:  # every text has an error: nothing for the model to read
             return self.render(request_id, _NOTHING, faults)
         texts = text_columns.batch(inputs.items, inputs.columns)
-        inline = len(texts) <= INLINE_TEXTS
+        inline = len(texts) <= INLINE_ITEMS  # a big batch must not stall the loop
         answer = self.answer_now(texts, k, request_id, faults) if inline else None
         if answer is None:  # a big batch, or the model busy with one in a worker thread
             answer = await run_in_threadpool(self.answer, texts, k, request_id, faults)
@@ -136,20 +143,12 @@ class Predictor:
         codes = prediction.codes.tolist()
         # float32 -> rounded float64 so the JSON shows 0.93, not 0.9300000071525574.
         probs = np.round(np.asarray(prediction.probs, dtype=np.float64), 6).tolist()
-        names, parents = self._facts
-        predictions = [
-            [
-                {"code": code, "probability": prob, "label": names.get(code),
-                 "parents": parents.get(code, NO_PARENTS)}
-                for code, prob in zip(row_codes, row_probs, strict=True)
-            ]
-            for row_codes, row_probs in zip(codes, probs, strict=True)
-        ]  # fmt: skip
+        predictions = self._predictions(prediction, codes, probs, faults)
         empty = [] if prediction.empty is None else np.flatnonzero(prediction.empty).tolist()
         auto = self.auto_codable(probs, empty)
         if faults:  # positions among the texts read -> positions in the request
             where = answered(faults, len(codes) + len(faults))
-            predictions, empty = with_gaps(predictions, faults), [where[i] for i in empty]
+            empty = [where[i] for i in empty]
             auto = [bool(flag) for flag in with_gaps(auto, faults)]  # a fault: never
         body = orjson.dumps(
             {
@@ -162,6 +161,31 @@ class Predictor:
             }
         )
         return Answer(body, codes, probs, faults=tuple(faults), auto_coded=sum(auto))
+
+    def _predictions(
+        self, prediction: Prediction, codes: list, probs: list, faults: Sequence[Fault]
+    ) -> orjson.Fragment | list:
+        """The answer's ``predictions``: compiled JSON (``mlcycle.serve.ranked_json``),
+        or dicts for a code the model's labels lack; null for each text at fault."""
+        if faults:
+            rows = self._json.rows(prediction)
+            if rows is not None:
+                gapped = (b"null" if row is None else row for row in with_gaps(rows, faults))
+                return orjson.Fragment(b"[" + b",".join(gapped) + b"]")
+        else:
+            whole = self._json.array(prediction)
+            if whole is not None:
+                return orjson.Fragment(whole)
+        names, parents = self._facts
+        ranked = [
+            [
+                {"code": code, "probability": prob, "label": names.get(code),
+                 "parents": parents.get(code, NO_PARENTS)}
+                for code, prob in zip(row_codes, row_probs, strict=True)
+            ]
+            for row_codes, row_probs in zip(codes, probs, strict=True)
+        ]  # fmt: skip
+        return with_gaps(ranked, faults) if faults else ranked
 
     def auto_codable(self, probs: list[list[float]], empty: list[int]) -> list[bool]:
         """Per text: its top-1 clears the threshold and the text had words to go by."""
@@ -187,3 +211,4 @@ class Predictor:
                 f"answer to a smoke input (codes {codes.tolist()}, probabilities "
                 f"{probs.tolist()})."
             )
+        self.render("smoke", prediction)  # the answer writer compiled before any request

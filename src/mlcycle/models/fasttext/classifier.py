@@ -214,7 +214,7 @@ class FastTextClassifier:
         top = top_k(scores, k) if k < n_labels else np.argsort(-scores, axis=1, kind="stable")
         raw = self._probabilities(scores, top).astype(np.float32, copy=False)
         probs = raw if self.calibration is None else self.calibration.apply_ranked(raw)
-        return Prediction(self._label_array[top], probs, empty, raw)
+        return Prediction(self._label_array[top], probs, empty, raw, top)
 
     def _hidden(self, tokens: list[str], ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """The texts' hidden vectors (their averages plus their categorical rows) and
