@@ -25,6 +25,20 @@ if getattr(_MAIN, "__spec__", None) is None and not hasattr(_MAIN, "__file__"):
     _MAIN.__file__ = "<pytest-xdist worker>"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One numba cache for every mlcycle process of every run: the user's.
+
+    A command caches its compiled kernels under its project home unless NUMBA_CACHE_DIR
+    names a folder; each test's home is new, so each command trained or served there
+    would compile them again (seconds of CPU each time). pytest-xdist's workers and the
+    commands the tests start inherit the variable; numba recompiles a kernel whose
+    source changed. The tests of where the cache goes unset it.
+    """
+    from mlcycle.models.numba_cache import CACHE_ENV, user_cache_folder
+
+    os.environ.setdefault(CACHE_ENV, str(user_cache_folder()))
+
+
 def project_path(home: Path) -> Path:
     """A test project's file: beside its home (``home.yaml``), so the home is left for
     mlcycle to create."""

@@ -22,19 +22,29 @@ def tracking_env() -> dict[str, str]:
 
 def fresh_venv(requirements: Path, where: Path) -> str:
     """A new virtual environment under ``where`` with ``requirements`` installed from
-    wheels (no mlcycle); returns its Python."""
+    wheels (no mlcycle); returns its Python.
+
+    This environment's pip installs into it (``--python``): the new one gets no pip of
+    its own to install first. Nothing is byte-compiled ahead (pip would compile every
+    file of every package); the probe compiles the modules it imports.
+    """
     venv = where / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
     python = str(venv / "bin" / "python")
     subprocess.run(
         [
-            python,
+            sys.executable,
             "-m",
             "pip",
+            "--python",
+            python,
             "install",
             "-q",
             "--only-binary=:all:",
             "--disable-pip-version-check",
+            "--no-compile",
             "-r",
             str(requirements),
         ],

@@ -117,7 +117,9 @@ def byo_home(tmp_path: Path) -> Path:
     trainer.mkdir()
     (trainer / "train.py").write_text(TRAINER)
     (trainer / "MLproject").write_text(MLPROJECT)
-    write_dataset(generate(3000, seed=21), tmp_path / "train.csv")
+    # 1,500 rows (386 classes): the user's logistic regression scores about 0.56 on the
+    # holdout, far above the gate's 0.3, and fits in a third of the time 3,000 rows take.
+    write_dataset(generate(1500, seed=21), tmp_path / "train.csv")
     write_dataset(generate(600, seed=22), tmp_path / "holdout.csv")
     _ok(_cli(home, "data", "add", str(tmp_path / "train.csv"), "--name", "byo"))
     _ok(_cli(home, "data", "add", str(tmp_path / "holdout.csv"), "--name", "byo-holdout"))

@@ -5,6 +5,7 @@ installed it predicts what it predicted here."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -18,6 +19,7 @@ from mlcycle.core.settings import get_settings
 from mlcycle.core.tracking import ensure_experiment, use_tracking
 from mlcycle.models.sklearn import SklearnModel, load_model, log_model
 from mlcycle.registry.ops import register, set_alias
+from tests.conftest import isolated
 from tests.integration.plain_mlflow import fresh_venv, run_probe
 from tests.tabular import MIXED_TYPES, mixed_frame
 
@@ -34,18 +36,32 @@ print(json.dumps({"labels": [str(v) for v in labels], "proba": proba.tolist()}))
 """
 
 
+@pytest.fixture(scope="module")
+def _registered_once(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SklearnModel, pd.DataFrame]]:
+    """Made once for the module (the tests only read it), in a home of its own."""
+    with isolated(tmp_path_factory.mktemp("sklearn-interop") / "home"):
+        use_tracking(get_settings())
+        frame, classes, _ = mixed_frame()
+        model = SklearnModel.build(
+            "HistGradientBoostingClassifier", {"max_iter": 30}, "classification", MIXED_TYPES
+        ).fit(frame, classes)
+        with mlflow.start_run(experiment_id=ensure_experiment(NAME)):
+            info = log_model(model, "model", frame)
+        set_alias(NAME, "production", register(info.model_uri, NAME).version)
+        yield model, frame
+
+
 @pytest.fixture
-def registered(project_home: Path) -> tuple[SklearnModel, pd.DataFrame]:
-    """A HistGradientBoosting pipeline on every column type, logged, registered, promoted."""
+def registered(
+    _registered_once: tuple[SklearnModel, pd.DataFrame],
+) -> tuple[SklearnModel, pd.DataFrame]:
+    """A HistGradientBoosting pipeline on every column type, logged, registered, promoted;
+    settings and MLflow point at its store."""
+    get_settings.cache_clear()
     use_tracking(get_settings())
-    frame, classes, _ = mixed_frame()
-    model = SklearnModel.build(
-        "HistGradientBoostingClassifier", {"max_iter": 30}, "classification", MIXED_TYPES
-    ).fit(frame, classes)
-    with mlflow.start_run(experiment_id=ensure_experiment(NAME)):
-        info = log_model(model, "model", frame)
-    set_alias(NAME, "production", register(info.model_uri, NAME).version)
-    return model, frame
+    return _registered_once
 
 
 def _rows(frame: pd.DataFrame) -> pd.DataFrame:
