@@ -21,8 +21,8 @@ from mlcycle.core.settings import Settings
 from mlcycle.data import predlog
 from mlcycle.registry.imports import import_model
 from mlcycle.registry.ops import register, resolve, set_alias
-from mlcycle.serve.answers import INLINE_ITEMS
 from mlcycle.serve.experiment import share_point
+from mlcycle.serve.shadow import SHADOW_PART
 from mlcycle.train.pipeline import train_model
 from tests.conftest import write_project
 from tests.integration.test_serve_process import MLCYCLE, SMALL_MODEL, VOCABULARY, _free_port
@@ -53,7 +53,7 @@ serve:
 """
 
 # A challenger (an MLflow model from code) that answers 5610A to every text but fails on
-# a text saying "explode", and on more texts at once than the server answers inline.
+# a text saying "explode", and on more texts at once than the shadow scorer's parts.
 EXPLODING = f"""\
 import mlflow.models
 import pandas as pd
@@ -63,7 +63,7 @@ from mlflow.pyfunc import PythonModel
 class Exploding(PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> list[str]:
         texts = list(model_input.iloc[:, 0])
-        if len(texts) > {INLINE_ITEMS} or any("explode" in text for text in texts):
+        if len(texts) > {SHADOW_PART} or any("explode" in text for text in texts):
             raise RuntimeError("the challenger exploded")
         return ["5610A"] * len(texts)
 
@@ -204,7 +204,7 @@ def test_a_shadow_request_of_many_parts_is_logged_whole(
 ) -> None:
     env = _experiment(tmp_path, mode="shadow", share="1", challenger="exploding")
     server = _start(home, workers=1, **env)
-    texts: list[object] = [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(2 * INLINE_ITEMS + 22)]
+    texts: list[object] = [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(150)]  # many parts
     faults = {3: "", 70: "   ", len(texts) - 1: 42}  # answered with an error, not logged
     for index, item in faults.items():
         texts[index] = item

@@ -10,7 +10,7 @@ import pytest
 
 from mlcycle.core.errors import InvalidInput, NotFound
 from mlcycle.core.settings import ExperimentSettings, ServeSettings
-from mlcycle.serve.answers import INLINE_ITEMS, Answer
+from mlcycle.serve.answers import Answer
 from mlcycle.serve.app import challenger_ref
 from mlcycle.serve.bodies import Inputs
 from mlcycle.serve.experiment import Experiment, share_point
@@ -18,7 +18,13 @@ from mlcycle.serve.faults import BLANK, Fault
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.metrics import Metrics
-from mlcycle.serve.shadow import QUEUE_ITEMS, QUEUE_REQUESTS, ShadowJob, ShadowScorer
+from mlcycle.serve.shadow import (
+    QUEUE_ITEMS,
+    QUEUE_REQUESTS,
+    SHADOW_PART,
+    ShadowJob,
+    ShadowScorer,
+)
 from mlcycle.serve.validation import Limits
 
 
@@ -147,13 +153,16 @@ class PartsPredictor(FakePredictor):
         return super().answer_inputs(inputs, request_id)
 
 
+WHOLE_PART = f"part of {SHADOW_PART}"
+
+
 def test_a_shadow_request_is_scored_a_part_at_a_time_while_the_worker_is_idle() -> None:
     events: list[str] = []
     predictor, records = PartsPredictor(events), Records()
     state = {"arrived": 0, "busy_for": 0}
 
     def activity() -> tuple[int, int]:
-        if events[-1:] == ["part of 64"] and not state["arrived"]:  # a client's request arrives
+        if events[-1:] == [WHOLE_PART] and not state["arrived"]:  # a client's request arrives
             state["arrived"], state["busy_for"] = 1, 3
         busy = state["busy_for"] > 0
         state["busy_for"] -= busy
@@ -161,10 +170,10 @@ def test_a_shadow_request_is_scored_a_part_at_a_time_while_the_worker_is_idle() 
         return state["arrived"], int(busy)
 
     scorer = _scorer(records, predictor, activity=activity)
-    texts = [f"text {i}" for i in range(2 * INLINE_ITEMS + 20)]
+    texts = [f"text {i}" for i in range(2 * SHADOW_PART + 3)]
     scorer.score(ShadowJob(",".join(texts).encode(), "id-1", 5, None, len(texts)))
     at = [i for i, event in enumerate(events) if event.startswith("part")]
-    assert [events[i] for i in at] == ["part of 64", "part of 64", "part of 20"]
+    assert [events[i] for i in at] == [WHOLE_PART, WHOLE_PART, "part of 3"]
     # Between the first part and the second, the scorer waited for the client's request
     # to be answered and the worker to stay idle (one look more); then it went on.
     assert events[at[0] + 1 : at[1]] == ["busy", "busy", "busy", "idle"]

@@ -13,9 +13,9 @@ The champion comes first. A worker's threads share one interpreter lock, so a ch
 scoring while requests are being answered slows them: the thread scores only once its
 worker has answered every request in hand and none has arrived for ``IDLE_S``, and goes
 on from one queued request to the next while none arrives. A request is scored
-``INLINE_ITEMS`` texts or records at a time, the worker found idle again before each
-part: a client's request arriving meanwhile waits for one part at most, not for a
-thousand texts. The parts' answers are logged together, as one answer to the whole
+``SHADOW_PART`` texts or records at a time, the worker found idle again before each
+part: a client's request arriving meanwhile waits for one small part at most, not for
+a thousand texts. The parts' answers are logged together, as one answer to the whole
 request. Shadow scoring thus takes the spare capacity of a worker; a worker that is
 never idle that long fills the queue and drops what comes next, which the drop counter
 shows.
@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from mlcycle.core.errors import MlcycleError
-from mlcycle.serve.answers import INLINE_ITEMS, Answer, AnyPredictor
+from mlcycle.serve.answers import Answer, AnyPredictor
 from mlcycle.serve.bodies import Inputs
 from mlcycle.serve.faults import Fault
 from mlcycle.serve.holder import ModelHolder
@@ -48,6 +48,11 @@ SHADOW = "shadow"
 QUEUE_REQUESTS = 1_000
 QUEUE_BYTES = 64 * 1024 * 1024
 QUEUE_ITEMS = 20_000
+# Texts or records the challenger scores at a time. A client request arriving while a
+# part is scored waits for it (the worker's threads share one interpreter lock): with
+# parts of 64 texts the champion's single-text p99 rose by half at 300 requests/s
+# (benchmarks/bench_serve.py --shadow --pace-ms 50); parts of 8 hold the wait near 0.2 ms.
+SHADOW_PART = 8
 # Seconds a stopping server gives the queue to drain before it drops the rest.
 DRAIN_S = 10.0
 # A worker with no request in flight and none arriving for this long is idle.
@@ -181,11 +186,11 @@ class ShadowScorer:
     def _answer(
         self, predictor: AnyPredictor, inputs: Inputs, request_id: str
     ) -> tuple[Answer, float]:
-        """The challenger's answer to a request, scored ``INLINE_ITEMS`` at a time with
+        """The challenger's answer to a request, scored ``SHADOW_PART`` at a time with
         the worker idle before each part, and the seconds spent scoring."""
         answers: list[Answer] = []
         seconds = 0.0
-        for part in inputs.parts(INLINE_ITEMS):
+        for part in inputs.parts(SHADOW_PART):
             self._wait_for_idle()
             start = time.perf_counter()
             answers.append(predictor.answer_inputs(part, request_id))
