@@ -202,12 +202,12 @@ def test_shadow_at_full_share_logs_both_versions_under_load(home: Path, tmp_path
 def test_a_shadow_request_of_many_parts_is_logged_whole(
     home: Path, exploding: str, tmp_path: Path
 ) -> None:
-    env = _experiment(tmp_path, mode="shadow", share="1", challenger="exploding")
-    server = _start(home, workers=1, **env)
     texts: list[object] = [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(150)]  # many parts
     faults = {3: "", 70: "   ", len(texts) - 1: 42}  # answered with an error, not logged
     for index, item in faults.items():
         texts[index] = item
+    env = _experiment(tmp_path, mode="shadow", share="1", challenger="exploding")
+    server = _start(home, workers=1, **env)  # last before the try that stops it
     try:
         _challenger_loaded(server.url, exploding)
         with httpx.Client(base_url=server.url, timeout=30) as client:
