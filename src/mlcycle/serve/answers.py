@@ -46,8 +46,7 @@ NO_LABELS = NoLabels()
 # The parents of a code no nomenclature knows.
 NO_PARENTS = orjson.Fragment(b"{}")
 # Requests of at most this many texts or records are answered on the event loop (when
-# the model is free), larger ones in a worker thread; the shadow challenger scores
-# requests in parts of this size, so a client's request waits for one such part at most.
+# the model is free), larger ones in a worker thread.
 INLINE_ITEMS = 64
 
 

@@ -30,7 +30,7 @@ from mlcycle.serve.answers import AnyPredictor
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.metrics import Metrics
-from mlcycle.serve.shadow import ShadowJob, ShadowScorer, error_kind
+from mlcycle.serve.shadow import ShadowJob, ShadowScorer, first_of_kind
 
 if TYPE_CHECKING:
     from mlcycle.models.protocol import ServedModel
@@ -108,9 +108,7 @@ class Experiment:
         answered instead."""
         if self.metrics is not None:
             self.metrics.challenger_errors.labels("answer").inc()
-        kind = error_kind(exc)
-        if kind not in self._said_kinds:
-            self._said_kinds.add(kind)
+        if first_of_kind(exc, self._said_kinds):
             said = exc.message if isinstance(exc, MlcycleError) else repr(exc)
             log.warning(
                 "The canary challenger %s (version %s) failed on a request, which the "

@@ -203,10 +203,8 @@ class ShadowScorer:
             self.metrics.challenger_errors.labels("answer").inc()
         # A request the champion could read but the challenger cannot (other columns,
         # other limits) is the challenger's fault, said once per kind, not per request.
-        kind = error_kind(exc)
-        if kind in self._said:
+        if not first_of_kind(exc, self._said):
             return
-        self._said.add(kind)
         if isinstance(exc, MlcycleError):
             log.warning("The shadow challenger %s (version %s) refused a request the "
                         "champion answered: %s (said once per kind of error).",
@@ -217,9 +215,14 @@ class ShadowScorer:
                       exc_info=exc)  # fmt: skip
 
 
-def error_kind(exc: BaseException) -> str:
-    """What a challenger's failure is said once for: its error code, or its type."""
-    return exc.code.value if isinstance(exc, MlcycleError) else type(exc).__name__
+def first_of_kind(exc: BaseException, said: set[str]) -> bool:
+    """Whether a challenger's failure is the first of its kind (its error code, or its
+    type) in ``said``, which then holds it: failures are said once per kind."""
+    kind = exc.code.value if isinstance(exc, MlcycleError) else type(exc).__name__
+    if kind in said:
+        return False
+    said.add(kind)
+    return True
 
 
 def joined(answers: Sequence[Answer], faults: Sequence[Fault]) -> Answer:
