@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import random
+import signal
 import subprocess
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -22,7 +25,6 @@ from mlcycle.data import predlog
 from mlcycle.registry.imports import import_model
 from mlcycle.registry.ops import register, resolve, set_alias
 from mlcycle.serve.experiment import share_point
-from mlcycle.serve.shadow import SHADOW_PART
 from mlcycle.train.pipeline import train_model
 from tests.conftest import write_project
 from tests.integration.test_serve_process import MLCYCLE, SMALL_MODEL, VOCABULARY, _free_port
@@ -53,8 +55,8 @@ serve:
 """
 
 # A challenger (an MLflow model from code) that answers 5610A to every text but fails on
-# a text saying "explode", and on more texts at once than the shadow scorer's parts.
-EXPLODING = f"""\
+# a text saying "explode".
+EXPLODING = """\
 import mlflow.models
 import pandas as pd
 from mlflow.pyfunc import PythonModel
@@ -63,7 +65,7 @@ from mlflow.pyfunc import PythonModel
 class Exploding(PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> list[str]:
         texts = list(model_input.iloc[:, 0])
-        if len(texts) > {SHADOW_PART} or any("explode" in text for text in texts):
+        if any("explode" in text for text in texts):
             raise RuntimeError("the challenger exploded")
         return ["5610A"] * len(texts)
 
@@ -199,10 +201,10 @@ def test_shadow_at_full_share_logs_both_versions_under_load(home: Path, tmp_path
     assert len(shadowed) >= len(load.answers) / 2, (len(shadowed), dropped)
 
 
-def test_a_shadow_request_of_many_parts_is_logged_whole(
+def test_a_shadow_answer_is_logged_row_for_row_and_a_failure_said_once(
     home: Path, exploding: str, tmp_path: Path
 ) -> None:
-    texts: list[object] = [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(150)]  # many parts
+    texts: list[object] = [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(150)]
     faults = {3: "", 70: "   ", len(texts) - 1: 42}  # answered with an error, not logged
     for index, item in faults.items():
         texts[index] = item
@@ -210,18 +212,25 @@ def test_a_shadow_request_of_many_parts_is_logged_whole(
     server = _start(home, workers=1, **env)  # last before the try that stops it
     try:
         _challenger_loaded(server.url, exploding)
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            answer = client.post("/predict", json={"texts": texts}, headers=_LOAD_HEADERS)
-            errors = _metric(server.url, "mlcycle_challenger_errors_total")
+        with httpx.Client(base_url=server.url, timeout=30, headers=_LOAD_HEADERS) as client:
+            answer = client.post("/predict", json={"texts": texts})
+            exploded = [client.post("/predict", json={"texts": ["explode", "menu"]})
+                        for _ in range(3)]  # fmt: skip
+            _until(lambda: _metric(server.url, "mlcycle_challenger_errors_total") == 3,
+                   "three challenger errors")  # fmt: skip
     finally:
         code, err = _stop(server)  # drains the shadow queue and writes both logs
     assert code == 0, err
-    assert answer.status_code == 200 and errors == 0
+    assert answer.status_code == 200 and [r.status_code for r in exploded] == [200] * 3
+    said = [line for line in err.splitlines() if "The shadow challenger nace@exploding" in line]
+    assert len(said) == 1, err  # once, though it failed three times
+    assert "the challenger exploded" in said[0]
     request_id = answer.json()["request_id"]
     columns = ["request_id", "index", "batch_size", "timestamp", "text", "first_of_request",
                "api_key"]  # fmt: skip
     champion = _log(tmp_path / "log", [*columns, "arm"])
     shadow = _log(tmp_path / "shadow", [*columns, "model_version", "arm", "codes"])
+    champion = [row for row in champion if row["request_id"] == request_id]
     logged = [i for i in range(len(texts)) if i not in faults]
     assert [row["index"] for row in shadow] == logged
     assert all(row["request_id"] == request_id for row in shadow)
@@ -232,6 +241,54 @@ def test_a_shadow_request_of_many_parts_is_logged_whole(
         {c: r[c] for c in columns} for r in champion
     ]
     assert {r["arm"] for r in champion} == {"champion"}
+
+
+def test_a_shadow_process_that_dies_is_started_again(home: Path, tmp_path: Path) -> None:
+    server = _start(home, workers=1, **_experiment(tmp_path, mode="shadow", share="1"))
+    try:
+        _challenger_loaded(server.url, "2")
+        with Load(server.url, threads=2) as load:
+            load.wait_for(lambda: _metric(server.url, "mlcycle_shadow_answers_total") >= 20,
+                          "shadow answers")  # fmt: skip
+            (first,) = _shadow_processes(server.process.pid)
+            os.kill(first, signal.SIGKILL)
+            load.wait_for(lambda: _shadow_processes(server.process.pid) not in ([], [first]),
+                          "a new shadow process")  # fmt: skip
+            _challenger_loaded(server.url, "2")
+            answered = _metric(server.url, "mlcycle_shadow_answers_total")
+            load.wait_for(
+                lambda: _metric(server.url, "mlcycle_shadow_answers_total") >= answered + 20,
+                "shadow answers from the new process",
+            )
+    finally:
+        code, err = _stop(server)
+    assert code == 0, err
+    assert load.failures == []  # the champion never noticed
+    assert {a["model"]["version"] for _, a in load.answers} == {"1"}
+    said = [line for line in err.splitlines() if "process ended (exit code -9)" in line]
+    assert len(said) == 1, err
+    assert not _shadow_processes(server.process.pid)  # it stopped with the server
+
+
+def _shadow_processes(pid: int) -> list[int]:
+    """The shadow challenger processes the server ``pid`` started (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # it ended meanwhile
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + LIMIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"waited too long for {what}"
+        time.sleep(0.1)
 
 
 def _log(root: Path, columns: list[str]) -> list[dict]:

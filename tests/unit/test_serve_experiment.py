@@ -3,6 +3,7 @@ what a shadow answer logs (``mlcycle.serve.experiment``, ``mlcycle.serve.shadow`
 
 from __future__ import annotations
 
+import multiprocessing
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,20 +12,15 @@ import pytest
 from mlcycle.core.errors import InvalidInput, NotFound
 from mlcycle.core.settings import ExperimentSettings, ServeSettings
 from mlcycle.serve.answers import Answer
-from mlcycle.serve.app import challenger_ref
 from mlcycle.serve.bodies import Inputs
+from mlcycle.serve.components import challenger_ref
 from mlcycle.serve.experiment import Experiment, share_point
-from mlcycle.serve.faults import BLANK, Fault
+from mlcycle.serve.follow import ReloadResult
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.metrics import Metrics
-from mlcycle.serve.shadow import (
-    QUEUE_ITEMS,
-    QUEUE_REQUESTS,
-    SHADOW_PART,
-    ShadowJob,
-    ShadowScorer,
-)
+from mlcycle.serve.shadow import Failure, ShadowJob, ShadowScorer
+from mlcycle.serve.shadow_link import QUEUE_ITEMS, QUEUE_REQUESTS, ShadowLink
 from mlcycle.serve.validation import Limits
 
 
@@ -117,96 +113,81 @@ def test_challenger_references() -> None:
     assert challenger_ref("nace@production", "nace/4") == "nace/4"
 
 
-def _scorer(
-    records: Records, predictor: Any = None, metrics: Metrics | None = None, **kwargs: Any
-) -> ShadowScorer:
-    holder = _holder(predictor or FakePredictor("2", code="4711D"))
+def _scorer(records: Records) -> ShadowScorer:
+    holder = _holder(FakePredictor("2", code="4711D"))
     limits = Limits.from_settings(ServeSettings())
-    return ShadowScorer(holder, limits, records, metrics, **kwargs)  # type: ignore[arg-type]
+    return ShadowScorer(holder, limits, records)  # type: ignore[arg-type]
+
+
+def _link(metrics: Metrics | None = None) -> ShadowLink:
+    return ShadowLink(None, "nace@challenger", metrics)  # type: ignore[arg-type]
 
 
 def test_the_shadow_queue_drops_past_its_bound() -> None:
-    scorer = _scorer(Records())  # not started: nothing is taken off the queue
-    accepted = [scorer.submit(ShadowJob(b"a", f"id-{n}", 0, None, 1)) for n in range(1010)]
-    assert sum(accepted) == QUEUE_REQUESTS and scorer.dropped == 10
+    link = _link()  # not started: nothing is taken off the queue
+    accepted = [link.submit(ShadowJob(b"a", f"id-{n}", 0, None, 1)) for n in range(1010)]
+    assert sum(accepted) == QUEUE_REQUESTS and link.dropped == 10
 
 
 def test_the_shadow_queue_drops_past_its_bound_in_texts() -> None:
     metrics = Metrics()
-    scorer = _scorer(Records(), metrics=metrics)  # not started: nothing is taken off
-    big = [scorer.submit(ShadowJob(b"a", f"id-{n}", 0, None, 1000)) for n in range(25)]
-    small = scorer.submit(ShadowJob(b"a", "id-small", 0, None, 1))
+    link = _link(metrics)  # not started: nothing is taken off the queue
+    big = [link.submit(ShadowJob(b"a", f"id-{n}", 0, None, 1000)) for n in range(25)]
+    small = link.submit(ShadowJob(b"a", "id-small", 0, None, 1))
     assert sum(big) == QUEUE_ITEMS // 1000 and not small  # full, though of few requests
-    assert scorer.dropped == 25 - QUEUE_ITEMS // 1000 + 1
-    assert metrics.registry.get_sample_value("mlcycle_shadow_dropped_total") == scorer.dropped
-
-
-class PartsPredictor(FakePredictor):
-    """Says, in ``events``, each part of a request it answers."""
-
-    def __init__(self, events: list[str]) -> None:
-        super().__init__("2")
-        self.events = events
-
-    def answer_inputs(self, inputs: Inputs, request_id: str) -> Answer:
-        self.events.append(f"part of {len(inputs.items)}")
-        return super().answer_inputs(inputs, request_id)
-
-
-WHOLE_PART = f"part of {SHADOW_PART}"
-
-
-def test_a_shadow_request_is_scored_a_part_at_a_time_while_the_worker_is_idle() -> None:
-    events: list[str] = []
-    predictor, records = PartsPredictor(events), Records()
-    state = {"arrived": 0, "busy_for": 0}
-
-    def activity() -> tuple[int, int]:
-        if events[-1:] == [WHOLE_PART] and not state["arrived"]:  # a client's request arrives
-            state["arrived"], state["busy_for"] = 1, 3
-        busy = state["busy_for"] > 0
-        state["busy_for"] -= busy
-        events.append("busy" if busy else "idle")
-        return state["arrived"], int(busy)
-
-    scorer = _scorer(records, predictor, activity=activity)
-    texts = [f"text {i}" for i in range(2 * SHADOW_PART + 3)]
-    scorer.score(ShadowJob(",".join(texts).encode(), "id-1", 5, None, len(texts)))
-    at = [i for i, event in enumerate(events) if event.startswith("part")]
-    assert [events[i] for i in at] == [WHOLE_PART, WHOLE_PART, "part of 3"]
-    # Between the first part and the second, the scorer waited for the client's request
-    # to be answered and the worker to stay idle (one look more); then it went on.
-    assert events[at[0] + 1 : at[1]] == ["busy", "busy", "busy", "idle"]
-    assert events[at[1] + 1 : at[2]] == ["idle"]
-    (record,) = records.logged  # the parts logged as one answer to the whole request
-    assert (record.request_id, record.texts, record.arm) == ("id-1", texts, "shadow")
-    assert record.codes == [["5610A"]] * len(texts) and record.indexes is None
-
-
-def test_the_parts_of_inputs_keep_their_columns_and_leave_out_the_faults() -> None:
-    faults = (Fault(1, BLANK, "blank"),)
-    inputs = Inputs(["a", "b", "c", "d", "e"], 2, False, faults, {"type_": [1, 2, 3, 4, 5]})
-    parts = list(inputs.parts(2))
-    assert [(p.items, p.columns, p.faults, p.k) for p in parts] == [
-        (["a", "b"], {"type_": [1, 2]}, (), 2),
-        (["c", "d"], {"type_": [3, 4]}, (), 2),
-        (["e"], {"type_": [5]}, (), 2),
-    ]
-    assert list(Inputs([], 1, False, faults).parts(2)) == []
+    assert link.dropped == 25 - QUEUE_ITEMS // 1000 + 1
+    assert metrics.registry.get_sample_value("mlcycle_shadow_dropped_total") == link.dropped
 
 
 def test_a_shadow_answer_is_logged_with_the_champions_request_id() -> None:
     records = Records()
-    scorer = _scorer(records)
-    scorer.score(ShadowJob(b"brasserie,salon", "id-1", 123, "client-a", 2))
+    outcome = _scorer(records).score(ShadowJob(b"brasserie,salon", "id-1", 123, "client-a", 2))
     (record,) = records.logged
+    assert outcome is None
     assert (record.request_id, record.ms, record.api_key) == ("id-1", 123, "client-a")
     assert (record.model_version, record.arm, record.codes) == ("2", "shadow", [["4711D"]] * 2)
 
 
-def test_a_failing_challenger_is_counted_and_never_raises() -> None:
+def test_a_failing_challenger_says_why_and_never_raises() -> None:
     records = Records()
     scorer = _scorer(records)
-    scorer.score(ShadowJob(b"bad", "id-1", 0, None, 1))
-    scorer.score(ShadowJob(b"boom", "id-2", 0, None, 1))
-    assert scorer.failed == 2 and records.logged == []
+    refused = scorer.score(ShadowJob(b"bad", "id-1", 0, None, 1))
+    failed = scorer.score(ShadowJob(b"boom", "id-2", 0, None, 1))
+    assert records.logged == []
+    assert refused == Failure("invalid_input", True, "not for this model")
+    assert failed is not None and (failed.kind, failed.refused) == ("RuntimeError", False)
+    assert "Traceback" in failed.detail and "RuntimeError: boom" in failed.detail
+
+
+def test_the_link_counts_what_the_process_reports(caplog: pytest.LogCaptureFixture) -> None:
+    """Reports go through a real pipe, as from the challenger's process; jobs sent and
+    never answered (the process died) are the challenger's errors."""
+    metrics = Metrics()
+    link, reasons, reloads = _link(metrics), [], []
+    link.on_failed, link.on_reload = reasons.append, reloads.append
+    ours, theirs = multiprocessing.Pipe()
+    link._conn = ours
+    jobs = [ShadowJob(b"a,b", f"id-{n}", 0, None, 2) for n in range(5)]
+    assert all(link.submit(job) for job in jobs)
+    for _ in jobs:
+        assert link._forward(link._queue.get())
+    assert [theirs.recv() for _ in jobs] == jobs
+    boom = Failure("RuntimeError", False, "Traceback ...\nRuntimeError: boom")
+    for report in (
+        ("reloaded", ReloadResult(None, "3", swapped=True)),
+        ("done", None), ("done", boom), ("done", boom), ("failed", "no alias 'later'"),
+    ):  # fmt: skip
+        theirs.send(report)
+    theirs.close()  # the process is gone, two jobs unanswered
+    link._pump(ours)
+    assert (link.version, reloads[0].current, reasons) == ("3", "3", ["no alias 'later'"])
+    link._lost()
+    assert (link.answered, link.failed, link.version) == (1, 4, None)
+    value = metrics.registry.get_sample_value
+    assert value("mlcycle_shadow_answers_total") == 1
+    assert value("mlcycle_challenger_errors_total", {"stage": "answer"}) == 4
+    said = [r for r in caplog.records if "failed on a request" in r.getMessage()]
+    assert len(said) == 1 and "RuntimeError: boom" in said[0].getMessage()
+    # Every job is taken back from the bound: the queue takes as many as at first.
+    more = [link.submit(ShadowJob(b"a", f"m-{n}", 0, None, 1)) for n in range(QUEUE_REQUESTS)]
+    assert all(more) and link.dropped == 0

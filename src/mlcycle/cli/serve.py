@@ -57,7 +57,7 @@ def serve(
     experiment = settings.serve.experiment
     challenger = None
     if experiment.mode != "off":
-        from mlcycle.serve.app import challenger_ref
+        from mlcycle.serve.components import challenger_ref
 
         # A bad reference stops here; a missing challenger does not (the champion serves).
         challenger = challenger_ref(ref, experiment.challenger)

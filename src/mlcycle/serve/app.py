@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
@@ -27,9 +26,16 @@ from fastapi import FastAPI
 from mlcycle import __version__
 from mlcycle.core.errors import MlcycleError
 from mlcycle.core.settings import Settings, get_settings
-from mlcycle.data.predlog import Root, log_roots, shadow_root
 from mlcycle.serve.answers import AnyPredictor
 from mlcycle.serve.auth import Authenticator
+from mlcycle.serve.components import (
+    alias_follower,
+    challenger_ref,
+    is_alias,
+    load_registered,
+    log_recorder,
+    model_holder,
+)
 from mlcycle.serve.experiment import Experiment
 from mlcycle.serve.feedback import FeedbackService
 from mlcycle.serve.follow import AliasFollower, ReloadResult
@@ -37,11 +43,8 @@ from mlcycle.serve.gateway import Gateway
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.job_routes import JobsApi, add_job_routes
 from mlcycle.serve.jobs import JobQueue
-from mlcycle.serve.journal import Journal, journal_folder
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.predict import PredictService
-from mlcycle.serve.predictors import predictor_factory
-from mlcycle.serve.recorder import Recorder
 from mlcycle.serve.registry_events import HOOK_PATH, SECRET_ENV, RegistryEvents
 from mlcycle.serve.routes import (
     Services,
@@ -50,7 +53,7 @@ from mlcycle.serve.routes import (
     document_model,
     document_security,
 )
-from mlcycle.serve.shadow import ShadowScorer
+from mlcycle.serve.shadow_link import ShadowLink
 from mlcycle.serve.truths import ClassRule, LabelRule, TruthRule, ValueRule
 from mlcycle.serve.validation import Limits
 from mlcycle.tasks import Task, task_of
@@ -67,7 +70,6 @@ _DESCRIPTIONS = {
     "regression": "Predicted values for tabular records.",
 }
 
-RUN_DIR_ENV = "MLCYCLE_SERVE_RUN_DIR"
 STARTUP_WAIT_S = 120.0
 # FastAPI 0.13x+ asks OpenTelemetry for its providers on every request (~4 us, more than
 # the log and the metrics together); the API has its own Prometheus metrics.
@@ -99,7 +101,7 @@ def create_app(
     settings = settings or get_settings()
     serve = settings.serve
     metrics = Metrics() if serve.metrics else None
-    recorder = _recorder(settings, metrics)
+    recorder = log_recorder(settings, metrics)
     task = task_of(settings)
     swapped: list[Callable[[AnyPredictor, AnyPredictor | None], None]] = [_on_swap(metrics)]
 
@@ -107,15 +109,12 @@ def create_app(
         for listener in swapped:
             listener(new, old)
 
-    holder = ModelHolder(
-        settings.served_ref(), model, on_swap=on_swap,
-        labels=task, make=predictor_factory(task, serve.max_value_chars),
-    )  # fmt: skip
-    follower = None if model is not None else _follower(holder, settings, _reloaded(metrics))
+    holder = model_holder(settings, settings.served_ref(), on_swap, model)
+    follower = None if model is not None else alias_follower(holder, settings, _reloaded(metrics))
     limits = Limits.from_settings(serve)
     experiment = None
     if serve.experiment.mode != "off":
-        experiment = _experiment(settings, holder, limits, metrics, recorder)
+        experiment = _experiment(settings, holder, metrics)
     events = _registry_events(holder.ref, follower)
     auth = Authenticator(serve.auth, signed_paths=(HOOK_PATH,) if events else ())
     services = Services(
@@ -154,24 +153,6 @@ def create_app(
     return app
 
 
-def _recorder(
-    settings: Settings, metrics: Metrics | None, predictions: Root | None = None
-) -> Recorder:
-    """The log's recorder; ``predictions``: another root for the answers (the shadow's)."""
-    config = settings.serve.prediction_log
-    roots = log_roots(settings) if config.enabled else None
-    if roots is not None and predictions is not None:
-        roots = (predictions, roots[1])
-    return Recorder(
-        metrics,
-        roots,
-        salt=None if config.log_text else config.salt.encode(),
-        flush_seconds=config.flush_seconds,
-        max_queue=config.max_queue,
-        journal=Journal(journal_folder(settings.home, roots[0])) if roots else None,
-    )
-
-
 def _truth_rule(task: Task, holder: ModelHolder) -> TruthRule:
     """What /feedback takes as the truth: a label, a class of the model, or a value."""
     if task.text_column is not None:
@@ -203,74 +184,22 @@ def _reloaded(metrics: Metrics | None) -> Callable[[ReloadResult], None]:
     return reloaded
 
 
-def _experiment(
-    settings: Settings,
-    champion: ModelHolder,
-    limits: Limits,
-    metrics: Metrics | None,
-    requests: Recorder,
-) -> Experiment:
-    """The challenger beside ``champion``: its holder, follower and shadow scorer (which
-    scores while ``requests`` shows the worker idle)."""
+def _experiment(settings: Settings, champion: ModelHolder, metrics: Metrics | None) -> Experiment:
+    """The challenger beside ``champion``: in canary mode its holder and follower here,
+    in shadow mode its own process."""
     serve = settings.serve
     config = serve.experiment
-    holder = ModelHolder(
-        challenger_ref(champion.ref, config.challenger), labels=champion.labels,
-        make=champion.make,
-    )  # fmt: skip
-    scorer = None
+    ref = challenger_ref(champion.ref, config.challenger)
+    holder = ModelHolder(ref, labels=champion.labels, make=champion.make)
+    link = None
     if config.mode == "shadow":
-        recorder = _recorder(settings, None, shadow_root(settings))
-        scorer = ShadowScorer(
-            holder, limits, recorder, metrics, lambda: (requests.arrived, requests.in_flight)
+        link = ShadowLink(settings, ref, metrics, serve.reload_seconds)
+    experiment = Experiment(config, holder, link, metrics, serve.reload_seconds)
+    if link is None:
+        experiment.follower = alias_follower(
+            holder, settings, experiment.reloaded, on_error=experiment.failed, always=True
         )
-    experiment = Experiment(config, holder, scorer, metrics, serve.reload_seconds)
-    experiment.follower = _follower(
-        holder, settings, experiment.reloaded, on_error=experiment.failed, always=True
-    )
     return experiment
-
-
-def challenger_ref(served: str, challenger: str) -> str:
-    """The challenger's reference: an alias of the served model, or a reference itself."""
-    from mlcycle.registry.refs import ModelRef
-
-    if "@" in challenger or "/" in challenger:
-        return str(ModelRef.parse(challenger))
-    return f"{ModelRef.parse(served).name}@{challenger}"
-
-
-def _follower(
-    holder: ModelHolder,
-    settings: Settings,
-    on_reload: Callable[[ReloadResult], None],
-    on_error: Callable[[MlcycleError], None] | None = None,
-    always: bool = False,
-) -> AliasFollower:
-    """Keeps ``holder`` on its reference (an alias: every ``serve.reload_seconds``, or
-    ``always``; else only when triggered)."""
-
-    def resolve() -> str:
-        from mlcycle.core.tracking import use_tracking
-        from mlcycle.registry.ops import resolve
-
-        use_tracking(settings)
-        return resolve(holder.ref).version
-
-    def load(version: str) -> ServedModel:
-        from mlcycle.registry.loading import load_served_model
-        from mlcycle.registry.refs import ModelRef
-
-        return load_served_model(f"{ModelRef.parse(holder.ref).name}/{version}")
-
-    run_dir = os.environ.get(RUN_DIR_ENV)
-    follows = always or _is_alias(holder.ref)
-    return AliasFollower(
-        holder, resolve, load,
-        interval=settings.serve.reload_seconds if follows else 0.0,
-        trigger=Path(run_dir) / "reload" if run_dir else None,
-        on_reload=on_reload, on_error=on_error,
-    )  # fmt: skip
 
 
 def _jobs_api(settings: Settings, ref: str) -> JobsApi:
@@ -285,7 +214,7 @@ def _registry_events(ref: str, follower: AliasFollower | None) -> RegistryEvents
     from mlcycle.registry.refs import ModelRef
 
     secret = os.environ.get(SECRET_ENV, "")
-    if not secret or follower is None or not _is_alias(ref):
+    if not secret or follower is None or not is_alias(ref):
         return None
     parsed = ModelRef.parse(ref)
 
@@ -299,15 +228,6 @@ def _registry_events(ref: str, follower: AliasFollower | None) -> RegistryEvents
     return RegistryEvents(secret, parsed.name, str(parsed.alias), check)
 
 
-def _is_alias(ref: str) -> bool:
-    from mlcycle.registry.refs import ModelRef
-
-    try:
-        return ModelRef.parse(ref).alias is not None
-    except Exception:  # a bad reference fails at load, with its own message
-        return False
-
-
 def _lifespan(
     services: Services, settings: Settings
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -316,10 +236,10 @@ def _lifespan(
         holder, follower, experiment = services.holder, services.follower, services.experiment
         loads = []
         if holder.predictor is None:
-            loads.append(holder.load_in_background(lambda: _load_registered(holder.ref, settings)))
+            loads.append(holder.load_in_background(lambda: load_registered(holder.ref, settings)))
         if experiment is not None:
             ref = experiment.holder.ref
-            loads.append(experiment.load_in_background(lambda: _load_registered(ref, settings)))
+            loads.append(experiment.load_in_background(lambda: load_registered(ref, settings)))
         # Accept connections once the models are in: with several workers sharing one
         # socket, a worker still loading would otherwise take requests and answer 503
         # while its siblings are ready. A load slower than this starts serving anyway
@@ -349,11 +269,3 @@ def _join(threads: list[threading.Thread], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
-
-
-def _load_registered(ref: str, settings: Settings) -> ServedModel:
-    from mlcycle.core.tracking import use_tracking
-    from mlcycle.registry.loading import load_served_model
-
-    use_tracking(settings)
-    return load_served_model(ref)

@@ -13,7 +13,7 @@ beside the texts (``mlcycle.serve.text_columns``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from mlcycle.core.errors import InvalidInput
@@ -44,16 +44,6 @@ class Inputs(NamedTuple):
     faults: tuple[Fault, ...] = ()  # the items answered with an error, in index order
     # A text model's categorical columns sent beside the texts (one value per item).
     columns: dict[str, list[Any]] | None = None
-
-    def parts(self, size: int) -> Iterator[Inputs]:
-        """The items in order, at most ``size`` at a time with their columns' values
-        (without the faults, which are the whole request's)."""
-        for start in range(0, len(self.items), size):
-            part = slice(start, start + size)
-            columns = self.columns
-            if columns is not None:
-                columns = {name: values[part] for name, values in columns.items()}
-            yield self._replace(items=self.items[part], faults=(), columns=columns)
 
 
 def mlflow_field(payload: dict[str, Any]) -> str | None:

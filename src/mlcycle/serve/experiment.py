@@ -1,19 +1,20 @@
 """Online experiments: a challenger served beside the champion (``serve.experiment``).
 
 ``shadow``: a ``share`` of requests, sampled by request id, is also scored by the
-challenger off the response path (:mod:`mlcycle.serve.shadow`); clients get the
-champion's answer. ``canary``: a ``share`` of requests is answered by the challenger,
-chosen by a hash of the client's API-key name (``sticky: key``: a client always gets the
-same arm; a request without a key by its id) or of the request id (``sticky: request``);
-the answer's ``model`` says which version spoke. The log says which arm answered. A
+challenger off the response path, in the challenger's own process
+(:mod:`mlcycle.serve.shadow_link`); clients get the champion's answer. ``canary``: a
+``share`` of requests is answered by the challenger, chosen by a hash of the client's
+API-key name (``sticky: key``: a client always gets the same arm; a request without a
+key by its id) or of the request id (``sticky: request``); the answer's ``model`` says
+which version spoke. The log says which arm answered. A
 request the canary challenger fails on is answered by the champion (its arm and version
 in the answer and the log): the failure is counted and logged once per kind, and never
 reaches the client.
 
-The challenger has its own holder and follows its alias like the champion. One that
-does not exist or fails to load leaves the champion answering alone: the reason is
-logged once, shown by ``/ready``, counted, and the registry is asked again every
-``serve.reload_seconds``.
+The challenger has its own holder and follows its alias like the champion (in shadow
+mode, in its own process, which reports here). One that does not exist or fails to load
+leaves the champion answering alone: the reason is logged once, shown by ``/ready``,
+counted, and the registry is asked again every ``serve.reload_seconds``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from mlcycle.serve.answers import AnyPredictor
 from mlcycle.serve.follow import AliasFollower, ReloadResult
 from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.metrics import Metrics
-from mlcycle.serve.shadow import ShadowJob, ShadowScorer, first_of_kind
+from mlcycle.serve.shadow import ShadowJob, first_of_kind
+from mlcycle.serve.shadow_link import ShadowLink
 
 if TYPE_CHECKING:
     from mlcycle.models.protocol import ServedModel
@@ -56,15 +58,15 @@ class Experiment:
         self,
         config: ExperimentSettings,
         holder: ModelHolder,
-        shadow: ShadowScorer | None = None,
+        shadow: ShadowLink | None = None,
         metrics: Metrics | None = None,
         retry_s: float = 30.0,
     ) -> None:
         """
         Args:
             config: Mode, share and stickiness (mode is shadow or canary).
-            holder: The challenger's holder.
-            shadow: Scores shadow requests (shadow mode only).
+            holder: The challenger's holder (canary mode: the shadow's is in its process).
+            shadow: The shadow challenger's process (shadow mode only).
             metrics: Counts the challenger's load failures.
             retry_s: How often a missing challenger is looked for again (for messages).
         """
@@ -72,7 +74,10 @@ class Experiment:
         self.share = config.share
         self.sticky = config.sticky
         self.holder = holder
-        self.scorer = shadow
+        self.link = shadow
+        if shadow is not None:
+            shadow.on_reload = self.reloaded
+            shadow.on_failed = lambda reason: self.failed(MlcycleError(reason))
         self.metrics = metrics
         self.retry_s = retry_s
         self.follower: AliasFollower | None = None
@@ -96,11 +101,11 @@ class Experiment:
     def shadow(self, raw: bytes, request_id: str, ms: int, key: str | None, items: int) -> None:
         """Hand an answered request (of ``items`` texts or records) to the shadow
         challenger when it is sampled."""
-        scorer = self.scorer
-        if scorer is None or self.holder.predictor is None:
+        link = self.link
+        if link is None or link.version is None:
             return
         if self.share >= 1.0 or share_point(request_id) < self.share:
-            scorer.submit(ShadowJob(raw, request_id, ms, key, items))
+            link.submit(ShadowJob(raw, request_id, ms, key, items))
 
     def fell_back(self, exc: Exception, version: str) -> str:
         """The canary challenger (``version``) failed on a request the champion then
@@ -121,16 +126,24 @@ class Experiment:
 
     # -- the challenger's state ---------------------------------------------------------
 
+    @property
+    def version(self) -> str | None:
+        """The challenger's version answering now; None when none is."""
+        return self.link.version if self.link is not None else self.holder.version
+
     def status(self) -> dict[str, Any]:
         """What ``/ready`` says of the experiment."""
         return {
-            "mode": self.mode, "challenger": self.holder.ref, "version": self.holder.version,
+            "mode": self.mode, "challenger": self.holder.ref, "version": self.version,
             "share": self.share, "sticky": self.sticky if self.mode == CANARY else None,
             "error": self.reason,
         }  # fmt: skip
 
     def load_in_background(self, load: Callable[[], ServedModel]) -> threading.Thread:
-        """Load the challenger in a daemon thread; a failure is remembered, not raised."""
+        """Load the challenger in a daemon thread (or start the shadow's process); a
+        failure is remembered, not raised. The thread ends once it is in or failed."""
+        if self.link is not None:
+            return self.link.start()
         thread = threading.Thread(
             target=self._load, args=(load,), name="challenger-load", daemon=True
         )
@@ -161,18 +174,16 @@ class Experiment:
             self.failed(MlcycleError(result.error))
 
     def start(self) -> None:
-        """Follow the challenger's alias and start the shadow scorer."""
+        """Follow the challenger's alias (the shadow's process follows its own)."""
         if self.follower is not None:
             self.follower.start()
-        if self.scorer is not None:
-            self.scorer.start()
 
     def stop(self) -> None:
-        """Stop following and score what the shadow queue holds."""
+        """Stop following, and let the shadow's process score what it was sent."""
         if self.follower is not None:
             self.follower.stop()
-        if self.scorer is not None:
-            self.scorer.stop()
+        if self.link is not None:
+            self.link.stop()
 
     def _load(self, load: Callable[[], ServedModel]) -> None:
         try:

@@ -68,7 +68,6 @@ class Gateway:
                 api_key = value
         recorder = self.recorder
         recorder.in_flight += 1
-        recorder.arrived += 1
         status, answer = 500, None
         try:
             key_name = None

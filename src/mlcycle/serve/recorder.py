@@ -63,7 +63,6 @@ class Recorder:
         self.flush_seconds = flush_seconds
         self.max_queue = max_queue
         self.in_flight = 0  # changed by the event loop only
-        self.arrived = 0  # requests so far (event loop only): the shadow scorer watches it
         self.events: deque[Event] = deque()
         self.records: deque[LogRecord] = deque()
         self.feedback: deque[FeedbackRecord] = deque()

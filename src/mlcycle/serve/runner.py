@@ -27,7 +27,8 @@ from fastapi import FastAPI
 
 from mlcycle.core.processes import one_native_thread
 from mlcycle.core.settings import get_settings
-from mlcycle.serve.app import RUN_DIR_ENV, create_app
+from mlcycle.serve.app import create_app
+from mlcycle.serve.components import RUN_DIR_ENV
 from mlcycle.serve.listen import WorkerSocket, spreads_connections
 from mlcycle.serve.metrics import MULTIPROC_ENV
 
