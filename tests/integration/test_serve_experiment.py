@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import os
 import random
+import re
 import signal
 import subprocess
 import threading
@@ -179,7 +180,6 @@ def test_shadow_at_full_share_logs_both_versions_under_load(home: Path, tmp_path
         with Load(server.url, threads=6) as load:
             load.wait_for(lambda: len(load.answers) >= 2500, "2,500 answers")
         ready = httpx.get(f"{server.url}/ready").json()
-        dropped = _metric(server.url, "mlcycle_shadow_dropped_total")
     finally:
         code, err = _stop(server)  # drains the shadow queue and writes both logs
     assert code == 0, err
@@ -191,14 +191,23 @@ def test_shadow_at_full_share_logs_both_versions_under_load(home: Path, tmp_path
     answered = {(a["request_id"], i) for _, a in load.answers for i in range(len(a["predictions"]))}
     champion, shadow = _rows(tmp_path / "log"), _rows(tmp_path / "shadow")
     assert set(champion) == answered and set(champion.values()) == {("1", "champion")}
-    assert set(shadow) <= answered and set(shadow.values()) in ({("2", "shadow")}, set())
-    # A request the challenger had no spare capacity for is dropped and counted, never
-    # half-logged: every request is shadowed whole or counted once. Workers have idle
-    # time between these clients' requests, so most are shadowed even on a busy machine.
+    assert set(shadow) <= answered and set(shadow.values()) == {("2", "shadow")}
+    # The challenger runs only on CPU nothing else wants, so how much it scores depends on
+    # the machine; what it does is accounted for: every request is shadowed whole
+    # (logged), dropped or failed, as each worker says when it stops.
     shadowed = {request for request, _ in shadow}
     assert all((request, i) in shadow for request, i in answered if request in shadowed)
-    assert len(shadowed) + dropped == len(load.answers)
-    assert len(shadowed) >= len(load.answers) / 2, (len(shadowed), dropped)
+    scored, dropped, failed = _shadow_summary(err)
+    assert len(shadowed) == scored > 0, err
+    assert scored + dropped + failed == len(load.answers), err
+
+
+def _shadow_summary(err: str) -> tuple[int, int, int]:
+    """Requests scored, dropped and failed, summed over the workers' last words."""
+    said = re.findall(r"scored (\d+) requests; (\d+) dropped, (\d+) failed", err)
+    assert said, err
+    scored, dropped, failed = (sum(int(line[i]) for line in said) for i in range(3))
+    return scored, dropped, failed
 
 
 def test_a_shadow_answer_is_logged_row_for_row_and_a_failure_said_once(
@@ -222,7 +231,7 @@ def test_a_shadow_answer_is_logged_row_for_row_and_a_failure_said_once(
         code, err = _stop(server)  # drains the shadow queue and writes both logs
     assert code == 0, err
     assert answer.status_code == 200 and [r.status_code for r in exploded] == [200] * 3
-    said = [line for line in err.splitlines() if "The shadow challenger nace@exploding" in line]
+    said = [line for line in err.splitlines() if "challenger nace@exploding (version" in line]
     assert len(said) == 1, err  # once, though it failed three times
     assert "the challenger exploded" in said[0]
     request_id = answer.json()["request_id"]

@@ -28,6 +28,8 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from mlcycle.core.settings import Settings
+from mlcycle.data.predlog import shadow_root
+from mlcycle.serve.components import log_recorder
 from mlcycle.serve.follow import ReloadResult
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.shadow import Failure, ShadowJob, first_of_kind
@@ -44,8 +46,9 @@ QUEUE_BYTES = 64 * 1024 * 1024
 QUEUE_ITEMS = 20_000
 # Seconds a stopping server keeps sending queued requests; the rest are dropped.
 DRAIN_S = 10.0
-# Seconds a stopping process has to score what it holds and write the shadow log.
-EXIT_S = 15.0
+# Seconds a stopping process has to score what it holds (a pipe's worth once the
+# sender stops) and write the shadow log.
+EXIT_S = 5.0
 
 
 class ShadowLink:
@@ -109,7 +112,6 @@ class ShadowLink:
     def start(self) -> threading.Thread:
         """Start the challenger's process and the threads talking to it; returns a
         thread that ends once the process has said whether the challenger loaded."""
-        self._spawn()
         for target, name in ((self._send, "shadow-send"), (self._read, "shadow-read")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -120,20 +122,31 @@ class ShadowLink:
 
     def stop(self, timeout: float = DRAIN_S) -> None:
         """Send what is queued (for ``timeout`` seconds at most, the rest is dropped),
-        then let the process score it, write the shadow log and exit."""
+        then let the process score what it holds, write the shadow log and exit; say
+        what the challenger did."""
         self._deadline = time.monotonic() + timeout
         self._stopping.set()
         self._queue.put(None)
         sender, reader = self._threads or (None, None)
         if sender is not None:
-            sender.join(timeout + EXIT_S)
+            sender.join(timeout + 1.0)
         if reader is not None:
             reader.join(EXIT_S)
         process = self._process
         if process is not None and process.is_alive():
-            log.warning("The shadow challenger's process did not stop in time; killed.")
+            # Starved of CPU (it runs only on what nothing else wants), or stuck.
+            log.warning("The shadow challenger's process did not stop in %g s; killed.", EXIT_S)
             process.kill()
             process.join(1.0)
+            self._write_what_it_scored()
+        for thread in self._threads:  # both end once the process is gone
+            thread.join(1.0)
+        log.info("The shadow challenger %s scored %d requests; %d dropped, %d failed.",
+                 self.ref, self.answered, self.dropped, self.failed)  # fmt: skip
+
+    def _write_what_it_scored(self) -> None:
+        """Write the answers a killed process had logged in its journal only."""
+        log_recorder(self.settings, None, shadow_root(self.settings)).stop()
 
     # -- threads -------------------------------------------------------------------------
 
@@ -162,24 +175,25 @@ class ShadowLink:
         return True
 
     def _read(self) -> None:
-        """Take the process's reports; start it again when it dies (unless stopping)."""
-        while True:
-            with self._lock:
-                conn, process = self._conn, self._process
-            assert conn is not None and process is not None
-            self._pump(conn)
-            self._lost()
-            process.join(EXIT_S if self._stopping.is_set() else 1.0)
-            if self._stopping.is_set():
-                return
-            self.on_failed(
-                f"its process ended (exit code {process.exitcode}) and is started again in "
-                f"{self.retry_s:g} s"
-            )
-            self._first_report.set()
+        """Start the process, take its reports, and start it again when it dies."""
+        while not self._stopping.is_set():
+            try:
+                conn, process = self._spawn()
+            except Exception as exc:  # no process can start now: try again later
+                self.on_failed(f"its process could not start ({exc!r})")
+            else:
+                self._pump(conn)
+                self._lost()
+                process.join(EXIT_S if self._stopping.is_set() else 1.0)
+                if self._stopping.is_set():
+                    return
+                self.on_failed(
+                    f"its process ended (exit code {process.exitcode}) and is started "
+                    f"again in {self.retry_s:g} s"
+                )  # fmt: skip
+            self._first_report.set()  # a server starting does not wait for it any more
             if self._stopping.wait(self.retry_s):
                 return
-            self._spawn()
 
     def _pump(self, conn: Connection) -> None:
         """Handle the process's reports until it closes its end."""
@@ -201,7 +215,7 @@ class ShadowLink:
 
     # -- bookkeeping ---------------------------------------------------------------------
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> tuple[Connection, BaseProcess]:
         from mlcycle.serve import shadow_process
 
         context = multiprocessing.get_context("spawn")  # never fork a threaded server
@@ -214,6 +228,7 @@ class ShadowLink:
         theirs.close()
         with self._lock:
             self._conn, self._process = ours, process
+        return ours, process
 
     def _done(self, outcome: Failure | None) -> None:
         with self._lock:
@@ -231,9 +246,7 @@ class ShadowLink:
         with self._lock:
             lost = list(self._sent)
             self._sent.clear()
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = None
+            self._conn = None  # not closed here: the sender may be writing to it
         self.version = None
         for job in lost:
             self._taken_back(job)
