@@ -279,6 +279,33 @@ def test_a_shadow_process_that_dies_is_started_again(home: Path, tmp_path: Path)
     assert not _shadow_processes(server.process.pid)  # it stopped with the server
 
 
+def test_a_shadow_process_that_will_not_stop_is_killed_and_its_answers_kept(
+    home: Path, tmp_path: Path
+) -> None:
+    """A process stopped by the operating system (as one starved of CPU would be) is
+    killed at shutdown; the answers it had only in its journal reach the shadow log."""
+    env = _experiment(tmp_path, mode="shadow", share="1")
+    env["MLCYCLE_SERVE__PREDICTION_LOG__FLUSH_SECONDS"] = "300"  # only the journal has them
+    server = _start(home, workers=1, **env)
+    try:
+        _challenger_loaded(server.url, "2")
+        with Load(server.url, threads=2) as load:
+            load.wait_for(lambda: _metric(server.url, "mlcycle_shadow_answers_total") >= 30,
+                          "shadow answers")  # fmt: skip
+        (process,) = _shadow_processes(server.process.pid)
+        time.sleep(0.5)  # what was sent is scored
+        os.kill(process, signal.SIGSTOP)
+    finally:
+        code, err = _stop(server)
+    assert code == 0, err
+    assert "did not stop in 5 s; killed" in err
+    scored, dropped, failed = _shadow_summary(err)
+    assert scored >= 30 and scored + dropped + failed == len(load.answers), err
+    shadowed = {request for request, _ in _rows(tmp_path / "shadow")}
+    assert len(shadowed) == scored
+    assert not _shadow_processes(server.process.pid)
+
+
 def _shadow_processes(pid: int) -> list[int]:
     """The shadow challenger processes the server ``pid`` started (from /proc)."""
     found = []
