@@ -33,7 +33,7 @@ import pandas as pd
 from mlcycle.core.lock import registry_lock
 from mlcycle.core.settings import Settings
 from mlcycle.core.settings.registry import HoldoutSettings
-from mlcycle.core.tracking import ensure_experiment
+from mlcycle.core.tracking import USER_TAG, acting_user, ensure_experiment
 from mlcycle.data.leakage import input_keys
 
 LABEL = "label"
@@ -213,6 +213,7 @@ def _store(
         _ROWS: str(len(frame)),
         _SOURCE: source,
         "mlflow.runName": f"holdout-{dataset}-v{version}",
+        USER_TAG: acting_user(),  # who drew (or froze) it
     }
     run_id = client.create_run(experiment, tags=tags).info.run_id
     try:

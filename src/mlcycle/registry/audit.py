@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcycle.core.settings import Settings
-from mlcycle.core.tracking import acting_user, ensure_experiment
+from mlcycle.core.tracking import USER_TAG, acting_user, ensure_experiment
 
 PROMOTE, FORCE, ROLLBACK, REFUSED = "promote", "force", "rollback", "refused"
 OUTSIDE = "outside"  # a move made without mlcycle, recorded when mlcycle next saw it
@@ -154,7 +154,9 @@ def _audit_run(model: str, settings: Settings) -> str:
         return runs[0]
     client = MlflowClient()
     experiment_id = ensure_experiment(settings.registry.governance_experiment, settings)
-    tags = {_KIND: "audit", _MODEL: model, "mlflow.runName": f"audit-{model}"}
+    # Each event names its own user; the run, who first moved the model's aliases.
+    tags = {_KIND: "audit", _MODEL: model, "mlflow.runName": f"audit-{model}",
+            USER_TAG: acting_user()}  # fmt: skip
     run = client.create_run(experiment_id, tags=tags)
     client.set_terminated(run.info.run_id)
     return run.info.run_id
