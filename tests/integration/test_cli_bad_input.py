@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from mlcycle.data.examples import example_frame
-from tests.conftest import one_sentence, run_cli, write_project
+from mlcycle.data.ingest import add_dataset
+from tests.conftest import isolated, one_sentence, run_cli, write_project
 
 DIABETES = """\
 model: {name: diabetes, task: regression, family: sklearn}
@@ -24,6 +25,12 @@ def _home(tmp_path: Path, project: str) -> Path:
     home = tmp_path / "home"
     write_project(home, project, on_default=False)
     return home
+
+
+def _added(home: Path, path: Path, name: str) -> None:
+    """``data add`` done in this process: a step before the command the test is about."""
+    with isolated(home):
+        assert add_dataset(str(path), name).created
 
 
 @pytest.mark.parametrize(
@@ -51,10 +58,7 @@ def test_a_regressor_for_a_classification_is_one_sentence(tmp_path: Path) -> Non
         "params: {estimator: sklearn.linear_model.Ridge}}\ndata: {target: cultivar}",
     )
     example_frame("quality").to_csv(tmp_path / "quality.csv", index=False)
-    assert (
-        run_cli(home, "data", "add", str(tmp_path / "quality.csv"), "--name", "quality").returncode
-        == 0
-    )
+    _added(home, tmp_path / "quality.csv", "quality")
     line = one_sentence(run_cli(home, "train"))
     assert "Ridge" in line and "classif" in line
 
@@ -113,8 +117,6 @@ def test_a_retrain_whose_mlproject_is_missing_or_fails_is_one_sentence(
         DIABETES.replace("family: sklearn", f"family: pyfunc, retrain: {{project: {project}}}"),
     )
     example_frame("diabetes").to_csv(tmp_path / "d.csv", index=False)
-    assert (
-        run_cli(home, "data", "add", str(tmp_path / "d.csv"), "--name", "diabetes").returncode == 0
-    )
+    _added(home, tmp_path / "d.csv", "diabetes")
     done = run_cli(home, "retrain")
     assert said in one_sentence(done) and done.returncode == code

@@ -19,9 +19,12 @@ import httpx
 import pandas as pd
 import pytest
 
+from mlcycle.core.settings import get_settings
+from mlcycle.core.tracking import use_tracking
+from mlcycle.data.ingest import add_dataset
 from mlcycle.data.writers import write_dataset
 from mlcycle.tasks.text.generator import generate
-from tests.conftest import cli_env, project_path, write_project
+from tests.conftest import cli_env, isolated, project_path, write_project
 
 TRAINER = '''\
 """The user's own training code: scikit-learn and MLflow, nothing of mlcycle."""
@@ -121,8 +124,11 @@ def byo_home(tmp_path: Path) -> Path:
     # holdout, far above the gate's 0.3, and fits in a third of the time 3,000 rows take.
     write_dataset(generate(1500, seed=21), tmp_path / "train.csv")
     write_dataset(generate(600, seed=22), tmp_path / "holdout.csv")
-    _ok(_cli(home, "data", "add", str(tmp_path / "train.csv"), "--name", "byo"))
-    _ok(_cli(home, "data", "add", str(tmp_path / "holdout.csv"), "--name", "byo-holdout"))
+    with isolated(home):  # what ``data add`` runs; the test is about the model's commands
+        use_tracking(get_settings())
+        assert add_dataset(str(tmp_path / "train.csv"), "byo").version.ref == "byo@1"
+        holdout = add_dataset(str(tmp_path / "holdout.csv"), "byo-holdout")
+        assert holdout.version.ref == "byo-holdout@1"
     return home
 
 
@@ -214,7 +220,6 @@ def test_a_tabular_regression_is_imported_from_a_local_folder_and_promoted(
     from sklearn.preprocessing import OneHotEncoder
 
     from mlcycle.core.predictions import Values
-    from mlcycle.core.tracking import use_tracking
     from mlcycle.data.examples import example_frame
     from mlcycle.registry.loading import load_served_model
     from mlcycle.registry.promotion import promote
@@ -226,11 +231,11 @@ def test_a_tabular_regression_is_imported_from_a_local_folder_and_promoted(
     model = Pipeline([("encode", encode), ("ridge", Ridge())]).fit(X.iloc[:380], y.iloc[:380])
     mlflow.sklearn.save_model(model, tmp_path / "saved", input_example=X.head(3))
     frame.iloc[380:].to_csv(tmp_path / "unseen.csv", index=False)
-    _ok(_cli(project_home, "data", "add", str(tmp_path / "unseen.csv"), "--name", "unseen"))
+    use_tracking()
+    assert add_dataset(str(tmp_path / "unseen.csv"), "unseen").version.ref == "unseen@1"
     out = _ok(_cli(project_home, "models", "import", str(tmp_path / "saved"), "--holdout",
                    "unseen@1"))  # fmt: skip
     assert "task regression, read from its signature" in out
-    use_tracking()
     moved = promote("progress", "1", "production")
     assert moved.moved, [(g.name, g.detail) for g in moved.gates]
     served = load_served_model("progress@production")

@@ -32,7 +32,11 @@ from tests.conftest import _isolate, cli_env, write_project
 from tests.unit.test_monitor_logstore import feedback_table, prediction_table
 
 SMALL = {"dim": 32, "epoch": 10, "bucket": 20_000, "wordNgrams": 2}
+# Retrains train with the project's parameters: the default project's, made as small as
+# SMALL (the full size costs CPU time, and no assertion here needs its accuracy).
 PROJECT = """\
+model:
+  params: {dim: 32, epoch: 10, bucket: 20000, wordNgrams: 2}
 registry:
   gates:
     quality: {minimums: {accuracy_top1: 0.1, accuracy_division: 0.2}}

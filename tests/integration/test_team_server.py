@@ -23,9 +23,14 @@ import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
+from mlcycle.core.settings import get_settings
+from mlcycle.core.tracking import use_tracking
+from mlcycle.data.ingest import add_dataset
+from mlcycle.registry import promotion
 from mlcycle.server import postgres
 from mlcycle.tasks.text.generator import generate
-from tests.conftest import cli_env, one_sentence, run_cli, write_project
+from mlcycle.train.pipeline import train_model
+from tests.conftest import cli_env, isolated, one_sentence, run_cli, write_project
 
 pytestmark = pytest.mark.slow
 
@@ -325,15 +330,17 @@ def test_tuning_studies_live_on_the_servers_postgresql(team: Team, tmp_path: Pat
 
 
 def _embedded_store(home: Path, model: str, csv: Path) -> None:
-    """A project home with one dataset version and ``model`` version 1 in production."""
+    """A project home with one dataset version and ``model`` version 1 in production.
+
+    Made in this process by the functions ``data add``, ``train`` and ``models promote
+    --force --reason x`` call: what is tested is its import, not those commands.
+    """
     write_project(home, PROJECT.replace("model: {", f"model: {{name: {model}, ", 1))
-    for args in (
-        ("data", "add", str(csv), "--name", "local"),
-        ("train", "--data", "local@1"),
-        ("models", "promote", model, "--version", "1", "--force", "--reason", "x"),
-    ):
-        done = run_cli(home, *args)
-        assert done.returncode == 0, (args, done.stderr[-2000:])
+    with isolated(home):
+        use_tracking(get_settings())
+        assert add_dataset(str(csv), "local").version.ref == "local@1"
+        assert train_model("local@1").version == "1"
+        assert promotion.promote(model, "1", "production", "x", force=True).moved
 
 
 def test_server_import_copies_an_embedded_store_once_and_refuses_a_different_model(
