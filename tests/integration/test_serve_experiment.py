@@ -121,6 +121,9 @@ def _challenger_loaded(url: str, version: str) -> None:
 
 
 def _experiment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    # The challenger at normal priority: on a machine busy with other tests an idle one
+    # may score next to nothing, and these tests check what it logs.
+    settings = {"shadow_priority": "normal", **settings}
     env = {f"MLCYCLE_SERVE__EXPERIMENT__{k.upper()}": v for k, v in settings.items()}
     return {
         **env,

@@ -4,6 +4,8 @@ what a shadow answer logs (``mlcycle.serve.experiment``, ``mlcycle.serve.shadow`
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,6 +23,7 @@ from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.shadow import Failure, ShadowJob, ShadowScorer
 from mlcycle.serve.shadow_link import QUEUE_ITEMS, QUEUE_REQUESTS, ShadowLink
+from mlcycle.serve.shadow_process import lowest_priority
 from mlcycle.serve.validation import Limits
 
 
@@ -191,3 +194,18 @@ def test_the_link_counts_what_the_process_reports(caplog: pytest.LogCaptureFixtu
     # Every job is taken back from the bound: the queue takes as many as at first.
     more = [link.submit(ShadowJob(b"a", f"m-{n}", 0, None, 1)) for n in range(QUEUE_REQUESTS)]
     assert all(more) and link.dropped == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling policies")
+def test_the_shadow_scoring_thread_runs_at_idle_priority_and_only_it() -> None:
+    seen: dict[str, int] = {}
+
+    def scoring() -> None:
+        lowest_priority()
+        seen["scoring"] = os.sched_getscheduler(0)
+
+    thread = threading.Thread(target=scoring)
+    thread.start()
+    thread.join()
+    assert seen["scoring"] == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # this thread kept its own

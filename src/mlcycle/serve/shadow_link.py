@@ -49,6 +49,8 @@ DRAIN_S = 10.0
 # Seconds a stopping process has to score what it holds (a pipe's worth once the
 # sender stops) and write the shadow log.
 EXIT_S = 5.0
+# Seconds a killed process may take to be gone.
+KILLED_S = 30.0
 
 
 class ShadowLink:
@@ -137,8 +139,11 @@ class ShadowLink:
             # Starved of CPU (it runs only on what nothing else wants), or stuck.
             log.warning("The shadow challenger's process did not stop in %g s; killed.", EXIT_S)
             process.kill()
-            process.join(1.0)
-            self._write_what_it_scored()
+            # Death is certain but not instant: a process at idle priority exits only
+            # when it gets CPU, and its journal is locked until then.
+            process.join(KILLED_S)
+            if process.exitcode is not None:
+                self._write_what_it_scored()
         for thread in self._threads:  # both end once the process is gone
             thread.join(1.0)
         log.info("The shadow challenger %s scored %d requests; %d dropped, %d failed.",

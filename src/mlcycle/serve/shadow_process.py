@@ -51,7 +51,8 @@ def run(conn: Connection, settings: Settings, ref: str) -> None:
     first_load(holder, settings, report)
     recorder.start()
     follower.start()
-    lowest_priority()  # the scoring thread only: loads and log writes are not starved
+    if settings.serve.experiment.shadow_priority == "idle":
+        lowest_priority()  # the scoring thread only: loads and log writes are not starved
     try:
         while (job := next_job(conn)) is not None:
             report("done", scorer.score(job))

@@ -164,6 +164,10 @@ class ExperimentSettings(BaseModel):
     challenger: str = "challenger"
     share: float = Field(1.0, ge=0.0, le=1.0)
     sticky: Literal["key", "request"] = "key"
+    # The shadow challenger's CPU priority: ``idle`` scores only on CPU nothing else
+    # wants (it drops requests on a busy machine); ``normal`` shares the CPU with the
+    # worker, for a machine with a core to spare for it.
+    shadow_priority: Literal["idle", "normal"] = "idle"
 
 
 class ServeSettings(BaseModel):
