@@ -312,7 +312,8 @@ def test_a_shadow_process_that_will_not_stop_is_killed_and_its_answers_kept(
     scored, dropped, failed = _shadow_summary(err)
     assert scored >= 30 and scored + dropped + failed == len(load.answers), err
     shadowed = {request for request, _ in _rows(tmp_path / "shadow")}
-    assert len(shadowed) == scored
+    left = sorted(str(p.relative_to(home)) for p in (home / "spool").rglob("*"))
+    assert len(shadowed) == scored, f"{err}\nspool: {left}"
     assert not _shadow_processes(server.process.pid)
 
 

@@ -3,6 +3,7 @@ models, so a client of ``mlflow models serve`` switches without a change."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from mlcycle.models.fasttext import FastTextClassifier
 from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.app import create_app
 from mlcycle.serve.bodies import Inputs, record_inputs, text_inputs
+from mlcycle.serve.components import model_holder
 from mlcycle.serve.faults import Fault
 from mlcycle.serve.validation import Limits
 from tests.unit.test_serve_app import _rows
@@ -108,13 +110,38 @@ def test_a_text_record_must_hold_only_its_text() -> None:
 
 
 @pytest.fixture(scope="module")
-def text_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def text_served() -> ServedModel:
     texts, labels = _rows(300, seed=6)
     model = FastTextClassifier(dim=8, epoch=10, minCount=1, bucket=2000, wordNgrams=1, thread=1)
-    served = ServedModel("nace", "3", model.fit(texts, labels), "models:/nace/3")
+    return ServedModel("nace", "3", model.fit(texts, labels), "models:/nace/3")
+
+
+@pytest.fixture(scope="module")
+def text_client(
+    text_served: ServedModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
     home: Path = tmp_path_factory.mktemp("home")
-    with TestClient(create_app(served, Settings(home=home))) as client:
+    with TestClient(create_app(text_served, Settings(home=home))) as client:
         yield client
+
+
+def test_a_shadow_scores_the_lists_the_answer_holds_without_its_body(
+    text_served: ServedModel, tmp_path: Path
+) -> None:
+    predictor = model_holder(
+        Settings(home=tmp_path), "nace@challenger", served=text_served
+    ).predictor
+    assert predictor is not None
+    body = _body({"texts": ["salon de coiffure", 3, "boulangerie, pain"], "k": 3})
+    inputs = predictor.parse(body, LIMITS)
+    answer = asyncio.run(predictor.respond(inputs, "id-1"))
+    scored = predictor.score_inputs(inputs)
+    assert (scored.codes, scored.probs, scored.faults) == (
+        answer.codes,
+        answer.probs,
+        answer.faults,
+    )
+    assert len(scored.codes) == 2 and len(scored.faults) == 1 and scored.body == b""
 
 
 def test_a_text_model_answers_an_mlflow_body_as_it_answers_texts(text_client: TestClient) -> None:

@@ -22,7 +22,7 @@ from mlcycle.serve.holder import ModelHolder
 from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.shadow import Failure, ShadowJob, ShadowScorer
-from mlcycle.serve.shadow_link import QUEUE_ITEMS, QUEUE_REQUESTS, ShadowLink
+from mlcycle.serve.shadow_link import GATHER_MAX, QUEUE_ITEMS, QUEUE_REQUESTS, ShadowLink
 from mlcycle.serve.shadow_process import lowest_priority
 from mlcycle.serve.validation import Limits
 
@@ -43,10 +43,10 @@ class FakePredictor:
             raise InvalidInput("not for this model")
         return Inputs(body.decode().split(","), 1, False)
 
-    def answer_inputs(self, inputs: Inputs, request_id: str) -> Answer:
+    def score_inputs(self, inputs: Inputs) -> Answer:
         if "boom" in inputs.items:
             raise RuntimeError("boom")
-        return Answer(b"{}", [[self.code]] * len(inputs.items), [[0.9]] * len(inputs.items))
+        return Answer(b"", [[self.code]] * len(inputs.items), [[0.9]] * len(inputs.items))
 
 
 class Records:
@@ -142,6 +142,17 @@ def test_the_shadow_queue_drops_past_its_bound_in_texts() -> None:
     assert metrics.registry.get_sample_value("mlcycle_shadow_dropped_total") == link.dropped
 
 
+def test_the_sender_gathers_what_is_queued_into_one_message_and_then_stops() -> None:
+    link = _link()
+    jobs = [ShadowJob(b"a", f"id-{n}", 0, None, 1) for n in range(GATHER_MAX + 5)]
+    for job in jobs:
+        link.submit(job)
+    link._queue.put(None)  # what stop() puts
+    assert link._gather() == jobs[:GATHER_MAX]
+    assert link._gather() == jobs[GATHER_MAX:]  # the stop is not lost with the group
+    assert link._gather() is None
+
+
 def test_a_shadow_answer_is_logged_with_the_champions_request_id() -> None:
     records = Records()
     outcome = _scorer(records).score(ShadowJob(b"brasserie,salon", "id-1", 123, "client-a", 2))
@@ -172,13 +183,13 @@ def test_the_link_counts_what_the_process_reports(caplog: pytest.LogCaptureFixtu
     link._conn = ours
     jobs = [ShadowJob(b"a,b", f"id-{n}", 0, None, 2) for n in range(5)]
     assert all(link.submit(job) for job in jobs)
-    for _ in jobs:
-        assert link._forward(link._queue.get())
-    assert [theirs.recv() for _ in jobs] == jobs
+    assert link._forward([link._queue.get() for _ in jobs[:3]])
+    assert link._forward([link._queue.get() for _ in jobs[3:]])
+    assert [theirs.recv(), theirs.recv()] == [jobs[:3], jobs[3:]]
     boom = Failure("RuntimeError", False, "Traceback ...\nRuntimeError: boom")
     for report in (
         ("reloaded", ReloadResult(None, "3", swapped=True)),
-        ("done", None), ("done", boom), ("done", boom), ("failed", "no alias 'later'"),
+        ("done", [None, boom]), ("done", [boom]), ("failed", "no alias 'later'"),
     ):  # fmt: skip
         theirs.send(report)
     theirs.close()  # the process is gone, two jobs unanswered

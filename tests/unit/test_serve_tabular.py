@@ -243,6 +243,23 @@ def test_the_value_count_follows_the_columns() -> None:
     assert wide.unit == "records"
 
 
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_shadow_scores_the_lists_the_answer_holds_without_its_body(
+    task: str, classifier: ServedModel, regressor: ServedModel, tmp_path: Path
+) -> None:
+    served = classifier if task == "classification" else regressor
+    settings = tabular_settings(tmp_path, task)
+    predictor = ModelHolder(
+        "cases/1", served, make=predictor_factory(task_of(settings), 256)
+    ).predictor
+    assert predictor is not None
+    body = json.dumps({"records": wire_records(5, seed=4), "k": 2}).encode()
+    inputs = predictor.parse(body, predictor.request_limits(Limits.from_settings(settings.serve)))
+    answer = asyncio.run(predictor.respond(inputs, "id-1"))
+    scored = predictor.score_inputs(inputs)
+    assert scored._replace(body=answer.body) == answer and scored.body == b""
+
+
 # -- micro-batching ---------------------------------------------------------------------
 
 

@@ -68,7 +68,7 @@ class ShadowScorer:
         try:
             start = time.perf_counter()
             inputs = predictor.parse(job.raw, predictor.request_limits(self.limits))
-            answer = predictor.answer_inputs(inputs, job.request_id)
+            answer = predictor.score_inputs(inputs)
             seconds = time.perf_counter() - start
         except Exception as exc:
             return failure(exc)

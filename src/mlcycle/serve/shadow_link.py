@@ -2,11 +2,12 @@
 to the challenger's own process, and what that process reports back.
 
 The request path puts a sampled request on the queue (a couple of microseconds) after
-its answer is logged; a sender thread writes it to the process's pipe. The process
-(:mod:`mlcycle.serve.shadow_process`) loads the challenger, follows its alias, scores
-each request at the lowest CPU priority and writes the shadow log. It reports each load
-(or failure to load) and each request scored or failed; this side counts them in the
-worker's metrics and says them in the worker's log, a failure once per kind.
+its answer is logged; a sender thread writes the requests of each 20 ms to the
+process's pipe in one message. The process (:mod:`mlcycle.serve.shadow_process`) loads
+the challenger, follows its alias, scores each request at the lowest CPU priority and
+writes the shadow log. It reports each load (or failure to load) and, once per group,
+each request scored or failed; this side counts them in the worker's metrics and says
+them in the worker's log, a failure once per kind.
 
 A full queue (in requests, bytes, or texts and records, waiting or in the process)
 drops the request, counted in ``mlcycle_shadow_dropped_total``: a machine with no spare
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 QUEUE_REQUESTS = 1_000
 QUEUE_BYTES = 64 * 1024 * 1024
 QUEUE_ITEMS = 20_000
+# Seconds the sender waits for more requests after one, and the most it sends at once.
+GATHER_S = 0.02
+GATHER_MAX = 256
 # Seconds a stopping server keeps sending queued requests; the rest are dropped.
 DRAIN_S = 10.0
 # Seconds a stopping process has to score what it holds (a pipe's worth once the
@@ -156,27 +160,45 @@ class ShadowLink:
     # -- threads -------------------------------------------------------------------------
 
     def _send(self) -> None:
-        while (job := self._queue.get()) is not None:
-            if not self._forward(job):
-                self._skip(job)
+        while (jobs := self._gather()) is not None:
+            if not self._forward(jobs):
+                for job in jobs:
+                    self._skip(job)
         with self._lock:
             conn = self._conn
         if conn is not None:
             with contextlib.suppress(OSError, ValueError):  # it died: the reader saw it
                 conn.send(None)  # the process scores what it holds, then exits
 
-    def _forward(self, job: ShadowJob) -> bool:
-        """Send a job to the process; False when there is none or the drain time is out."""
+    def _gather(self) -> list[ShadowJob] | None:
+        """The requests queued within ``GATHER_S`` of the first (None: stop). One send
+        and one report per group, not per request: each wakes this worker's threads,
+        whose turns with the interpreter lock delay the champion's answers."""
+        if (first := self._queue.get()) is None:
+            return None
+        jobs = [first]
+        if not self._stopping.is_set():
+            time.sleep(GATHER_S)
+        with contextlib.suppress(queue.Empty):
+            while len(jobs) < GATHER_MAX:
+                if (job := self._queue.get_nowait()) is None:
+                    self._queue.put(None)  # seen at the next call, after this group
+                    break
+                jobs.append(job)
+        return jobs
+
+    def _forward(self, jobs: list[ShadowJob]) -> bool:
+        """Send jobs to the process; False when there is none or the drain time is out."""
         if self._stopping.is_set() and time.monotonic() > self._deadline:
             return False
         with self._lock:
             conn = self._conn
             if conn is None:
                 return False
-            self._sent.append(job)
-        # A process that died has the job lost: the reader counts it.
+            self._sent.extend(jobs)
+        # A process that died has the jobs lost: the reader counts them.
         with contextlib.suppress(OSError, ValueError):
-            conn.send(job)
+            conn.send(jobs)
         return True
 
     def _read(self) -> None:
@@ -208,7 +230,8 @@ class ShadowLink:
             except (EOFError, OSError):
                 return
             if kind == "done":
-                self._done(value)
+                for outcome in value:
+                    self._done(outcome)
             elif kind == "reloaded":
                 if value.swapped:
                     self.version = value.current

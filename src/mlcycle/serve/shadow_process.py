@@ -7,9 +7,10 @@ other processes leave): with the challenger in the worker, its
 scoring shared the worker's interpreter lock and slowed the champion's answers. It loads
 the challenger, follows its alias as a worker does, scores each request it is sent
 (:class:`mlcycle.serve.shadow.ShadowScorer`), writes the shadow log, and reports to the
-worker: ``("reloaded", ReloadResult)``, ``("failed", reason)``, ``("done", Failure or
-None)``. It stops when the worker sends None, or when the worker is gone (its end of
-the pipe closed), after writing the log of what it scored.
+worker: ``("reloaded", ReloadResult)``, ``("failed", reason)``, ``("done", [Failure or
+None, ...])``, one outcome per request of a group the worker sent. It stops when the
+worker sends None, or when the worker is gone (its end of the pipe closed), after
+writing the log of what it scored.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def run(conn: Connection, settings: Settings, ref: str) -> None:
     if settings.serve.experiment.shadow_priority == "idle":
         lowest_priority()  # the scoring thread only: loads and log writes are not starved
     try:
-        while (job := next_job(conn)) is not None:
-            report("done", scorer.score(job))
+        while (jobs := next_jobs(conn)) is not None:
+            report("done", [scorer.score(job) for job in jobs])
     finally:
         follower.stop()
         recorder.stop()
@@ -88,13 +89,13 @@ def first_load(holder: ModelHolder, settings: Settings, report: Reporter) -> Non
         report("reloaded", ReloadResult(None, str(served.version), swapped=True))
 
 
-def next_job(conn: Connection) -> ShadowJob | None:
-    """The next request to score; None once the worker says stop or is gone."""
+def next_jobs(conn: Connection) -> list[ShadowJob] | None:
+    """The next group of requests to score; None once the worker says stop or is gone."""
     try:
-        job: ShadowJob | None = conn.recv()
+        jobs: list[ShadowJob] | None = conn.recv()
     except (EOFError, OSError):
         return None
-    return job
+    return jobs
 
 
 class Reporter:

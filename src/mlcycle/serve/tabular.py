@@ -108,9 +108,13 @@ class TabularPredictor:
         prediction = await self.batcher.submit(part, k)
         return self.render(request_id, records, prediction, k, inputs.mlflow)
 
-    def answer_inputs(self, inputs: Inputs, request_id: str) -> Answer:
-        """Like ``respond``, in the calling thread (a shadow scorer's): waits for the model."""
-        return self.answer(inputs.items, inputs.k, request_id, inputs.mlflow)
+    def score_inputs(self, inputs: Inputs) -> Answer:
+        """The answer's lists without its JSON body, in the calling thread (a shadow
+        scorer's, which logs answers and never sends them); waits for the model."""
+        part = self.model.prepare(inputs.items)
+        with self._lock:
+            (prediction,) = self._predict_parts([part], inputs.k)
+        return self._lists(inputs.items, prediction, inputs.k)
 
     def answer(
         self, records: Sequence[dict[str, Any]], k: int, request_id: str, mlflow: bool = False
@@ -139,25 +143,32 @@ class TabularPredictor:
         mlflow: bool,
     ) -> Answer:
         """The JSON answer, with the lists the log and the metrics keep."""
-        inputs = [orjson.dumps(record).decode() for record in records]
-        if isinstance(prediction, Values):
-            values = prediction.values.tolist()
-            answers: list[Any] = values if mlflow else [{"value": v} for v in values]
-            body = self._body(request_id, answers)
-            return Answer(body, [[] for _ in values], [[] for _ in values], values, inputs)
-        codes = prediction.codes[:, :k].tolist()
-        probs = np.asarray(prediction.probs[:, :k], dtype=np.float64).tolist()
-        if mlflow:
-            answers = [row[0] for row in codes]
+        lists = self._lists(records, prediction, k)
+        if lists.values is not None:
+            answers: list[Any] = lists.values if mlflow else [{"value": v} for v in lists.values]
+        elif mlflow:
+            answers = [row[0] for row in lists.codes]
         else:
             names, parents = self._facts
             answers = [
                 [{"code": c, "probability": p, "label": names.get(c),
                   "parents": parents.get(c, NO_PARENTS)}
                  for c, p in zip(row_codes, row_probs, strict=True)]
-                for row_codes, row_probs in zip(codes, probs, strict=True)
+                for row_codes, row_probs in zip(lists.codes, lists.probs, strict=True)
             ]  # fmt: skip
-        return Answer(self._body(request_id, answers), codes, probs, None, inputs)
+        return lists._replace(body=self._body(request_id, answers))
+
+    def _lists(
+        self, records: Sequence[dict[str, Any]], prediction: Prediction | Values, k: int
+    ) -> Answer:
+        """An answer without its body: what the log and the metrics keep."""
+        inputs = [orjson.dumps(record).decode() for record in records]
+        if isinstance(prediction, Values):
+            values = prediction.values.tolist()
+            return Answer(b"", [[] for _ in values], [[] for _ in values], values, inputs)
+        codes = prediction.codes[:, :k].tolist()
+        probs = np.asarray(prediction.probs[:, :k], dtype=np.float64).tolist()
+        return Answer(b"", codes, probs, None, inputs)
 
     def _body(self, request_id: str, predictions: list[Any]) -> bytes:
         return orjson.dumps(

@@ -101,12 +101,16 @@ class Predictor:
             answer = await run_in_threadpool(self.answer, texts, k, request_id, faults)
         return answer
 
-    def answer_inputs(self, inputs: Inputs, request_id: str) -> Answer:
-        """Like ``respond``, in the calling thread (a shadow scorer's): waits for the model."""
-        if not inputs.items:
-            return self.render(request_id, _NOTHING, inputs.faults)
-        texts = text_columns.batch(inputs.items, inputs.columns)
-        return self.answer(texts, inputs.k, request_id, inputs.faults)
+    def score_inputs(self, inputs: Inputs) -> Answer:
+        """The answer's lists without its JSON body, in the calling thread (a shadow
+        scorer's, which logs answers and never sends them); waits for the model."""
+        prediction = _NOTHING
+        if inputs.items:
+            texts = text_columns.batch(inputs.items, inputs.columns)
+            with self._lock:
+                prediction = self.served.model.predict(texts, min(inputs.k, self.n_labels))
+        codes, probs = _lists(prediction)
+        return Answer(b"", codes, probs, faults=tuple(inputs.faults))
 
     def answer(
         self, texts: Sequence[str], k: int, request_id: str, faults: Sequence[Fault] = ()
@@ -140,9 +144,7 @@ class Predictor:
     ) -> Answer:
         """The JSON answer for one prediction, with the lists it was made of; the texts
         at fault get null in ``predictions`` and their error in ``errors``."""
-        codes = prediction.codes.tolist()
-        # float32 -> rounded float64 so the JSON shows 0.93, not 0.9300000071525574.
-        probs = np.round(np.asarray(prediction.probs, dtype=np.float64), 6).tolist()
+        codes, probs = _lists(prediction)
         predictions = self._predictions(prediction, codes, probs, faults)
         empty = [] if prediction.empty is None else np.flatnonzero(prediction.empty).tolist()
         auto = self.auto_codable(probs, empty)
@@ -212,3 +214,10 @@ class Predictor:
                 f"{probs.tolist()})."
             )
         self.render("smoke", prediction)  # the answer writer compiled before any request
+
+
+def _lists(prediction: Prediction) -> tuple[list[list[str]], list[list[float]]]:
+    """A prediction's codes and probabilities as the answer and the log give them."""
+    # float32 -> rounded float64 so the JSON shows 0.93, not 0.9300000071525574.
+    probs = np.round(np.asarray(prediction.probs, dtype=np.float64), 6).tolist()
+    return prediction.codes.tolist(), probs
