@@ -111,19 +111,21 @@ class TabularPredictor:
     def score_inputs(self, inputs: Inputs) -> Answer:
         """The answer's lists without its JSON body, in the calling thread (a shadow
         scorer's, which logs answers and never sends them); waits for the model."""
-        part = self.model.prepare(inputs.items)
-        with self._lock:
-            (prediction,) = self._predict_parts([part], inputs.k)
+        prediction = self._predict(inputs.items, inputs.k)
         return self._lists(inputs.items, prediction, inputs.k)
 
     def answer(
         self, records: Sequence[dict[str, Any]], k: int, request_id: str, mlflow: bool = False
     ) -> Answer:
         """The answer to checked records, predicted on their own (waits for the model)."""
+        return self.render(request_id, records, self._predict(records, k), k, mlflow)
+
+    def _predict(self, records: Sequence[dict[str, Any]], k: int) -> Prediction | Values:
+        """The prediction of these records alone, once no other thread is predicting."""
         part = self.model.prepare(records)
         with self._lock:
             (prediction,) = self._predict_parts([part], k)
-        return self.render(request_id, records, prediction, k, mlflow)
+        return prediction
 
     def _predict_parts(self, parts: Sequence[Any], k: int) -> list[Prediction | Values]:
         """One prediction for the rows of several requests, split back per request."""

@@ -107,8 +107,7 @@ class Predictor:
         prediction = _NOTHING
         if inputs.items:
             texts = text_columns.batch(inputs.items, inputs.columns)
-            with self._lock:
-                prediction = self.served.model.predict(texts, min(inputs.k, self.n_labels))
+            prediction = self._predict(texts, inputs.k)
         codes, probs = _lists(prediction)
         return Answer(b"", codes, probs, faults=tuple(inputs.faults))
 
@@ -120,9 +119,12 @@ class Predictor:
         Waits while another thread predicts with this model; k is capped at the number
         of codes.
         """
+        return self.render(request_id, self._predict(texts, k), faults)
+
+    def _predict(self, texts: Sequence[str], k: int) -> Prediction:
+        """The model's prediction, once no other thread is predicting with it."""
         with self._lock:
-            prediction = self.served.model.predict(texts, min(k, self.n_labels))
-        return self.render(request_id, prediction, faults)
+            return self.served.model.predict(texts, min(k, self.n_labels))
 
     def answer_now(
         self, texts: Sequence[str], k: int, request_id: str, faults: Sequence[Fault] = ()
