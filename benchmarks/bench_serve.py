@@ -70,6 +70,7 @@ BARS = {
 SECTION = "## Production mode"
 SHADOW_SECTION = "## Shadow scoring cost"
 PACED_SECTION = "## Paced shadow scoring cost"
+CORES_SECTION = "## One core per worker"
 # issue 18: the champion's p99 with shadow on at 100% within 10% of shadow off
 SHADOW_P99_BAR = 1.10
 LUA = r"""
@@ -180,8 +181,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(api: str, label: str, model: str, workers: int, env: dict[str, str]) -> dict[str, Any]:
-    """Start one server in its own session; return its process and URLs once ready."""
+def start(api: str, label: str, model: str, workers: int, env: dict[str, str],
+          cores: int = 0) -> dict[str, Any]:  # fmt: skip
+    """Start one server in its own session; return its process and URLs once ready.
+
+    With ``cores``, the server (all its processes) may run on the first that many only.
+    """
     port = _free_port()
     if api == "mlflow":
         uri = model if model.startswith("models:/") else f"models:/{model}"
@@ -191,6 +196,8 @@ def start(api: str, label: str, model: str, workers: int, env: dict[str, str]) -
         command = [str(BIN / "mlcycle"), "serve", "--model", model]
         ready, path = "/ready", "/predict"
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    if cores:
+        command = ["taskset", "--cpu-list", f"0-{cores - 1}", *command]
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{label}.log", "w")  # noqa: SIM115 - closed by stop()
     process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
@@ -322,7 +329,10 @@ def measure(args: argparse.Namespace, env: dict[str, str], work: Path) -> dict[s
             "mlcycle": ("mlcycle", args.workers, ours_env),
             "mlcycle-shadow": ("mlcycle", args.workers, {**env, "MLCYCLE_PROJECT": str(project)}),
         }
-    handles = {label: start(api, label, args.model, w, e) for label, (api, w, e) in servers.items()}
+    handles = {
+        label: start(api, label, args.model, w, e, args.cores_per_worker * w)
+        for label, (api, w, e) in servers.items()
+    }
     plan = {  # label -> scenario -> connections
         label: {"single": args.connections, "batch": args.batch_connections * w}
         for label, (_, w, _) in servers.items()
@@ -484,13 +494,15 @@ def markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Names
         r["load_average"] for by in measured["runs"].values() for rs in by.values() for r in rs
     ]
     lines = [
-        f"{SECTION}: `mlcycle serve` vs `mlflow models serve`",
+        f"{CORES_SECTION if args.cores_per_worker else SECTION}: `mlcycle serve` vs "
+        "`mlflow models serve`",
         "",
         f"Command: `python benchmarks/bench_serve.py --workers {args.workers} --scale-workers "
         f"{args.scale_workers} --duration {args.duration:g} --rounds {args.rounds}"
-        f"{' --plain' if args.plain else ''}`",
+        f"{' --plain' if args.plain else ''}{_cores_flag(args)}`",
         "",
         f"- mlcycle: {mode}; wrk sends `Authorization: Bearer` to mlcycle.",
+        *_cores_note(args),
         f"- Machine: {env_info['machine']}; wrk (1 thread) on the same machine, loopback. "
         f"The machine was shared: 1-minute load average {min(loads):.2f} to {max(loads):.2f} "
         "during the runs (wrk and the servers themselves included).",
@@ -508,6 +520,21 @@ def markdown(summary: dict, measured: dict, env_info: dict, args: argparse.Names
     lines += _notes(summary, measured, args)
     lines += _bars_table(summary, args)
     return "\n".join(lines) + "\n"
+
+
+def _cores_flag(args: argparse.Namespace) -> str:
+    return f" --cores-per-worker {args.cores_per_worker}" if args.cores_per_worker else ""
+
+
+def _cores_note(args: argparse.Namespace) -> list[str]:
+    """How the servers were confined, when they were."""
+    if not args.cores_per_worker:
+        return []
+    return [
+        f"- Each server confined (`taskset`) to {args.cores_per_worker} core(s) per worker, "
+        "as a container with a CPU limit would be: the scaling figures then compare N "
+        "workers on N cores with 1 on 1. wrk is not confined."
+    ]
 
 
 def _runs_table(med: dict, measured: dict) -> list[str]:
@@ -598,7 +625,7 @@ def write_section(path: Path, section: str, heading: str = SECTION) -> None:
         text = text.rstrip("\n") + ("\n\n" if text else "") + section
     else:
         end = text.find("\n## ", start + len(heading))
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
     path.write_text(text)
 
 
@@ -636,6 +663,12 @@ def main(argv: list[str] | None = None) -> None:
         help="With --shadow: each connection waits this long between requests (below saturation).",
     )
     parser.add_argument(
+        "--cores-per-worker",
+        type=int,
+        default=0,
+        help="Confine each server to this many cores per worker (default: all cores).",
+    )
+    parser.add_argument(
         "--challenger",
         default="challenger",
         help="The shadow challenger: an alias of --model's model, or a ref.",
@@ -667,6 +700,7 @@ def main(argv: list[str] | None = None) -> None:
         report = markdown(summary, measured, env_info, args, info)
     print(report)
     heading = (PACED_SECTION if args.pace_ms else SHADOW_SECTION) if args.shadow else SECTION
+    heading = CORES_SECTION if args.cores_per_worker and not args.shadow else heading
     write_section(args.markdown, report, heading)
     if args.json:
         payload = {**measured, **summary, "environment": env_info, "model": info,

@@ -16,7 +16,7 @@ def worker(
     (serve.jobs.lease_seconds) the job resumes from its last finished chunk.
     """
     from mlcycle.core.errors import InvalidInput
-    from mlcycle.core.processes import one_native_thread
+    from mlcycle.core.processes import serving_process
     from mlcycle.core.settings import get_settings
     from mlcycle.core.tracking import use_tracking
     from mlcycle.registry.loading import load_served_model
@@ -33,7 +33,7 @@ def worker(
             "Jobs need Redis: set serve.jobs.redis_url (MLCYCLE_SERVE__JOBS__REDIS_URL)."
         )
     use_tracking(settings)
-    one_native_thread()  # one worker per core
+    serving_process()  # one worker per core
     loaded: dict[str, object] = {}
 
     def load(ref: str) -> object:

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.core.predictions import Prediction, Values
-from mlcycle.core.processes import one_native_thread
+from mlcycle.core.processes import serving_process
 from mlcycle.models.protocol import ServedModel
 from mlcycle.serve.batch_io import Input, Output, read_chunks
 from mlcycle.serve.records import RecordRules
@@ -113,7 +113,7 @@ def _answers(reader: ChunkReader, job: Job) -> Iterator[pa.RecordBatch]:
     gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(job.workers, context, one_native_thread) as pool:
+        with ProcessPoolExecutor(job.workers, context, serving_process) as pool:
             pending: deque[Future] = deque()
             for first, batch in chunks:
                 pending.append(pool.submit(_work, batch, first, job))

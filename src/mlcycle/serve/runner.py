@@ -25,7 +25,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from mlcycle.core.processes import one_native_thread
+from mlcycle.core.processes import serving_process
 from mlcycle.core.settings import get_settings
 from mlcycle.serve.app import create_app
 from mlcycle.serve.components import RUN_DIR_ENV
@@ -40,7 +40,7 @@ PROTOCOL = "mlcycle.serve.protocol:DeadlineHttpProtocol"
 
 def app_factory() -> FastAPI:
     """The app of one worker, serving the model named by the settings."""
-    one_native_thread()
+    serving_process()
     return create_app()
 
 

@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from mlcycle.core.errors import MlcycleError
-from mlcycle.core.processes import one_native_thread
+from mlcycle.core.processes import serving_process
 from mlcycle.core.settings import Settings
 from mlcycle.data.predlog import shadow_root
 from mlcycle.serve.components import alias_follower, load_registered, log_recorder, model_holder
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 def run(conn: Connection, settings: Settings, ref: str) -> None:
     """The process's body: load ``ref``, then score what ``conn`` brings until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which stops us
-    one_native_thread()
+    serving_process()
     logging.basicConfig(format="%(levelname)s:     shadow challenger: %(message)s")
     report = Reporter(conn)
     holder = model_holder(settings, ref)
