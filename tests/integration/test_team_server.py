@@ -294,7 +294,7 @@ def _until(condition, process: subprocess.Popen[str], limit_s: float = 120) -> N
             raise AssertionError(f"mlcycle serve exited: {process.communicate()[1][-3000:]}")
         if time.monotonic() > deadline:
             raise AssertionError("the condition did not hold in time")
-        time.sleep(0.5)
+        time.sleep(0.1)
 
 
 def test_serve_swaps_at_once_when_the_server_says_the_alias_moved(team: Team) -> None:

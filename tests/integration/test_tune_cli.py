@@ -51,8 +51,9 @@ def test_two_workers_run_every_grid_point_exactly_once(
     project_home: Path, data_file: Path, tmp_path: Path
 ) -> None:
     grid = tmp_path / "grid.yaml"
-    # Trials of about a second, so the spawned worker joins before this process is done.
-    grid.write_text("dim: [40, 60, 80, 100]\nloss: [ova, softmax]\nepoch: 30\nbucket: 20000\n")
+    # Trials of about a second, so the spawned worker joins before this process is done
+    # (it joined about a second after the first trial began; 30 epochs took 2-8 s a trial).
+    grid.write_text("dim: [40, 60, 80, 100]\nloss: [ova, softmax]\nepoch: 10\nbucket: 20000\n")
     done = _cli(
         project_home, "--grid", str(grid), "--workers", "2", "--data", str(data_file), "--json"
     )
@@ -161,6 +162,13 @@ def _count(home: Path, state: TrialState) -> int:
     return len(study.get_trials(deepcopy=False, states=(state,)))
 
 
+@pytest.fixture(scope="module")
+def refusing_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One home for the refused commands: none starts a study or a run, so they share it,
+    and its MLflow database is created (all its migrations run) once, not per command."""
+    return tmp_path_factory.mktemp("tune-mistakes") / "home"
+
+
 @pytest.mark.parametrize(
     ("args", "code", "fragment"),
     [
@@ -170,11 +178,11 @@ def _count(home: Path, state: TrialState) -> int:
     ],
 )
 def test_mistakes_are_one_line_and_an_exit_code(
-    project_home: Path, tmp_path: Path, args: list[str], code: int, fragment: str
+    refusing_home: Path, tmp_path: Path, args: list[str], code: int, fragment: str
 ) -> None:
     space = tmp_path / "bad.yaml"
     space.write_text("dims: {low: 1, high: 4}\n")
-    done = _cli(project_home, *[a.replace("{space}", str(space)) for a in args])
+    done = _cli(refusing_home, *[a.replace("{space}", str(space)) for a in args])
     assert done.returncode == code, done.stderr
     assert fragment in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
