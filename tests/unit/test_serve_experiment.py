@@ -13,6 +13,7 @@ import pytest
 
 from mlcycle.core.errors import InvalidInput, NotFound
 from mlcycle.core.settings import ExperimentSettings, ServeSettings
+from mlcycle.serve import shadow_process
 from mlcycle.serve.answers import Answer
 from mlcycle.serve.bodies import Inputs
 from mlcycle.serve.components import challenger_ref
@@ -23,7 +24,7 @@ from mlcycle.serve.logrecords import LogRecord
 from mlcycle.serve.metrics import Metrics
 from mlcycle.serve.shadow import Failure, ShadowJob, ShadowScorer
 from mlcycle.serve.shadow_link import GATHER_MAX, QUEUE_ITEMS, QUEUE_REQUESTS, ShadowLink
-from mlcycle.serve.shadow_process import lowest_priority
+from mlcycle.serve.shadow_process import after_champion, lowest_priority
 from mlcycle.serve.validation import Limits
 
 
@@ -151,6 +152,42 @@ def test_the_sender_gathers_what_is_queued_into_one_message_and_then_stops() -> 
     assert link._gather() == jobs[:GATHER_MAX]
     assert link._gather() == jobs[GATHER_MAX:]  # the stop is not lost with the group
     assert link._gather() is None
+
+
+def test_the_champion_is_marked_busy_while_it_answers_even_when_it_fails() -> None:
+    link = _link()
+    with link.champion_working(), link.champion_working():
+        assert link.champion_busy.value == 2  # two requests answered at once
+    with pytest.raises(RuntimeError), link.champion_working():
+        raise RuntimeError("the answer failed")
+    assert link.champion_busy.value == 0
+
+
+def test_the_challenger_scores_a_batch_once_the_champion_is_idle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shadow_process, "YIELD_MAX_S", 60.0)
+    busy = multiprocessing.get_context("spawn").RawValue("i", 1)
+    small = ShadowJob(b"a", "id-0", 0, None, 1)
+    assert list(after_champion([small], busy)) == [small]  # scored at once: too small to wait
+    job = ShadowJob(b"a", "id-1", 0, None, 1000)
+    taken: list[ShadowJob] = []
+    scorer = threading.Thread(target=lambda: taken.extend(after_champion([job], busy)))
+    scorer.start()
+    scorer.join(0.3)
+    assert scorer.is_alive() and taken == []  # waits while the champion answers
+    busy.value = 0
+    scorer.join(10)
+    assert taken == [job]
+
+
+def test_the_challenger_scores_anyway_when_the_champion_is_never_idle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shadow_process, "YIELD_MAX_S", 0.01)
+    busy = multiprocessing.get_context("spawn").RawValue("i", 1)
+    jobs = [ShadowJob(b"a", f"id-{n}", 0, None, 1000) for n in range(3)]
+    assert list(after_champion(jobs, busy)) == jobs  # each after the bound at most
 
 
 def test_a_shadow_answer_is_logged_with_the_champions_request_id() -> None:

@@ -19,6 +19,7 @@ counted, and the registry is asked again every ``serve.reload_seconds``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -106,6 +107,12 @@ class Experiment:
             return
         if self.share >= 1.0 or share_point(request_id) < self.share:
             link.submit(ShadowJob(raw, request_id, ms, key, items))
+
+    def champion_working(self) -> contextlib.AbstractContextManager[None]:
+        """Around the champion's answer: a shadow challenger's process waits for its end
+        before scoring (nothing for a canary)."""
+        link = self.link
+        return link.champion_working() if link is not None else contextlib.nullcontext()
 
     def fell_back(self, exc: Exception, version: str) -> str:
         """The canary challenger (``version``) failed on a request the champion then

@@ -13,6 +13,7 @@ predictor parses and answers it (``mlcycle.serve.text`` for texts,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -89,9 +90,10 @@ class PredictService:
             check_content_type(content_type)
             check_declared_length(content_length, limits)
             raw = await read_body(body, limits)
-            predictor, arm, inputs, answer = await self._answered(
-                champion, raw, request_id, api_key
-            )
+            with self._working():
+                predictor, arm, inputs, answer = await self._answered(
+                    champion, raw, request_id, api_key
+                )
         except MlcycleError as exc:
             # An error from a worker thread is in a reference cycle with anyio's frames,
             # whose locals hold the body (12 MB at most): drop them now rather than at
@@ -110,6 +112,11 @@ class PredictService:
             if self.experiment is not None:  # after the log: never before the champion's
                 self.experiment.shadow(raw, request_id, ms, api_key, len(inputs.items))
         return 200, answer.body, request_id, answer
+
+    def _working(self) -> contextlib.AbstractContextManager[None]:
+        """While the champion answers (a shadow challenger waits for it to finish)."""
+        experiment = self.experiment
+        return contextlib.nullcontext() if experiment is None else experiment.champion_working()
 
     async def _answered(
         self, champion: AnyPredictor, raw: bytes, request_id: str, api_key: str | None

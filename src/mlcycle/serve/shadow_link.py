@@ -4,8 +4,9 @@ to the challenger's own process, and what that process reports back.
 The request path puts a sampled request on the queue (a couple of microseconds) after
 its answer is logged; a sender thread writes the requests of each 20 ms to the
 process's pipe in one message. The process (:mod:`mlcycle.serve.shadow_process`) loads
-the challenger, follows its alias, scores each request at the lowest CPU priority and
-writes the shadow log. It reports each load (or failure to load) and, once per group,
+the challenger, follows its alias, scores each request at the lowest CPU priority, once
+the champion has no request in hand (``champion_busy``; at most 0.1 s later), and writes
+the shadow log. It reports each load (or failure to load) and, once per group,
 each request scored or failed; this side counts them in the worker's metrics and says
 them in the worker's log, a failure once per kind.
 
@@ -24,7 +25,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
@@ -95,6 +96,18 @@ class ShadowLink:
         self._first_report = threading.Event()
         self._said: set[str] = set()
         self._threads: list[threading.Thread] = []
+        # The champion's requests being answered now, read by the process before each
+        # request it scores (shared memory; the event loop is its one writer).
+        self.champion_busy = multiprocessing.get_context("spawn").RawValue("i", 0)
+
+    @contextlib.contextmanager
+    def champion_working(self) -> Iterator[None]:
+        """Mark the champion busy while the block runs: the process waits for it."""
+        self.champion_busy.value += 1
+        try:
+            yield
+        finally:
+            self.champion_busy.value -= 1
 
     @property
     def dropped(self) -> int:
@@ -249,7 +262,8 @@ class ShadowLink:
         context = multiprocessing.get_context("spawn")  # never fork a threaded server
         ours, theirs = context.Pipe()
         process = context.Process(
-            target=shadow_process.run, args=(theirs, self.settings, self.ref),
+            target=shadow_process.run,
+            args=(theirs, self.settings, self.ref, self.champion_busy),
             name="mlcycle-shadow", daemon=True,
         )  # fmt: skip
         process.start()

@@ -20,6 +20,8 @@ import logging
 import os
 import signal
 import threading
+import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -27,6 +29,7 @@ from mlcycle.core.errors import MlcycleError
 from mlcycle.core.processes import serving_process
 from mlcycle.core.settings import Settings
 from mlcycle.data.predlog import shadow_root
+from mlcycle.serve.answers import INLINE_ITEMS
 from mlcycle.serve.components import alias_follower, load_registered, log_recorder, model_holder
 from mlcycle.serve.follow import ReloadResult
 from mlcycle.serve.holder import ModelHolder
@@ -35,9 +38,16 @@ from mlcycle.serve.validation import Limits
 
 log = logging.getLogger(__name__)
 
+# How often the process looks whether the champion is idle, the longest it waits, and
+# the requests that wait: those of more texts or records than the server answers inline.
+YIELD_POLL_S = 0.0005
+YIELD_MAX_S = 0.1
+YIELD_FROM_ITEMS = INLINE_ITEMS + 1
 
-def run(conn: Connection, settings: Settings, ref: str) -> None:
-    """The process's body: load ``ref``, then score what ``conn`` brings until told to stop."""
+
+def run(conn: Connection, settings: Settings, ref: str, champion_busy: Any) -> None:
+    """The process's body: load ``ref``, then score what ``conn`` brings until told to
+    stop, each request once the champion is idle (``champion_busy``, shared memory)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which stops us
     serving_process()
     logging.basicConfig(format="%(levelname)s:     shadow challenger: %(message)s")
@@ -56,10 +66,27 @@ def run(conn: Connection, settings: Settings, ref: str) -> None:
         lowest_priority()  # the scoring thread only: loads and log writes are not starved
     try:
         while (jobs := next_jobs(conn)) is not None:
-            report("done", [scorer.score(job) for job in jobs])
+            report("done", [scorer.score(job) for job in after_champion(jobs, champion_busy)])
     finally:
         follower.stop()
         recorder.stop()
+
+
+def after_champion(jobs: list[ShadowJob], busy: Any) -> Iterator[ShadowJob]:
+    """Each job; a large one once the champion answers nothing, or after ``YIELD_MAX_S``.
+
+    Idle CPU priority keeps the challenger off a core the champion wants, not off the
+    cache and memory both share: scoring the same batch beside the champion made its
+    1,000-text answers 10-15% slower. Waiting for an idle champion keeps the two apart
+    where there is room, and the bound keeps the challenger scoring where there is none.
+    A small request is scored at once: it takes less time than looking (measured, the
+    single-text p99 with shadow on rose from 0.8-1.1x to 1.0-1.2x of off when they waited).
+    """
+    for job in jobs:
+        deadline = time.monotonic() + YIELD_MAX_S
+        while job.items >= YIELD_FROM_ITEMS and busy.value > 0 and time.monotonic() < deadline:
+            time.sleep(YIELD_POLL_S)
+        yield job
 
 
 def lowest_priority() -> None:
