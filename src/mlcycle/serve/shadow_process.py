@@ -16,6 +16,7 @@ writing the log of what it scored.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -45,9 +46,10 @@ YIELD_MAX_S = 0.1
 YIELD_FROM_ITEMS = INLINE_ITEMS + 1
 
 
-def run(conn: Connection, settings: Settings, ref: str, champion_busy: Any) -> None:
+def run(conn: Connection, settings: Settings, ref: str, champion_busy: ctypes.c_int) -> None:
     """The process's body: load ``ref``, then score what ``conn`` brings until told to
-    stop, each request once the champion is idle (``champion_busy``, shared memory)."""
+    stop, a large request once the champion is idle (``champion_busy``: the champion's
+    requests in hand, in memory shared with the worker)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which stops us
     serving_process()
     logging.basicConfig(format="%(levelname)s:     shadow challenger: %(message)s")
@@ -72,7 +74,7 @@ def run(conn: Connection, settings: Settings, ref: str, champion_busy: Any) -> N
         recorder.stop()
 
 
-def after_champion(jobs: list[ShadowJob], busy: Any) -> Iterator[ShadowJob]:
+def after_champion(jobs: list[ShadowJob], busy: ctypes.c_int) -> Iterator[ShadowJob]:
     """Each job; a large one once the champion answers nothing, or after ``YIELD_MAX_S``.
 
     Idle CPU priority keeps the challenger off a core the champion wants, not off the
