@@ -190,6 +190,12 @@ def test_an_editor_cannot_promote_and_a_maintainer_can_with_the_audit_naming_the
     promote = ("models", "promote", "nace", "--version", "1", "--force", "--reason", "team")
     said = one_sentence(as_user(team, "eddy", *promote))
     assert "needs the maintainer role; eddy is editor" in said, said
+    # Said before any gate runs or any version is looked up (a version that does not
+    # exist would be "not found" after), and likewise for a rollback.
+    early = one_sentence(as_user(team, "eddy", "models", "promote", "nace", "--version", "99"))
+    assert "needs the maintainer role; eddy is editor" in early, early
+    back = one_sentence(as_user(team, "eddy", "models", "rollback", "nace", "--reason", "r"))
+    assert "needs the maintainer role; eddy is editor" in back, back
     # The editor's refused attempt left no registry lock behind (else this one waits).
     done = as_user(team, "mona", *promote)
     assert done.returncode == 0, done.stderr[-2000:]

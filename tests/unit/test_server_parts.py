@@ -105,6 +105,16 @@ def test_the_rules_match_the_routes_they_guard(path: str, moves: bool, creates: 
     assert bool(auth_app._CREATES.match(path)) is creates
 
 
+def test_only_a_maintainer_moves_an_alias_other_than_the_candidate() -> None:
+    assert roles.move_refusal("eddy", roles.CANDIDATE_ALIAS, {"editor"}) is None
+    assert roles.move_refusal("mona", "production", {"maintainer"}) is None
+    assert roles.move_refusal("eddy", "production", {"editor"}) == (
+        "Moving a model's alias needs the maintainer role; eddy is editor."
+    )
+    refused = roles.move_refusal("rita", None, set())  # a rename moves every alias
+    assert refused is not None and refused.endswith("rita is given no role.")
+
+
 def test_a_server_on_every_interface_accepts_this_machines_name(tmp_path: Path) -> None:
     import socket
 

@@ -36,6 +36,15 @@ def _connect() -> None:
     use_tracking()
 
 
+def _may_move(alias: str) -> None:
+    """On a team server, refuse a move the user's role does not allow before any gate."""
+    import mlflow
+
+    from mlcycle.server.users import check_may_move
+
+    check_may_move(mlflow.get_tracking_uri(), alias)
+
+
 def _project_model() -> str:
     """The project's model name (``model.name``), the default of commands naming one."""
     from mlcycle.core.settings import get_settings
@@ -142,6 +151,7 @@ def promote(
     from mlcycle.registry.promotion import promote as run_promotion
 
     _connect()
+    _may_move(to)
     result = run_promotion(name, str(version), to, reason, force)
     if as_json:
         print_json(result.to_dict())
@@ -166,6 +176,7 @@ def rollback(
     from mlcycle.registry.promotion import rollback as run_rollback
 
     _connect()
+    _may_move(alias)
     result = run_rollback(name, alias, reason)
     if as_json:
         print_json(result.to_dict())

@@ -13,11 +13,12 @@ from typing import Any
 
 from mlcycle.core.lock import PREFIX as LOCK_PREFIX
 from mlcycle.server.roles import (
-    CANDIDATE_ALIAS,
     GRANTS,
     MAY_CREATE,
     MAY_MOVE_ALIASES,
     WORKSPACE,
+    described,
+    move_refusal,
 )
 
 _REST = r"^/(?:ajax-)?api/[23]\.0/mlflow/"
@@ -47,11 +48,11 @@ def _role_rules() -> Any:
     if user is None or _is_admin(user):
         return None
     moves = request.method in ("POST", "DELETE", "PATCH") and _MOVES_ALIASES.match(path)
-    if moves and _alias(request) != CANDIDATE_ALIAS and not _roles(user) & MAY_MOVE_ALIASES:
-        return _refused(f"Moving a model's alias needs the maintainer role; {_as(user)}.")
+    if moves and (why := move_refusal(user, _alias(request), _roles(user))) is not None:
+        return _refused(why)
     creates = request.method == "POST" and _CREATES.match(path)
-    if creates and not _roles(user) & MAY_CREATE:
-        return _refused(f"Creating needs the editor or maintainer role; {_as(user)}.")
+    if creates and not (roles := _roles(user)) & MAY_CREATE:
+        return _refused(f"Creating needs the editor or maintainer role; {described(user, roles)}.")
     return None
 
 
@@ -96,11 +97,6 @@ def _is_admin(user: str) -> bool:
     from mlflow.server.auth import store
 
     return bool(store.get_user(user).is_admin)
-
-
-def _as(user: str) -> str:
-    roles = sorted(_roles(user))
-    return f"{user} is {' and '.join(roles) if roles else 'given no role'}"
 
 
 def _refused(message: str) -> Any:

@@ -36,6 +36,20 @@ MAY_MOVE_ALIASES: Final = frozenset({MAINTAINER})
 CANDIDATE_ALIAS: Final = "challenger"
 
 
+def move_refusal(user: str, alias: str | None, roles: set[str]) -> str | None:
+    """Why ``user`` (not an administrator) with ``roles`` may not move ``alias`` (None:
+    every alias, as a rename does), or None when they may: the server's rule, which a
+    client also checks before running a promotion's gates."""
+    if alias == CANDIDATE_ALIAS or roles & MAY_MOVE_ALIASES:
+        return None
+    return f"Moving a model's alias needs the maintainer role; {described(user, roles)}."
+
+
+def described(user: str, roles: set[str]) -> str:
+    """``eddy is editor``: a user and their roles, for a refusal."""
+    return f"{user} is {' and '.join(sorted(roles)) if roles else 'given no role'}"
+
+
 def check_role(role: str) -> str:
     """``role`` lower-cased, or ValueError naming the roles there are."""
     if role.lower() not in GRANTS:

@@ -8,13 +8,14 @@ on the server the first time a user is added (:mod:`mlcycle.server.roles`).
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mlcycle.core.errors import InvalidInput, NotFound
+from mlcycle.core.errors import InvalidInput, NotFound, Unauthorized
 from mlcycle.server.admin import as_admin, needs_admin
-from mlcycle.server.roles import DESCRIPTIONS, GRANTS, WORKSPACE, check_role
+from mlcycle.server.roles import DESCRIPTIONS, GRANTS, WORKSPACE, check_role, move_refusal
 
 MIN_PASSWORD = 12
 _WHAT = "Managing the users"
@@ -62,6 +63,33 @@ def list_users(url: str) -> list[User]:
     if not any(user.name == caller and user.admin for user in users):
         raise needs_admin(_WHAT, url)
     return users
+
+
+def check_may_move(url: str, alias: str) -> None:
+    """Refuse at once a move of ``alias`` that the server at ``url`` would refuse the
+    signed-in user, rather than after a promotion's gates ran for seconds.
+
+    Nothing happens when no one is signed in, or the server cannot say (a server without
+    users, one that does not answer): the server checks every move itself anyway.
+    """
+    from mlflow.utils.credentials import read_mlflow_creds
+
+    name = read_mlflow_creds().username
+    if not name or not url.startswith(("http://", "https://")):
+        return
+    # MLflow's server package, imported once here, imports a part of Starlette that warns
+    # it is deprecated: not the user's business, and the refusal must be one sentence.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*deprecated", category=UserWarning)
+        from mlflow.server.auth.client import AuthServiceClient
+
+    try:
+        me = next((u for u in _users(AuthServiceClient(url)) if u.name == name), None)
+    except Exception:  # no users API here, or no answer: the move itself will tell
+        return
+    why = None if me is None or me.admin else move_refusal(name, alias, set(me.roles))
+    if why is not None:
+        raise Unauthorized(f"The tracking server at {url} refused: {why}", forbidden=True)
 
 
 def _users(client: Any) -> list[User]:
