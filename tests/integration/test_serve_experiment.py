@@ -277,7 +277,9 @@ def test_a_shadow_process_that_dies_is_started_again(home: Path, tmp_path: Path)
     finally:
         code, err = _stop(server)
     assert code == 0, err
-    assert load.failures == []  # the champion never noticed
+    # The champion never noticed (a full suite run on 2026-12-04 saw one request cut off,
+    # "Server disconnected without sending a response": the server's log tells why).
+    assert load.failures == [], f"{load.failures}\n{err}"
     assert {a["model"]["version"] for _, a in load.answers} == {"1"}
     said = [line for line in err.splitlines() if "process ended (exit code -9)" in line]
     assert len(said) == 1, err
