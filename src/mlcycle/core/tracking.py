@@ -188,7 +188,7 @@ def server_refusal(exc: BaseException, url: str | None = None) -> MlcycleError |
         why = exc.message.removeprefix("PERMISSION_DENIED: ").strip()
         if not isinstance(exc, RestException) or not why:  # MLflow's own: a bare 403 page
             why = "your account lacks the permission; ask an administrator for a role with it"
-        return Unauthorized(f"The tracking server at {url} refused: {why}", forbidden=True)
+        return forbidden(url, why)
     if "Max retries exceeded" in exc.message or "Connection refused" in exc.message:
         return Unavailable(
             f"The tracking server at {url} does not answer; start it, or check MLFLOW_TRACKING_URI."
@@ -213,3 +213,8 @@ def _http_status(exc: Any) -> int | None:
         return exc.get_http_status_code()
     found = re.search(r"failed with error code (\d{3})", exc.message)
     return int(found.group(1)) if found else None
+
+
+def forbidden(url: str, why: str) -> Unauthorized:
+    """The tracking server at ``url`` refused a signed-in user something, for ``why``."""
+    return Unauthorized(f"The tracking server at {url} refused: {why}", forbidden=True)

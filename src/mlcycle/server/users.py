@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mlcycle.core.errors import InvalidInput, NotFound, Unauthorized
+from mlcycle.core.errors import InvalidInput, NotFound
+from mlcycle.core.tracking import forbidden
 from mlcycle.server.admin import as_admin, needs_admin
 from mlcycle.server.roles import DESCRIPTIONS, GRANTS, WORKSPACE, check_role, move_refusal
 
@@ -89,7 +90,7 @@ def check_may_move(url: str, alias: str) -> None:
         return
     why = None if me is None or me.admin else move_refusal(name, alias, set(me.roles))
     if why is not None:
-        raise Unauthorized(f"The tracking server at {url} refused: {why}", forbidden=True)
+        raise forbidden(url, why)
 
 
 def _users(client: Any) -> list[User]:
