@@ -19,10 +19,11 @@ from mlcycle.core.tracking import tracking_restored
 # pyspark (the test extra's) ends the process with exit code 0 when imported under a
 # __main__ that has neither a spec nor a file, taking it for a doctest run; pytest-xdist's
 # workers are such a process, and MLflow imports pyspark.sql.connect whenever it infers a
-# signature (to check for Spark frames). The worker gets a name for its __main__.
+# signature (to check for Spark frames). The worker gets a file for its __main__: an
+# empty module, since a process a test spawns runs that file first.
 _MAIN = sys.modules["__main__"]
 if getattr(_MAIN, "__spec__", None) is None and not hasattr(_MAIN, "__file__"):
-    _MAIN.__file__ = "<pytest-xdist worker>"
+    _MAIN.__file__ = str(Path(__file__).with_name("xdist_main.py"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

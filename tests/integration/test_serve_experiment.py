@@ -286,11 +286,6 @@ def test_a_shadow_process_that_dies_is_started_again(home: Path, tmp_path: Path)
     assert not _shadow_processes(server.process.pid)  # it stopped with the server
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect, open in issue 18: in 2 of 4 runs the killed process's journal "
-    "folder was found empty and nothing reached the shadow log",
-)
 def test_a_shadow_process_that_will_not_stop_is_killed_and_its_answers_kept(
     home: Path, tmp_path: Path
 ) -> None:

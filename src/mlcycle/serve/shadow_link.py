@@ -159,8 +159,10 @@ class ShadowLink:
             # Death is certain but not instant: a process at idle priority exits only
             # when it gets CPU, and its journal is locked until then.
             process.join(KILLED_S)
-            if process.exitcode is not None:
-                self._write_what_it_scored()
+            # Written whatever ``exitcode`` says: it reads None for a moment when the
+            # reader thread reaped the process first (1 stop in 5 when both join), and
+            # the journal takes only segments no live process holds.
+            self._write_what_it_scored()
         for thread in self._threads:  # both end once the process is gone
             thread.join(1.0)
         log.info("The shadow challenger %s scored %d requests; %d dropped, %d failed.",
