@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
 from mlcycle.core.errors import InvalidInput
 
@@ -46,7 +46,7 @@ def wilson_interval(
     share: np.ndarray, n: int, confidence: float = CONFIDENCE
 ) -> tuple[np.ndarray, np.ndarray]:
     """The Wilson score interval of each observed share of ``n`` trials."""
-    z = float(norm.ppf(0.5 + confidence / 2.0))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
     z2n = z * z / n
     centre = (share + z2n / 2.0) / (1.0 + z2n)
     half = z / (1.0 + z2n) * np.sqrt(share * (1.0 - share) / n + z2n / (4.0 * n))

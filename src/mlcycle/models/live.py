@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest, fisher_exact
 
 from mlcycle.core.errors import InvalidInput
 from mlcycle.models.intervals import (
@@ -193,6 +192,8 @@ def paired_accuracy(
     Raises:
         InvalidInput: No rows, or the two inputs differ in length.
     """
+    from scipy.stats import binomtest  # here: SciPy's stats take a second to import
+
     a, b = _same_length(*_hits(champion_hits, challenger_hits))
     n = a.size
     diff = b - a
@@ -220,6 +221,8 @@ def independent_accuracy(
     Raises:
         InvalidInput: An arm has no rows.
     """
+    from scipy.stats import fisher_exact  # here: SciPy's stats take a second to import
+
     a, b = _hits(champion_hits, challenger_hits)
     first = bootstrap_means(a[:, None], a, resamples, seed)[:, 0]
     second = bootstrap_means(b[:, None], b, resamples, seed + 1)[:, 0]

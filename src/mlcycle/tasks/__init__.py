@@ -6,6 +6,7 @@ the :class:`~mlcycle.tasks.base.Task` interface.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from mlcycle.tasks.base import LABEL, BehaviourReport, Evaluation, Task
@@ -16,15 +17,20 @@ if TYPE_CHECKING:
 __all__ = ["LABEL", "BehaviourReport", "Evaluation", "Task", "task_class", "task_of"]
 
 
+# Each task's module, imported only when the project has that task: the tabular
+# tasks bring scikit-learn and SciPy (about a second), which a text project never needs.
+_TASK_CLASSES = {
+    "text-classification": ("mlcycle.tasks.text.task", "TextClassification"),
+    "classification": ("mlcycle.tasks.tabular.task", "TabularClassification"),
+    "regression": ("mlcycle.tasks.tabular.task", "TabularRegression"),
+}
+
+
 def task_class(name: str) -> type[Task]:
     """The class of the task called ``name`` (settings check the name already)."""
-    from mlcycle.tasks.tabular.task import TabularClassification, TabularRegression
-    from mlcycle.tasks.text.task import TextClassification
-
-    classes: dict[str, type[Task]] = {
-        task.name: task for task in (TextClassification, TabularClassification, TabularRegression)
-    }
-    return classes[name]
+    module, cls = _TASK_CLASSES[name]
+    task: type[Task] = getattr(importlib.import_module(module), cls)
+    return task
 
 
 def task_of(settings: Settings) -> Task:
