@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ def _journal_then_hang(conn: Connection, folder: str) -> None:
 
 
 class HangingLink(ShadowLink):
-    def _spawn(self) -> tuple[Connection, multiprocessing.Process]:  # type: ignore[override]
+    def _spawn(self) -> tuple[Connection, BaseProcess]:
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
         folder = journal_folder(self.settings.home, predlog.shadow_root(self.settings))
