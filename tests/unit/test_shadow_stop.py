@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import mlcycle
 from mlcycle.core.settings import get_settings
 from mlcycle.data import predlog
 from mlcycle.serve import shadow_link
@@ -74,6 +75,9 @@ def test_a_killed_process_has_its_journaled_answers_written(
     project_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(shadow_link, "EXIT_S", 0.2)  # the stop waits this long before killing
+    # The spawned processes get this one's sys.path, where a model loaded earlier by
+    # plain MLflow leaves its code folder first: a partial copy of mlcycle.
+    monkeypatch.syspath_prepend(str(Path(mlcycle.__file__).parents[1]))
     for trial in range(TRIALS):
         assert _stop_a_hanging_process(trial) == {f"t{trial}-{n}" for n in range(3)}, trial
     assert not list(journal_folder(project_home, project_home / "shadow").glob("*.journal"))
