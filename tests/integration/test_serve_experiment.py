@@ -41,6 +41,10 @@ from tests.integration.test_serve_production import (
 
 KEYS = {f"client-{i:02d}": f"experiment-key-{i:02d}-0123456789abcdef" for i in range(40)}
 LOAD_KEY = "integration-key-0123456789abcdef"  # the key Load sends
+# Pause of each load thread between requests in the tests of the challenger's process:
+# requests keep flowing while it dies, stops or loads, without saturating the machine
+# (back to back, the restart test took 9 s alone and 41-50 s beside the suite).
+PAUSE_S = 0.01
 _LOAD_HEADERS = {"X-API-Key": LOAD_KEY}
 _KEY_LINES = "".join(
     f"      {name}: {hashlib.sha256(key.encode()).hexdigest()}\n"
@@ -261,7 +265,7 @@ def test_a_shadow_process_that_dies_is_started_again(home: Path, tmp_path: Path)
     server = _start(home, workers=1, **_experiment(tmp_path, mode="shadow", share="1"))
     try:
         _challenger_loaded(server.url, "2")
-        with Load(server.url, threads=2) as load:
+        with Load(server.url, threads=2, pause_s=PAUSE_S) as load:
             load.wait_for(lambda: _shadow_answers(server.url) >= 20,
                           "shadow answers")  # fmt: skip
             (first,) = _shadow_processes(server.process.pid)
@@ -296,7 +300,7 @@ def test_a_shadow_process_that_will_not_stop_is_killed_and_its_answers_kept(
     server = _start(home, workers=1, **env)
     try:
         _challenger_loaded(server.url, "2")
-        with Load(server.url, threads=2) as load:
+        with Load(server.url, threads=2, pause_s=PAUSE_S) as load:
             load.wait_for(lambda: _shadow_answers(server.url) >= 30,
                           "shadow answers")  # fmt: skip
         (process,) = _shadow_processes(server.process.pid)
@@ -412,7 +416,7 @@ def test_a_missing_challenger_leaves_the_champion_answering(home: Path, tmp_path
     server = _start(home, workers=1, **env)
     try:
         ready = httpx.get(f"{server.url}/ready").json()
-        with Load(server.url, threads=2) as load:
+        with Load(server.url, threads=2, pause_s=PAUSE_S) as load:
             load.wait_for(lambda: len(load.answers) >= 100, "100 answers")
             # still looked for, every reload_seconds
             load.wait_for(

@@ -236,8 +236,11 @@ def test_the_loadtest_command_reports_throughput_and_errors(server: Server) -> N
 class Load:
     """Threads sending /predict back to back until stopped, recording every outcome."""
 
-    def __init__(self, url: str, threads: int = 4) -> None:
+    def __init__(self, url: str, threads: int = 4, pause_s: float = 0.0) -> None:
+        """``pause_s``: each thread's pause after each answer; a test that needs
+        requests in flight, not a saturated server, leaves CPU to the rest of the suite."""
         self.url = url
+        self.pause_s = pause_s
         self.stop = threading.Event()
         self.answers: list[tuple[int, dict]] = []  # (thread, body) of each 200
         self.failures: list[str] = []
@@ -269,6 +272,8 @@ class Load:
                     self.answers.append((number, response.json()))
                 else:
                     self.failures.append(f"{response.status_code} {response.text}")
+                if self.pause_s:
+                    time.sleep(self.pause_s)
 
     def wait_for(self, condition, what: str) -> None:
         deadline = time.monotonic() + LIMIT_S
