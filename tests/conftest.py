@@ -15,6 +15,7 @@ import yaml
 from mlcycle.core.settings import default_project, get_settings
 from mlcycle.core.settings.root import OWN_TRACKING_URI_ENV
 from mlcycle.core.tracking import tracking_restored
+from tests.forked_cli import run_mlcycle
 
 # pyspark (the test extra's) ends the process with exit code 0 when imported under a
 # __main__ that has neither a spec nor a file, taking it for a doctest run; pytest-xdist's
@@ -142,12 +143,10 @@ def run_cli(
     timeout: float = 600,
     stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``mlcycle ARGS`` in a subprocess against ``home``, run from the home's folder."""
+    """``mlcycle ARGS`` in its own process against ``home``, run from the home's folder
+    (forked from a process that has made the imports: ``tests/forked_cli.py``)."""
     env = {**cli_env(home), "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", **(extra_env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "mlcycle", *args], capture_output=True, text=True, env=env,
-        cwd=home.parent, timeout=timeout, input=stdin,
-    )  # fmt: skip
+    return run_mlcycle(list(args), env=env, cwd=home.parent, timeout=timeout, stdin=stdin)
 
 
 def one_sentence(done: subprocess.CompletedProcess[str]) -> str:

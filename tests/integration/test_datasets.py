@@ -31,6 +31,7 @@ from mlcycle.data.store import list_versions, read_metadata, read_table, resolve
 from mlcycle.data.validate import InvalidRows
 from mlcycle.tasks.text.generator import generate
 from tests.conftest import cli_env, isolated, write_project
+from tests.forked_cli import run_mlcycle
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +55,7 @@ def write_csv(path: Path, rows: int = 600, seed: int = 5, **options) -> Path:
 
 
 def run_cli(home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mlcycle", *args],
-        capture_output=True,
-        text=True,
-        env={**cli_env(home), "COLUMNS": "200"},
-        timeout=timeout,
-    )
+    return run_mlcycle(list(args), env={**cli_env(home), "COLUMNS": "200"}, timeout=timeout)
 
 
 def invoke(*args: str) -> Result:

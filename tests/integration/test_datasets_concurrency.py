@@ -34,6 +34,7 @@ from mlcycle.data.ingest import add_dataset
 from mlcycle.data.snapshot import table_digest
 from mlcycle.data.store import TAG, VERSION_ROLE, list_versions, read_table
 from tests.conftest import cli_env
+from tests.forked_cli import run_mlcycle
 from tests.integration.test_datasets import isolated_home, write_csv
 
 # Runs in each child: optional barrier before the claim, optional SIGKILL around it.
@@ -196,13 +197,7 @@ def test_add_killed_at_any_moment_is_all_or_nothing(home, tmp_path) -> None:
 
 def doctor(home: Path, *options: str) -> tuple[int, dict]:
     """``mlcycle doctor --json`` in a process of its own: exit code and report."""
-    done = subprocess.run(
-        [sys.executable, "-m", "mlcycle", "doctor", "--json", *options],
-        env=cli_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_mlcycle(["doctor", "--json", *options], env=cli_env(home), timeout=300)
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, json.loads(done.stdout)
 
@@ -257,13 +252,8 @@ def test_the_next_add_tidies_a_killed_add_with_one_line_each(tmp_path) -> None:
     with isolated_home(tmp_path) as home:
         _kill_before_claim(home, write_csv(tmp_path / "part-300.csv", 300), "gone")
         path = write_csv(tmp_path / "part-200.csv", 200, seed=2)
-        done = subprocess.run(
-            [sys.executable, "-m", "mlcycle", "data", "add", str(path), "--name", "next"],
-            env=cli_env(home),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = run_mlcycle(["data", "add", str(path), "--name", "next"], env=cli_env(home),
+                           timeout=300)  # fmt: skip
         assert done.returncode == 0, done.stderr
         tidied = [line for line in done.stderr.splitlines() if line.startswith("Tidied ")]
         assert len(tidied) == 2 and "killed before its commit" in tidied[1]
@@ -300,13 +290,8 @@ def test_an_add_in_progress_is_left_alone(tmp_path) -> None:
             # Files uploaded, claim pending: neither doctor nor another add may touch it.
             assert doctor(home) == (0, {"home": str(home), "healthy": True, "findings": []})
             other = write_csv(tmp_path / "part-120.csv", 120, seed=3)
-            done = subprocess.run(
-                [sys.executable, "-m", "mlcycle", "data", "add", str(other), "--name", "other"],
-                env=cli_env(home),
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
+            done = run_mlcycle(["data", "add", str(other), "--name", "other"], env=cli_env(home),
+                               timeout=300)  # fmt: skip
             assert done.returncode == 0 and "Tidied" not in done.stderr, done.stderr
             (busy,) = running_dataset_runs()
             assert (_artifacts(busy) / "data.parquet").is_file()

@@ -32,6 +32,7 @@ from mlcycle.registry.ops import register, set_alias
 from mlcycle.registry.promotion import promote
 from mlcycle.train.pipeline import train_model
 from tests.conftest import cli_env, isolated, write_project
+from tests.forked_cli import run_mlcycle
 from tests.integration.test_serve_process import (
     MLCYCLE,
     SMALL_MODEL,
@@ -94,13 +95,7 @@ def _tree(folder: Path) -> dict[str, str]:
 
 
 def _verify(home: Path, *args: str, env: dict[str, str] | None = None):
-    done = subprocess.run(
-        [sys.executable, "-m", "mlcycle", "models", "verify", *args],
-        capture_output=True,
-        text=True,
-        env=env or cli_env(home),
-        timeout=300,
-    )
+    done = run_mlcycle(["models", "verify", *args], env=env or cli_env(home), timeout=300)
     assert "Traceback" not in done.stdout + done.stderr
     return done
 

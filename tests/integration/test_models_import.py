@@ -25,6 +25,7 @@ from mlcycle.data.ingest import add_dataset
 from mlcycle.data.writers import write_dataset
 from mlcycle.tasks.text.generator import generate
 from tests.conftest import cli_env, isolated, project_path, write_project
+from tests.forked_cli import run_mlcycle
 
 TRAINER = '''\
 """The user's own training code: scikit-learn and MLflow, nothing of mlcycle."""
@@ -90,10 +91,7 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _cli(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlcycle", *args], capture_output=True, text=True,
-        env=_env(home), cwd=home.parent, timeout=timeout,
-    )  # fmt: skip
+    return run_mlcycle(list(args), env=_env(home), cwd=home.parent, timeout=timeout)
 
 
 def _ok(done: subprocess.CompletedProcess[str]) -> str:

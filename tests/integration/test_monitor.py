@@ -9,8 +9,6 @@ feedback for part of the drifted traffic.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from mlcycle.monitor.report import make_report
 from mlcycle.monitor.rules import run_check
 from mlcycle.tasks.text.generator import generate
 from tests.conftest import _isolate, cli_env, write_project
+from tests.forked_cli import run_mlcycle
 from tests.unit.test_monitor_logstore import feedback_table, prediction_table
 
 SMALL = {"dim": 32, "epoch": 10, "bucket": 20_000, "wordNgrams": 2}
@@ -150,10 +149,7 @@ def test_check_exits_non_zero_and_posts_an_alertmanager_alert(monitored: Monitor
     # in a whole run can be half an hour before this test.
     since = f"{int((datetime.now(UTC) - DRIFT_START).total_seconds() // 60) + 5}m"
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "mlcycle", "monitor", "check", "--since", since, "--json"],
-            capture_output=True, text=True, env=env, timeout=300,
-        )  # fmt: skip
+        done = run_mlcycle(["monitor", "check", "--since", since, "--json"], env=env, timeout=300)
     finally:
         server.shutdown()
     assert done.returncode == 1, done.stderr
@@ -179,10 +175,8 @@ def test_an_empty_window_is_said_and_judges_nothing(monitored: Monitored) -> Non
 
 
 def test_a_bad_window_is_one_clear_sentence(monitored: Monitored) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mlcycle", "monitor", "report", "--since", "soon"],
-        capture_output=True, text=True, env=cli_env(monitored.home), timeout=120,
-    )  # fmt: skip
+    done = run_mlcycle(["monitor", "report", "--since", "soon"], env=cli_env(monitored.home),
+                       timeout=120)  # fmt: skip
     assert done.returncode == 2
     assert "not a duration" in done.stderr and "Traceback" not in done.stderr
 

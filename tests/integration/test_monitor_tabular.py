@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ import pytest
 from mlcycle.core.settings import get_settings
 from mlcycle.data.predlog import write_partitioned
 from tests.conftest import _isolate, cli_env, write_project
+from tests.forked_cli import run_mlcycle
 from tests.integration.test_tabular_loop import CLASSIFICATION, REGRESSION, _cases, _diabetes
 from tests.unit.test_monitor_logstore import feedback_table, prediction_table
 
@@ -118,10 +118,7 @@ def regression_monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[T
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mlcycle", "monitor", *args], capture_output=True, text=True,
-        env=cli_env(home), timeout=300,
-    )  # fmt: skip
+    return run_mlcycle(["monitor", *args], env=cli_env(home), timeout=300)
 
 
 def _window(start: datetime, end: datetime) -> list[str]:

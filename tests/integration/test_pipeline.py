@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -13,6 +12,7 @@ import pytest
 from mlcycle.registry.loading import load_served_model
 from mlcycle.train.pipeline import TrainResult
 from tests.conftest import cli_env
+from tests.forked_cli import run_mlcycle
 
 LEVEL_METRICS = [f"accuracy_{x}" for x in ("section", "division", "group", "class", "subclass")]
 
@@ -79,13 +79,7 @@ def test_served_model_matches_pyfunc(registered: TrainResult) -> None:
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mlcycle", *args],
-        capture_output=True,
-        text=True,
-        env=cli_env(home),
-        timeout=120,
-    )
+    return run_mlcycle(list(args), env=cli_env(home), timeout=120)
 
 
 @pytest.mark.parametrize(

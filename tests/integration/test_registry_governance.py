@@ -30,6 +30,7 @@ from mlcycle.registry.refs import ModelRef
 from mlcycle.tasks.text.generator import generate
 from mlcycle.train.pipeline import train_model
 from tests.conftest import cli_env, isolated, write_project
+from tests.forked_cli import run_mlcycle
 
 BASE = {"dim": 24, "epoch": 8, "bucket": 20_000, "wordNgrams": 2}
 WEAKER = {**BASE, "epoch": 2}
@@ -77,13 +78,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 def cli(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "mlcycle", *args],
-        capture_output=True,
-        text=True,
-        env=cli_env(home),
-        timeout=300,
-    )
+    done = run_mlcycle(list(args), env=cli_env(home), timeout=300)
     assert "Traceback" not in done.stdout + done.stderr
     if check:
         assert done.returncode == 0, done.stderr

@@ -20,6 +20,7 @@ from mlcycle.core.tracking import use_tracking
 from mlcycle.data.writers import write_dataset
 from mlcycle.tasks.text.generator import generate
 from tests.conftest import cli_env
+from tests.forked_cli import run_mlcycle
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +33,7 @@ def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cli(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "mlcycle", "tune", *args]
-    return subprocess.run(argv, env=cli_env(home), capture_output=True, text=True, timeout=timeout)
+    return run_mlcycle(["tune", *args], env=cli_env(home), timeout=timeout)
 
 
 def _study(home: Path, name: str = "nace-tune") -> optuna.Study:
