@@ -39,8 +39,11 @@ $(VENV)/.test: pyproject.toml $(VENV)/.base
 demo: $(VENV)/.base
 	$(BIN)/mlcycle demo
 
+# Whole files per worker, in collection order: the end-to-end demos (one long test per
+# file) start first and the many short unit tests fill in at the end. xdist's default
+# order (most tests first) ran the 140-s demo last, on one core, with the other idle.
 test: $(VENV)/.test
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks
