@@ -104,8 +104,29 @@ def test_parquet_is_read_by_content_whatever_its_name(tmp_path) -> None:
         (b"PK\x03\x04\x14\x00\x06\x00" + b"x" * 100, "ZIP archive"),
         (b"text,nace,text\na,5610A,b\n", r"names column 'text' twice \(columns 1 and 3\)"),
         (b"text,,nace\na,b,5610A\n", "Column 2 of"),
+        # A comment above the header (matplotlib's Stocks.csv starts so), with and
+        # without the delimiter in it.
+        (
+            b"# Data source: yahoo\ndate,a,b\n1990-01-01,1,2\n1990-02-01,3,4\n",
+            r"starts with a comment line \('# Data source: yahoo'\), not the column names",
+        ),
+        (
+            b"# From Yahoo, 2020\ndate,a,b\n1990-01-01,1,2\n1990-02-01,3,4\n",
+            "starts with a comment line",
+        ),
     ],
-    ids=["empty", "blank", "header-only", "binary", "png", "zip", "dup-header", "no-name"],
+    ids=[
+        "empty",
+        "blank",
+        "header-only",
+        "binary",
+        "png",
+        "zip",
+        "dup-header",
+        "no-name",
+        "comment",
+        "comment-with-comma",
+    ],
 )
 def test_broken_csv_files_get_one_clear_sentence(tmp_path, content, message) -> None:
     path = tmp_path / "bad.csv"
@@ -113,6 +134,11 @@ def test_broken_csv_files_get_one_clear_sentence(tmp_path, content, message) -> 
     with pytest.raises(DataError, match=message) as caught:
         read_raw(path)
     assert "\n" not in caught.value.message
+
+
+def test_a_header_that_starts_with_a_hash_is_a_header(tmp_path) -> None:
+    path = _csv(tmp_path / "h.csv", "#id,text,nace\n1,a,5610A\n2,b,9602A\n")
+    assert read_raw(path).table.column_names == ["#id", "text", "nace"]
 
 
 def test_truncated_parquet_is_refused_clearly(tmp_path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def sniff_csv(path: Path, delimiter: str | None = None, shown: str | None = None
     text = _decode_sample(sample, encoding)
     records = _records(text, complete)
     chosen = delimiter or _choose_delimiter(records)
+    _refuse_comment_line(records, chosen, shown)
     header = _header(text, chosen, shown)
     return CsvDialect(encoding, chosen, header)
 
@@ -136,6 +138,23 @@ def _choose_delimiter(lines: list[str]) -> str:
         if score > best_score:
             best, best_score = candidate, score
     return best
+
+
+def _refuse_comment_line(lines: list[str], delimiter: str, shown: str) -> None:
+    """A first line such as ``# Data source: ...`` is a comment, not the header.
+
+    CSV has no comments; read as the header it would make one wrong column (or a few).
+    A header that starts with ``#`` and splits as the rows do is a real one (``#id``).
+    """
+    first = lines[0].strip() if lines else ""
+    if not first.startswith("#") or len(lines) < 2:
+        return
+    widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+    if widths[0] != statistics.mode(widths[1:]):
+        raise DataError(
+            f"{shown} starts with a comment line ({first[:60]!r}), not the column names; "
+            "delete the lines above the header: mlcycle reads the first line as the header."
+        )
 
 
 def _header(text: str, delimiter: str, shown: str) -> tuple[str, ...]:
