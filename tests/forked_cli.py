@@ -15,7 +15,9 @@ folder and files, runs ``mlcycle``'s ``__main__`` and ends as the interpreter wo
 A command whose environment changes what the interpreter reads at start-up (``PYTHON*``,
 locale, time zone, MLflow's logging set-up) runs as a plain subprocess, and so does a
 command started while the zygote is busy with another (tests that run commands side by
-side). Tests of start-up itself (what a command imports) run ``python -m mlcycle``.
+side) and every command off Linux (the umask is read from ``/proc``; macOS's system
+libraries do not survive a fork). Tests of start-up itself (what a command imports)
+run ``python -m mlcycle``.
 """
 
 from __future__ import annotations
@@ -117,8 +119,12 @@ def run_mlcycle(
         subprocess.TimeoutExpired: the command ran longer than ``timeout`` (it is killed).
     """
     argv = [sys.executable, "-m", "mlcycle", *args]
-    zygote = _zygote()
-    if _start_up_values(env) != zygote.start_up or not zygote.busy.acquire(blocking=False):
+    zygote = _zygote() if sys.platform == "linux" else None  # macOS forks badly
+    if (
+        zygote is None
+        or _start_up_values(env) != zygote.start_up
+        or not zygote.busy.acquire(blocking=False)
+    ):
         return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd,
                               timeout=timeout, input=stdin)  # fmt: skip
     try:
