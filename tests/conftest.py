@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +157,20 @@ def one_sentence(done: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr[-3000:]
     assert lines[0].startswith("Error: "), lines[0]
     return lines[0]
+
+
+def until_logged(folder: Path, rows: int, model: str | None = None) -> None:
+    """Until the Parquet log in ``folder`` holds ``rows`` rows (of ``model`` when named)
+    or 30 s passed; the assertions after it then say what was logged. A server writes
+    its log every flush interval, so a check run at once may find nothing yet."""
+    import pandas as pd
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            logged = pd.read_parquet(folder)
+            if (len(logged) if model is None else (logged["model_name"] == model).sum()) >= rows:
+                return
+        except (OSError, ValueError, KeyError):
+            pass  # no file yet, or one being written
+        time.sleep(0.2)

@@ -24,7 +24,7 @@ from mlcycle.core.tracking import use_tracking
 from mlcycle.data.ingest import add_dataset
 from mlcycle.data.writers import write_dataset
 from mlcycle.tasks.text.generator import generate
-from tests.conftest import cli_env, isolated, project_path, write_project
+from tests.conftest import cli_env, isolated, project_path, until_logged, write_project
 from tests.forked_cli import run_mlcycle
 
 TRAINER = '''\
@@ -180,25 +180,12 @@ def _serve_and_give_feedback(home: Path) -> None:
             for i, code in enumerate(texts["nace"])
         ]
         assert httpx.post(f"{url}/feedback", json=items).status_code == 200
-        _wait_logged(home / "predictions", 60)  # the log is written every flush interval
+        until_logged(home / "predictions", 60, model="byo")
     finally:
         server.terminate()
         server.wait(timeout=30)
     logged = pd.read_parquet(home / "predictions")
     assert (logged["model_name"] == "byo").sum() == 60
-
-
-def _wait_logged(folder: Path, rows: int) -> None:
-    """Until the prediction log holds ``rows`` rows of byo (or 30 s passed; the
-    assertion after the server stops then says what was logged)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if (pd.read_parquet(folder)["model_name"] == "byo").sum() >= rows:
-                return
-        except (OSError, ValueError, KeyError):
-            pass  # no file yet, or one being written
-        time.sleep(0.2)
 
 
 def _wait_ready(url: str) -> None:

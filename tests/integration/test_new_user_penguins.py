@@ -22,7 +22,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.conftest import cli_env, run_cli, write_project
+from tests.conftest import cli_env, run_cli, until_logged, write_project
 
 pytestmark = pytest.mark.slow
 
@@ -141,24 +141,11 @@ def test_served_feedback_and_a_drift_check_on_the_file(home: Path, server: str) 
     assert stored.json() == {"stored": 120}, stored.text
     typo = httpx.post(f"{server}/predict", json={"records": [{**records[0], "Body Mass": 1}]})
     assert typo.status_code == 422 and "Body Mass" in typo.text
-    for folder in ("predictions", "feedback"):  # written every flush interval (2 s)
-        _until_logged(home / folder, 120)
+    for folder in ("predictions", "feedback"):
+        until_logged(home / folder, 120)
     checked = run_cli(home, "monitor", "check")
     lines = checked.stdout.splitlines()
     drift = next(line for line in lines if "feature_drift" in line)
     assert "Body Mass (g)" in drift, checked.stdout
     live = next(line for line in lines if "live_accuracy" in line)
     assert "on 120 labelled predictions" in live, checked.stdout
-
-
-def _until_logged(folder: Path, rows: int) -> None:
-    """Until ``folder`` holds ``rows`` rows of Parquet (or 30 s passed: the check then
-    says what it found)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if len(pd.read_parquet(folder)) >= rows:
-                return
-        except (OSError, ValueError):
-            pass  # no file yet, or one being written
-        time.sleep(0.2)
